@@ -1,0 +1,48 @@
+// Frozen feature extractors truncated after layer3 (torchvision naming): they return layer2 and layer3.
+// Each backbone carries its own input preprocessing.
+#pragma once
+#include <array>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "io/named_tensors.h"
+
+namespace ssn {
+
+enum class BackboneArch { ResNet18, ResNet34, ResNet50, WideResNet50_2, WideResNet101_2, KerasResNet50 };
+
+const char* backbone_arch_name(BackboneArch arch);       // "resnet18", ..., "resnet50-keras"
+BackboneArch parse_backbone_arch(const std::string& s);  // throws ssn::Error(Config) listing the valid names
+
+// x = (pixel * scale - mean[c]) / std[c], channels taken in `bgr` order when set; pixel in 0..255.
+struct Preprocessing {
+  bool bgr = false;
+  float scale = 1.0f / 255.0f;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+
+struct BackboneFeatures {
+  torch::Tensor layer2;  // [B, C2, H/8, W/8]
+  torch::Tensor layer3;  // [B, C3, H/16, W/16]
+};
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  virtual ~BackboneImpl() = default;
+  virtual BackboneFeatures forward(const torch::Tensor& x) = 0;  // x: preprocessed [B,3,H,W] float
+  virtual BackboneArch arch() const = 0;
+  virtual Preprocessing preprocessing() const = 0;
+  virtual int64_t layer2_channels() const = 0;
+  virtual int64_t layer3_channels() const = 0;
+  // Loads weights in the backbone's native naming (torchvision keys, or Keras TF.js names). Extra keys
+  // (layer4, fc, ...) are ignored; missing or mis-shaped needed keys throw ssn::Error(Checkpoint) naming
+  // every one of them.
+  virtual void load_native_weights(const NamedTensors& weights) = 0;
+};
+
+std::shared_ptr<BackboneImpl> make_backbone(BackboneArch arch);
+
+}  // namespace ssn

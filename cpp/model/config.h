@@ -1,0 +1,28 @@
+// The model configuration stored as JSON in our .safetensors bundle ("ssn_config" metadata key).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "io/json.h"
+#include "model/backbone.h"
+
+namespace ssn {
+
+constexpr int kModelFormatVersion = 1;
+
+struct ModelConfig {
+  int format_version = kModelFormatVersion;
+  BackboneArch arch = BackboneArch::KerasResNet50;
+  Preprocessing preprocessing;  // of the backbone, stored so that a reader needs no code to know it
+  int64_t image_h = 256;
+  int64_t image_w = 256;
+  std::string backbone_source;  // where the backbone weights came from (file name, "random")
+  bool heads_trained = false;   // false until trained or imported from a trained checkpoint
+  Json training;                // training config and state, once there is one (null otherwise)
+
+  Json to_json() const;
+  // Validates everything (version, arch, sizes > 12) and throws ssn::Error(Config) naming the field.
+  static ModelConfig from_json(const Json& j);
+};
+
+}  // namespace ssn

@@ -1,0 +1,75 @@
+// The SuperSimpleNet network (official ICPR code, spec sections 1-5): frozen backbone -> upscale/concat ->
+// 3x3 average pooling -> 1x1 adaptor -> segmentation head + classification head -> blurred anomaly map.
+// Submodule names reproduce the official state_dict keys: feature_adaptor.projection.*,
+// discriminator.seg.{0,1,3}.*, discriminator.dec_head.{0,1}.*, discriminator.fc_score.*; the backbone
+// sits under feature_extractor.* with its native (torchvision-style) names.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "io/named_tensors.h"
+#include "model/backbone.h"
+
+namespace ssn {
+
+struct InferenceOutput {
+  torch::Tensor map;          // [B,1,H,W] blurred raw segmentation logits at model size
+  torch::Tensor score_logit;  // [B] raw classification logit
+};
+
+struct HeadOutput {
+  torch::Tensor seg_logits;   // M_o [B,1,fh,fw]
+  torch::Tensor score_logit;  // s [B]
+};
+
+class SuperSimpleNetImpl : public torch::nn::Module {
+ public:
+  SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w);
+
+  // Backbone (always eval mode, no grad) + upscale to 2x layer2 size (bilinear, align_corners true),
+  // concat [layer2, layer3], 3x3 avg-pool counting the padding. x: preprocessed [B,3,H,W].
+  torch::Tensor extract_features(const torch::Tensor& x);
+  torch::Tensor adapt(const torch::Tensor& features);  // 1x1 conv with bias
+  // Segmentation head, then classification head on [adapted, M_o]. stop_grad detaches the map copies
+  // fed to the classification head (forward values unchanged).
+  HeadOutput heads(const torch::Tensor& adapted, bool stop_grad);
+  // Bilinear (align_corners false) to the model size, then the 25x25 sigma-4 Gaussian with reflect padding.
+  torch::Tensor anomaly_map(const torch::Tensor& seg_logits);
+  // Eval-mode inference; callers hold a NoGradGuard / InferenceMode.
+  InferenceOutput infer(const torch::Tensor& x);
+
+  // Official initialisation of the heads (spec section 4): Xavier-normal conv/linear weights,
+  // PyTorch default biases, BN weight 1 / bias 0 / running stats 0,1.
+  void init_heads();
+
+  // Head tensors under their official names (no feature_extractor.* keys), BN buffers included.
+  NamedTensors head_state();
+  // Loads official-named head tensors; every missing or mis-shaped key is reported in one ssn::Error.
+  void load_head_state(const NamedTensors& state);
+
+  std::shared_ptr<BackboneImpl> backbone() const { return backbone_; }
+  int64_t image_h() const { return image_h_; }
+  int64_t image_w() const { return image_w_; }
+  int64_t feature_channels() const;  // C2 + C3 (1536 for WRN50 / Keras ResNet50, 384 for resnet18)
+  // Trainable head parameters, by optimiser group (spec section 8).
+  std::vector<torch::Tensor> adaptor_parameters();
+  std::vector<torch::Tensor> seg_parameters();
+  std::vector<torch::Tensor> cls_parameters();
+  // Put the heads in train/eval mode; the backbone always stays in eval mode.
+  void train(bool on = true) override;
+
+ private:
+  std::shared_ptr<BackboneImpl> backbone_;
+  torch::nn::Conv2d projection_{nullptr};  // feature_adaptor.projection
+  torch::nn::Sequential seg_{nullptr};     // discriminator.seg
+  torch::nn::Sequential dec_head_{nullptr};
+  torch::nn::Linear fc_score_{nullptr};
+  torch::Tensor blur_kernel_;              // [1,1,25,25] non-persistent
+  int64_t image_h_, image_w_;
+};
+TORCH_MODULE(SuperSimpleNet);
+
+}  // namespace ssn
