@@ -8,13 +8,11 @@
 
 #include <torch/torch.h>
 
+#include "api/device.h"
 #include "model/config.h"
 #include "model/supersimplenet.h"
 
 namespace ssn {
-
-enum class DevicePreference { Auto, Cpu, Cuda };
-DevicePreference parse_device_preference(const std::string& s);  // "auto" | "cpu" | "cuda"
 
 // An 8-bit image, rows of width*channels bytes, channels 1 (gray), 3 (RGB) or 4 (RGBA). Not owned.
 struct ImageU8 {

@@ -1,0 +1,170 @@
+#include "api/engine.h"
+
+#include <sstream>
+#include <utility>
+
+#include "api/checkpoint_keys.h"
+#include "common/error.h"
+#include "data/preprocess.h"
+#include "io/checkpoint.h"
+#include "io/json.h"
+
+namespace ssn {
+namespace {
+
+constexpr const char* kConfigKey = "ssn_config";
+constexpr const char* kFormatKey = "format";
+constexpr const char* kFormatValue = "supersimplenet";
+
+std::string file_name(const std::string& path) {
+  const auto slash = path.find_last_of("/\\");
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Every parameter and buffer of the module, detached, contiguous, on CPU.
+NamedTensors module_state(torch::nn::Module& module) {
+  NamedTensors out;
+  for (const auto& p : module.named_parameters(true)) out[p.key()] = p.value().detach().to(torch::kCPU).contiguous();
+  for (const auto& b : module.named_buffers(true)) out[b.key()] = b.value().detach().to(torch::kCPU).contiguous();
+  return out;
+}
+
+// Copies a complete state into the module. Every missing, unexpected or mis-shaped key is reported at once.
+void load_module_state(torch::nn::Module& module, const NamedTensors& state, const std::string& source) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::string> problems;
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& p : module.named_parameters(true)) targets[p.key()] = p.value();
+  for (const auto& b : module.named_buffers(true)) targets[b.key()] = b.value();
+  for (auto& kv : targets) {
+    auto it = state.find(kv.first);
+    if (it == state.end()) {
+      problems.push_back("missing " + kv.first);
+    } else if (it->second.sizes() != kv.second.sizes()) {
+      std::ostringstream os;
+      os << kv.first << " has shape " << it->second.sizes() << ", expected " << kv.second.sizes();
+      problems.push_back(os.str());
+    } else {
+      kv.second.copy_(it->second);
+    }
+  }
+  for (const auto& kv : state)
+    if (!targets.count(kv.first)) problems.push_back("unexpected " + kv.first);
+  if (problems.empty()) return;
+  std::string message = source + " does not match the model (" + std::to_string(problems.size()) + " problem(s)):";
+  for (size_t i = 0; i < problems.size() && i < 20; ++i) message += "\n  " + problems[i];
+  if (problems.size() > 20) message += "\n  ... and " + std::to_string(problems.size() - 20) + " more";
+  throw Error(ErrorCode::Checkpoint, message, "the file was written for another architecture or image size, or is damaged");
+}
+
+int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
+  int64_t n = 0;
+  for (const auto& t : tensors) n += t.numel();
+  return n;
+}
+
+}  // namespace
+
+Engine::Engine(ModelConfig config, SuperSimpleNet net, torch::Device device, std::string reason)
+    : config_(std::move(config)), net_(std::move(net)), device_(device), device_reason_(std::move(reason)) {
+  net_->to(device_);
+  net_->eval();
+}
+
+std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
+  auto [device, reason] = choose_device(options.device);
+  ModelConfig config;
+  config.arch = parse_backbone_arch(options.arch);
+  config.image_h = options.image_h;
+  config.image_w = options.image_w;
+  ModelConfig::from_json(config.to_json());  // validates sizes before building anything
+
+  torch::manual_seed(options.seed);
+  SuperSimpleNet net(config.arch, config.image_h, config.image_w);
+  config.preprocessing = net->backbone()->preprocessing();
+
+  if (options.random_backbone) {
+    config.backbone_source = "random";
+  } else if (options.backbone_weights.empty()) {
+    throw Error(ErrorCode::Input, std::string("no weights were given for the ") + backbone_arch_name(config.arch) + " backbone",
+                "pass the backbone's weight file, or ask for a random backbone explicitly (timing only)");
+  } else {
+    net->backbone()->load_native_weights(strip_backbone_prefix(read_any_checkpoint(options.backbone_weights)));
+    config.backbone_source = file_name(options.backbone_weights);
+  }
+
+  if (options.head_weights.empty()) {
+    net->init_heads();
+  } else {
+    const NamedTensors raw = read_any_checkpoint(options.head_weights);
+    net->load_head_state(official_head_tensors(raw, parse_head_format(options.head_format, raw)));
+    config.heads_trained = true;
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+}
+
+std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference preference) {
+  auto [device, reason] = choose_device(preference);
+  SafetensorsContent content = read_safetensors(path);
+  auto format = content.metadata.find(kFormatKey);
+  auto config_text = content.metadata.find(kConfigKey);
+  if (format == content.metadata.end() || format->second != kFormatValue || config_text == content.metadata.end())
+    throw Error(ErrorCode::Checkpoint, path + " is a safetensors file, but not a supersimplenet model (no ssn_config metadata)",
+                "create one with `ssn import` or SuperSimpleNet.create(...).save(file)");
+  ModelConfig config;
+  try {
+    config = ModelConfig::from_json(Json::parse(config_text->second));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::Checkpoint, path + ": the model config is not valid JSON: " + e.what());
+  }
+  SuperSimpleNet net(config.arch, config.image_h, config.image_w);
+  load_module_state(*net, content.tensors, path);
+  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+}
+
+PredictResult Engine::predict(const std::vector<ImageU8>& images) {
+  return predict_tensor(preprocess_images(images, config_.image_h, config_.image_w, config_.preprocessing));
+}
+
+PredictResult Engine::predict_tensor(const torch::Tensor& batch) {
+  if (batch.dim() != 4 || batch.size(1) != 3 || batch.size(2) != config_.image_h || batch.size(3) != config_.image_w) {
+    std::ostringstream os;
+    os << "expected a [B,3," << config_.image_h << "," << config_.image_w << "] batch, received " << batch.sizes();
+    throw Error(ErrorCode::Shape, os.str(), "resize inputs to the model size, or use predict() which resizes for you");
+  }
+  torch::InferenceMode guard;
+  InferenceOutput out = net_->infer(batch.to(device_, torch::kFloat32));
+  torch::Tensor maps = out.map.to(torch::kCPU, torch::kFloat32).contiguous();
+  torch::Tensor logits = out.score_logit.to(torch::kCPU, torch::kFloat32).contiguous();
+  PredictResult result;
+  result.batch = batch.size(0);
+  result.height = config_.image_h;
+  result.width = config_.image_w;
+  result.maps.assign(maps.data_ptr<float>(), maps.data_ptr<float>() + maps.numel());
+  result.logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  return result;
+}
+
+void Engine::save(const std::string& path) {
+  std::map<std::string, std::string> metadata{{kFormatKey, kFormatValue}, {kConfigKey, config_.to_json().dump()}};
+  write_safetensors_atomic(path, module_state(*net_), metadata);
+}
+
+std::string Engine::info_json() {
+  const int64_t backbone = numel_of(net_->backbone()->parameters());
+  const int64_t trainable =
+      numel_of(net_->adaptor_parameters()) + numel_of(net_->seg_parameters()) + numel_of(net_->cls_parameters());
+  Json info = config_.to_json();
+  Json params = Json::object();
+  params["backbone"] = Json(backbone);
+  params["heads"] = Json(trainable);
+  params["trainable"] = Json(trainable);
+  info["parameters"] = params;
+  info["feature_channels"] = Json(net_->feature_channels());
+  info["device"] = Json(device_.str());
+  return info.dump();
+}
+
+}  // namespace ssn

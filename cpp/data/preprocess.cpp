@@ -1,0 +1,64 @@
+#include "data/preprocess.h"
+
+#include <string>
+
+#include "api/engine.h"
+#include "common/error.h"
+#include "data/resize_linear.h"
+
+namespace ssn {
+namespace {
+
+void validate(const ImageU8& img, size_t index) {
+  const std::string where = "image " + std::to_string(index);
+  if (!img.data) throw Error(ErrorCode::Input, where + " has no pixel data");
+  if (img.width <= 0 || img.height <= 0)
+    throw Error(ErrorCode::Input, where + " has size " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                                      "; expected a positive width and height");
+  if (img.channels != 1 && img.channels != 3 && img.channels != 4)
+    throw Error(ErrorCode::Input, where + " has " + std::to_string(img.channels) +
+                                      " channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)",
+                "convert the image to 8-bit gray, RGB or RGBA first");
+}
+
+// RGB HWC from gray (replicated) or RGBA (alpha dropped, as cv2.imread(IMREAD_COLOR) does).
+std::vector<uint8_t> to_rgb(const ImageU8& img) {
+  const int64_t n = img.width * img.height;
+  std::vector<uint8_t> rgb(n * 3);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < 3; ++c) rgb[i * 3 + c] = img.data[i * img.channels + (img.channels == 1 ? 0 : c)];
+  return rgb;
+}
+
+}  // namespace
+
+torch::Tensor preprocess_images(const std::vector<ImageU8>& images, int64_t height, int64_t width,
+                                const Preprocessing& prep) {
+  if (images.empty()) throw Error(ErrorCode::Input, "no images were given", "pass at least one image");
+  torch::Tensor out = torch::empty({static_cast<int64_t>(images.size()), 3, height, width}, torch::kFloat32);
+  // Albumentations Normalize: (x - 255*mean) * (1 / (255*std)), computed in double, stored as float32.
+  double mean_px[3], inv_std_px[3];
+  for (int c = 0; c < 3; ++c) {
+    mean_px[c] = static_cast<double>(prep.mean[c]) / prep.scale;
+    inv_std_px[c] = 1.0 / (static_cast<double>(prep.std[c]) / prep.scale);
+  }
+  float* dst = out.data_ptr<float>();
+  const int64_t plane = height * width;
+  for (size_t b = 0; b < images.size(); ++b) {
+    validate(images[b], b);
+    const std::vector<uint8_t> rgb = to_rgb(images[b]);
+    const std::vector<uint8_t> resized = resize_linear_u8(rgb.data(), images[b].height, images[b].width, 3, height, width);
+    float* img = dst + b * 3 * plane;
+    for (int c = 0; c < 3; ++c) {
+      const int src_c = prep.bgr ? 2 - c : c;
+      float* ch = img + c * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        const float centred = static_cast<float>(resized[i * 3 + src_c] - mean_px[c]);
+        ch[i] = static_cast<float>(centred * inv_std_px[c]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ssn

@@ -1,0 +1,19 @@
+// From 8-bit images to the backbone's input tensor: colour conversion like cv2.imread (gray replicated,
+// alpha dropped), resize like the official pipeline, then the backbone's normalisation.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/backbone.h"
+
+namespace ssn {
+
+struct ImageU8;
+
+// Returns [B,3,H,W] float32 on CPU. Throws ssn::Error(Input) naming the image index for bad images.
+torch::Tensor preprocess_images(const std::vector<ImageU8>& images, int64_t height, int64_t width,
+                                const Preprocessing& prep);
+
+}  // namespace ssn
