@@ -154,16 +154,40 @@ void Engine::save(const std::string& path) {
 
 std::string Engine::info_json() {
   const int64_t backbone = numel_of(net_->backbone()->parameters());
-  const int64_t trainable =
+  const int64_t heads =
       numel_of(net_->adaptor_parameters()) + numel_of(net_->seg_parameters()) + numel_of(net_->cls_parameters());
-  Json info = config_.to_json();
+  const Preprocessing& prep = config_.preprocessing;
+  Json preprocessing = Json::object();
+  preprocessing["bgr"] = Json(prep.bgr);
+  preprocessing["scale"] = Json(static_cast<double>(prep.scale));
+  Json mean = Json::array(), std = Json::array();
+  for (int c = 0; c < 3; ++c) {
+    mean.push_back(Json(static_cast<double>(prep.mean[c])));
+    std.push_back(Json(static_cast<double>(prep.std[c])));
+  }
+  preprocessing["mean"] = mean;
+  preprocessing["std"] = std;
+  Json backbone_info = Json::object();
+  backbone_info["arch"] = Json(backbone_arch_name(config_.arch));
+  backbone_info["source"] = Json(config_.backbone_source);
+  backbone_info["preprocessing"] = preprocessing;
+  Json size = Json::array();
+  size.push_back(Json(config_.image_h));
+  size.push_back(Json(config_.image_w));
   Json params = Json::object();
   params["backbone"] = Json(backbone);
-  params["heads"] = Json(trainable);
-  params["trainable"] = Json(trainable);
+  params["heads"] = Json(heads);
+  params["trainable"] = Json(heads);  // the backbone is frozen
+
+  Json info = Json::object();
+  info["formatVersion"] = Json(config_.format_version);
+  info["backbone"] = backbone_info;
+  info["imageSize"] = size;
+  info["featureChannels"] = Json(net_->feature_channels());
   info["parameters"] = params;
-  info["feature_channels"] = Json(net_->feature_channels());
+  info["headsTrained"] = Json(config_.heads_trained);
   info["device"] = Json(device_.str());
+  info["training"] = config_.training;
   return info.dump();
 }
 
