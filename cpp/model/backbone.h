@@ -24,6 +24,9 @@ struct Preprocessing {
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
+// The preprocessing each backbone was trained with (same as make_backbone(arch)->preprocessing()).
+Preprocessing default_preprocessing(BackboneArch arch);
+
 // Applies `p` to pixels in 0..255: [B,3,H,W] RGB of any numeric dtype -> float32 network input.
 torch::Tensor preprocess(const torch::Tensor& pixels, const Preprocessing& p);
 

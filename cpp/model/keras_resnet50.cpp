@@ -63,12 +63,7 @@ KerasResNet50Impl::KerasResNet50Impl() {
 }
 
 Preprocessing KerasResNet50Impl::preprocessing() const {
-  Preprocessing p;
-  p.bgr = true;
-  p.scale = 1.0f;
-  p.mean = {103.939f, 116.779f, 123.68f};
-  p.std = {1.0f, 1.0f, 1.0f};
-  return p;
+  return default_preprocessing(BackboneArch::KerasResNet50);
 }
 
 torch::Tensor KerasResNet50Impl::run_block(const Block& b, const torch::Tensor& x) {

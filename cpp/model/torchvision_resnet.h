@@ -19,7 +19,7 @@ class TorchvisionResNetImpl : public BackboneImpl {
 
   BackboneFeatures forward(const torch::Tensor& x) override;
   BackboneArch arch() const override { return arch_; }
-  Preprocessing preprocessing() const override { return Preprocessing{}; }  // RGB/255, ImageNet mean/std
+  Preprocessing preprocessing() const override { return default_preprocessing(arch_); }
   int64_t layer2_channels() const override { return layer2_channels_; }
   int64_t layer3_channels() const override { return layer3_channels_; }
   void load_native_weights(const NamedTensors& weights) override;

@@ -238,4 +238,11 @@ SSN_TEST(model_preprocess_torchvision_and_caffe) {
   SSN_CHECK_CLOSE(caffe[0][0][0][0].item<float>(), 128 - 103.939, 1e-4);  // channel 0 is blue
   SSN_CHECK_CLOSE(caffe[0][2][0][0].item<float>(), 255 - 123.68, 1e-4);
   SSN_CHECK_THROWS_CODE(ssn::preprocess(torch::zeros({3, 4, 4}), keras), ssn::ErrorCode::Shape);
+
+  // default_preprocessing agrees with what each backbone reports.
+  const auto by_arch = ssn::default_preprocessing(ssn::BackboneArch::KerasResNet50);
+  SSN_CHECK(by_arch.bgr && by_arch.mean == keras.mean && by_arch.std == keras.std && by_arch.scale == keras.scale);
+  const auto tv_arch = ssn::default_preprocessing(ssn::BackboneArch::WideResNet50_2);
+  const auto tv_net = ssn::make_backbone(ssn::BackboneArch::ResNet18)->preprocessing();
+  SSN_CHECK(!tv_arch.bgr && tv_arch.mean == tv_net.mean && tv_arch.std == tv_net.std && tv_arch.scale == tv_net.scale);
 }
