@@ -24,6 +24,10 @@ void assign_tensors(const std::vector<TensorAssignment>& assignments, const Name
       if (!a.optional) missing.push_back(a.source_key);
       continue;
     }
+    if (!it->second.defined()) {
+      misshaped.push_back(a.source_key + " (holds no tensor)");
+      continue;
+    }
     torch::Tensor value = a.convert ? a.convert(it->second) : it->second;
     if (value.sizes() != a.target.sizes()) {
       std::ostringstream os;
