@@ -24,6 +24,12 @@ struct Preprocessing {
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
+// The preprocessing each backbone was trained with (same as make_backbone(arch)->preprocessing()).
+Preprocessing default_preprocessing(BackboneArch arch);
+
+// Applies `p` to pixels in 0..255: [B,3,H,W] RGB of any numeric dtype -> float32 network input.
+torch::Tensor preprocess(const torch::Tensor& pixels, const Preprocessing& p);
+
 struct BackboneFeatures {
   torch::Tensor layer2;  // [B, C2, H/8, W/8]
   torch::Tensor layer3;  // [B, C3, H/16, W/16]

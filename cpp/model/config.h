@@ -13,7 +13,8 @@ constexpr int kModelFormatVersion = 1;
 struct ModelConfig {
   int format_version = kModelFormatVersion;
   BackboneArch arch = BackboneArch::KerasResNet50;
-  Preprocessing preprocessing;  // of the backbone, stored so that a reader needs no code to know it
+  // The backbone's preprocessing, stored so that a reader needs no code to know it.
+  Preprocessing preprocessing = default_preprocessing(BackboneArch::KerasResNet50);
   int64_t image_h = 256;
   int64_t image_w = 256;
   std::string backbone_source;  // where the backbone weights came from (file name, "random")

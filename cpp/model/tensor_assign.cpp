@@ -1,0 +1,78 @@
+#include "model/tensor_assign.h"
+
+#include <sstream>
+
+#include "common/error.h"
+
+namespace ssn {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+void assign_tensors(const std::vector<TensorAssignment>& assignments, const NamedTensors& source,
+                    const std::string& what, const std::vector<std::string>& unexpected) {
+  std::vector<std::string> missing;
+  std::vector<std::string> misshaped;
+  std::vector<torch::Tensor> values(assignments.size());
+  for (size_t i = 0; i < assignments.size(); ++i) {
+    const TensorAssignment& a = assignments[i];
+    auto it = source.find(a.source_key);
+    if (it == source.end()) {
+      if (!a.optional) missing.push_back(a.source_key);
+      continue;
+    }
+    if (!it->second.defined()) {
+      misshaped.push_back(a.source_key + " (holds no tensor)");
+      continue;
+    }
+    torch::Tensor value = a.convert ? a.convert(it->second) : it->second;
+    if (value.sizes() != a.target.sizes()) {
+      std::ostringstream os;
+      os << a.source_key << " (expected " << a.target.sizes() << ", received " << value.sizes();
+      if (a.convert) os << " after converting the stored " << it->second.sizes();
+      os << ")";
+      misshaped.push_back(os.str());
+      continue;
+    }
+    values[i] = value;
+  }
+  if (!missing.empty() || !misshaped.empty() || !unexpected.empty()) {
+    std::ostringstream os;
+    os << "The " << what << " do not fit the model:";
+    if (!missing.empty()) {
+      os << " " << missing.size() << " missing key(s):";
+      for (const auto& k : missing) os << " " << k;
+      os << ".";
+    }
+    if (!misshaped.empty()) {
+      os << " " << misshaped.size() << " key(s) with the wrong shape:";
+      for (const auto& k : misshaped) os << " " << k;
+      os << ".";
+    }
+    if (!unexpected.empty()) {
+      os << " " << unexpected.size() << " unexpected key(s):";
+      for (const auto& k : unexpected) os << " " << k;
+      os << ".";
+    }
+    throw Error(ErrorCode::Checkpoint, os.str(),
+                "Check that the checkpoint was made for this architecture (and not truncated).");
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < assignments.size(); ++i) {
+    if (values[i].defined()) assignments[i].target.copy_(values[i]);
+  }
+}
+
+std::vector<TensorAssignment> same_name_assignments(const torch::nn::Module& module) {
+  std::vector<TensorAssignment> out;
+  for (const auto& p : module.named_parameters(true)) out.push_back({p.key(), p.value(), false, {}});
+  for (const auto& b : module.named_buffers(true)) {
+    out.push_back({b.key(), b.value(), ends_with(b.key(), "num_batches_tracked"), {}});
+  }
+  return out;
+}
+
+}  // namespace ssn
