@@ -1,0 +1,101 @@
+#include "train/anomaly_generator.h"
+
+#include <sstream>
+#include <string>
+
+#include "common/error.h"
+#include "ops/noise_inject.h"
+
+namespace ssn {
+namespace {
+
+std::string sizes_of(const torch::Tensor& t) {
+  if (!t.defined()) return "an undefined tensor";
+  std::ostringstream os;
+  os << t.sizes();
+  return os.str();
+}
+
+[[noreturn]] void shape_error(const std::string& what, const std::string& expected, const torch::Tensor& got) {
+  throw Error(ErrorCode::Shape,
+              "generate_anomalies: " + what + " must be " + expected + ", got " + sizes_of(got),
+              "pass adapted features [B,C,fh,fw], masks [B,1,fh,fw] and labels [B]");
+}
+
+std::string dims(std::initializer_list<int64_t> sizes) {
+  std::ostringstream os;
+  os << at::IntArrayRef(sizes);
+  return os.str();
+}
+
+}  // namespace
+
+AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask,
+                                const torch::Tensor& labels, const AnomalyGeneratorConfig& config,
+                                AnomalyRandom& random, const AnomalyInjection* injection) {
+  if (!adapted.defined() || adapted.dim() != 4 || adapted.size(0) < 1 || adapted.size(2) < 1 || adapted.size(3) < 1) {
+    shape_error("adapted features", "[B,C,fh,fw] with B, fh, fw >= 1", adapted);
+  }
+  if (adapted.scalar_type() != torch::kFloat32) {
+    throw Error(ErrorCode::Input,
+                std::string("generate_anomalies: adapted features must be float32, got ") +
+                    c10::toString(adapted.scalar_type()),
+                "run the adaptor in float32 during training");
+  }
+  const int64_t b = adapted.size(0), c = adapted.size(1), fh = adapted.size(2), fw = adapted.size(3);
+  if (!gt_mask.defined() || gt_mask.dim() != 4 || gt_mask.size(0) != b || gt_mask.size(1) != 1 ||
+      gt_mask.size(2) != fh || gt_mask.size(3) != fw) {
+    shape_error("gt_mask", dims({b, 1, fh, fw}), gt_mask);
+  }
+  if (!labels.defined() || labels.dim() != 1 || labels.size(0) != b) shape_error("labels", dims({b}), labels);
+  const auto device = adapted.device();
+  const torch::Tensor m_gt = gt_mask.to(device, torch::kFloat32);
+  const torch::Tensor y_gt = labels.to(device, torch::kFloat32);
+  if (!config.noise) return {adapted, m_gt, y_gt};
+
+  const bool inject_perlin = injection != nullptr && injection->perlin_masks.defined();
+  const bool inject_noise = injection != nullptr && injection->noise.defined();
+  if (inject_perlin && (injection->perlin_masks.dim() != 4 || injection->perlin_masks.size(0) != 2 * b ||
+                        injection->perlin_masks.size(1) != 1 || injection->perlin_masks.size(2) != fh ||
+                        injection->perlin_masks.size(3) != fw)) {
+    shape_error("the injected perlin_masks", dims({2 * b, 1, fh, fw}), injection->perlin_masks);
+  }
+  if (inject_noise && !injection->noise.sizes().equals({2 * b, c, fh, fw})) {
+    shape_error("the injected noise", dims({2 * b, c, fh, fw}), injection->noise);
+  }
+
+  // 1. duplicate: both copies get independent masks and noise.
+  const torch::Tensor a2 = torch::cat({adapted, adapted});
+  const torch::Tensor m = torch::cat({m_gt, m_gt});
+  const torch::Tensor y = torch::cat({y_gt, y_gt});
+
+  // 3. noise mask N.
+  torch::Tensor n = torch::ones({2 * b, 1, fh, fw}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+  if (!config.bad) n = n * (1 - y.view({2 * b, 1, 1, 1}));
+  if (!config.overlap) n = n * (1 - m);
+  if (config.perlin) {
+    const torch::Tensor perlin =
+        inject_perlin ? injection->perlin_masks
+                      : perlin_masks(2 * b, fh, fw, config.perlin_thr, config.no_anomaly, random.perlin_generator);
+    n = n * perlin.to(device, torch::kFloat32);
+  } else {
+    n.narrow(0, 0, b).zero_();
+  }
+
+  // 4. targets.
+  const torch::Tensor target_mask = ((m + n) > 0).to(torch::kFloat32);
+  const torch::Tensor any_anomaly = target_mask.view({2 * b, -1}).amax(1);
+  const torch::Tensor target_label = ((y + any_anomaly) > 0).to(torch::kFloat32);
+
+  // 2 + 5. masked Gaussian noise; the gradient reaches the features through a2.
+  const uint64_t offset = random.noise_offset++;
+  torch::Tensor perturbed;
+  if (inject_noise) {
+    perturbed = a2 + injection->noise.to(device, torch::kFloat32) * n;
+  } else {
+    perturbed = noise_inject(a2, n, config.noise_std, random.noise_seed, offset);
+  }
+  return {perturbed, target_mask, target_label};
+}
+
+}  // namespace ssn

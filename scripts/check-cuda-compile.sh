@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Compiles every torch-free CUDA source (cpp/**/*.cu) for the oldest and the newest target
+# (sm_70 and sm_90; sm_75 where nvcc no longer knows sm_70, as CUDA 13), and links the standalone
+# device tests (test/cuda/*.cu). With --run, also runs those tests (needs a GPU).
+# Without nvcc it says so and succeeds: CPU-only machines have nothing to check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NVCC="${NVCC:-$(command -v nvcc || true)}"
+if [[ -z "$NVCC" && -x /usr/local/cuda/bin/nvcc ]]; then NVCC=/usr/local/cuda/bin/nvcc; fi
+if [[ -z "$NVCC" ]]; then
+  echo "check-cuda-compile: nvcc not found, skipped"
+  exit 0
+fi
+RUN=0
+[[ "${1:-}" == "--run" ]] && RUN=1
+
+supported="$("$NVCC" --list-gpu-arch 2>/dev/null || true)"
+archs=()
+if grep -qx compute_70 <<<"$supported"; then archs+=(70); else
+  echo "check-cuda-compile: nvcc $("$NVCC" --version | grep -o "release [0-9.]*") has no sm_70, using sm_75 instead"
+  archs+=(75)
+fi
+archs+=(90)
+
+mapfile -t kernels < <(find cpp -name '*.cu' | sort)
+mapfile -t tests < <(find test/cuda -name '*.cu' 2>/dev/null | sort)
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+status=0
+for arch in "${archs[@]}"; do
+  for src in "${kernels[@]}"; do
+    obj="$out/$(echo "$src" | tr '/' '_')_$arch.o"
+    if "$NVCC" -std=c++17 -arch="sm_$arch" -I cpp -c "$src" -o "$obj"; then
+      echo "ok   sm_$arch $src"
+    else
+      echo "FAIL sm_$arch $src"
+      status=1
+    fi
+  done
+  for t in "${tests[@]}"; do
+    exe="$out/$(basename "$t" .cu)_$arch"
+    if "$NVCC" -std=c++17 -arch="sm_$arch" -I cpp "$t" "${kernels[@]}" -o "$exe"; then
+      echo "ok   sm_$arch $t (linked)"
+    else
+      echo "FAIL sm_$arch $t"
+      status=1
+    fi
+  done
+done
+if [[ $RUN == 1 && $status == 0 ]]; then
+  for t in "${tests[@]}"; do
+    exe="$out/$(basename "$t" .cu)_${archs[-1]}"
+    if "$exe"; then echo "ok   run $t"; else echo "FAIL run $t"; status=1; fi
+  done
+fi
+exit $status
