@@ -1,0 +1,12 @@
+#include "engine_slot.h"
+
+namespace ssn_binding {
+
+int64_t engine_native_bytes(ssn::Engine& engine) {
+  int64_t bytes = 0;
+  for (const auto& t : engine.network()->parameters()) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  for (const auto& t : engine.network()->buffers()) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  return bytes;
+}
+
+}  // namespace ssn_binding

@@ -1,0 +1,172 @@
+#include "model_handle.h"
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.h"
+#include "errors.h"
+#include "promise_worker.h"
+
+namespace ssn_binding {
+
+namespace {
+
+ssn::Error disposed_error() {
+  return ssn::Error(ssn::ErrorCode::Disposed, "The model was disposed",
+                    "Create or load a new model; a disposed model cannot be used again.");
+}
+
+Napi::Float32Array copy_to_js(Napi::Env env, const std::vector<float>& values) {
+  // V8-owned memory: external buffers are not allowed inside Electron's memory cage.
+  Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+  if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size() * sizeof(float));
+  return array;
+}
+
+class PredictWorker : public PromiseWorker {
+ public:
+  PredictWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::vector<OwnedImage> images)
+      : PromiseWorker(env, "supersimplenet:predict"), slot_(std::move(slot)), images_(std::move(images)) {}
+
+ protected:
+  void Run() override {
+    std::vector<ssn::ImageU8> views;
+    views.reserve(images_.size());
+    for (const OwnedImage& image : images_) {
+      views.push_back(ssn::ImageU8{image.pixels.data(), image.width, image.height, image.channels});
+    }
+    {
+      std::lock_guard<std::mutex> lock(slot_->run_mutex);
+      result_ = slot_->engine->predict(views);
+    }
+    images_.clear();
+    images_.shrink_to_fit();
+    // Result() copies by these sizes: check them here rather than trust them there.
+    const auto batch = static_cast<size_t>(result_.batch);
+    if (result_.batch != static_cast<int64_t>(views.size()) || result_.height <= 0 || result_.width <= 0 ||
+        result_.logits.size() != batch ||
+        result_.maps.size() != batch * static_cast<size_t>(result_.height * result_.width)) {
+      throw ssn::Error(ssn::ErrorCode::Internal,
+                       "Inconsistent prediction: batch " + std::to_string(result_.batch) + " for " +
+                           std::to_string(views.size()) + " images, maps " + std::to_string(result_.maps.size()) +
+                           " values for " + std::to_string(result_.height) + "x" + std::to_string(result_.width) +
+                           ", logits " + std::to_string(result_.logits.size()),
+                       "This is a bug in supersimplenet; please report it.");
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("batch", Napi::Number::New(env, static_cast<double>(result_.batch)));
+    out.Set("height", Napi::Number::New(env, static_cast<double>(result_.height)));
+    out.Set("width", Napi::Number::New(env, static_cast<double>(result_.width)));
+    out.Set("maps", copy_to_js(env, result_.maps));
+    out.Set("logits", copy_to_js(env, result_.logits));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<EngineSlot> slot_;
+  std::vector<OwnedImage> images_;
+  ssn::PredictResult result_;
+};
+
+class SaveWorker : public PromiseWorker {
+ public:
+  SaveWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::string path)
+      : PromiseWorker(env, "supersimplenet:save"), slot_(std::move(slot)), path_(std::move(path)) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(slot_->run_mutex);
+    slot_->engine->save(path_);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<EngineSlot> slot_;
+  std::string path_;
+};
+
+}  // namespace
+
+Napi::Function ModelHandle::DefineClass(Napi::Env env) {
+  return Napi::ObjectWrap<ModelHandle>::DefineClass(env, "NativeModel",
+                                                    {
+                                                        InstanceMethod<&ModelHandle::Predict>("predict"),
+                                                        InstanceMethod<&ModelHandle::Save>("save"),
+                                                        InstanceMethod<&ModelHandle::Info>("info"),
+                                                        InstanceMethod<&ModelHandle::DeviceReason>("deviceReason"),
+                                                        InstanceMethod<&ModelHandle::Dispose>("dispose"),
+                                                    });
+}
+
+ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {}
+
+ModelHandle::~ModelHandle() {
+  try {
+    Release();
+  } catch (...) {
+    // A finalizer must not throw; at environment teardown V8's accounting no longer matters.
+  }
+}
+
+void ModelHandle::Attach(std::shared_ptr<EngineSlot> slot) {
+  slot_ = std::move(slot);
+  Napi::MemoryManagement::AdjustExternalMemory(Env(), slot_->native_bytes);
+}
+
+void ModelHandle::Release() {
+  if (!slot_) return;
+  Napi::MemoryManagement::AdjustExternalMemory(Env(), -slot_->native_bytes);
+  slot_.reset();  // a job in flight still holds the engine; the last holder frees it
+}
+
+const std::shared_ptr<EngineSlot>& ModelHandle::Slot() const {
+  if (!slot_) throw disposed_error();
+  return slot_;
+}
+
+Napi::Value ModelHandle::Predict(const Napi::CallbackInfo& info) {
+  try {
+    std::shared_ptr<EngineSlot> slot = Slot();
+    std::vector<OwnedImage> images = parse_images(info[0]);
+    return (new PredictWorker(info.Env(), std::move(slot), std::move(images)))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
+  try {
+    std::shared_ptr<EngineSlot> slot = Slot();
+    std::string path = parse_path(info[0], "path");
+    return (new SaveWorker(info.Env(), std::move(slot), std::move(path)))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+// info() and deviceReason() read state that jobs do not change, so they do not wait for the run mutex.
+Napi::Value ModelHandle::Info(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::String::New(info.Env(), Slot()->engine->info_json());
+  } catch (...) {
+    rethrow_as_js(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::DeviceReason(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::String::New(info.Env(), Slot()->engine->device_reason());
+  } catch (...) {
+    rethrow_as_js(info.Env());
+  }
+}
+
+void ModelHandle::Dispose(const Napi::CallbackInfo&) { Release(); }
+
+}  // namespace ssn_binding

@@ -1,0 +1,37 @@
+// The JS model object (NativeModel of lib/types.ts): predict/save run on the libuv pool and return
+// Promises; info/deviceReason are synchronous; dispose releases the engine.
+#pragma once
+#include <memory>
+
+#include <napi.h>
+
+#include "engine_slot.h"
+
+namespace ssn_binding {
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+
+  explicit ModelHandle(const Napi::CallbackInfo& info);
+  ~ModelHandle() override;
+
+  // Called once by the addon right after construction. A ModelHandle built from JS has no engine and
+  // behaves as disposed.
+  void Attach(std::shared_ptr<EngineSlot> slot);
+
+ private:
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value DeviceReason(const Napi::CallbackInfo& info);
+  void Dispose(const Napi::CallbackInfo& info);
+
+  // The engine, or an ERR_SSN_DISPOSED ssn::Error.
+  const std::shared_ptr<EngineSlot>& Slot() const;
+  void Release();
+
+  std::shared_ptr<EngineSlot> slot_;
+};
+
+}  // namespace ssn_binding

@@ -1,0 +1,109 @@
+/**
+ * Every ImageInput becomes 8-bit raw pixels for the addon. Encoded images are decoded with sharp and keep
+ * the channel count they have (gray 1, RGB 3, RGBA 4: the core converts them as OpenCV's imread does);
+ * gray + alpha drops the alpha, 16-bit images are reduced to 8 bits (high byte) and EXIF orientation is
+ * applied, as imread does.
+ */
+import { promises as fs } from 'fs';
+import sharp from 'sharp';
+
+import { describe, expectInteger, invalidOption, SsnError } from './errors';
+import type { NativeImage, RawImage } from './types';
+
+/** The largest side the addon accepts (it bounds width * height * channels). */
+export const MAX_IMAGE_SIDE = 1 << 24;
+
+const DECODE_HINT = 'Use a PNG, JPEG, TIFF or WebP image; the data may be truncated or corrupt.';
+
+/** `label` names the input in messages, e.g. 'input' or 'inputs[3]'. */
+export async function decodeImage(input: unknown, label = 'input'): Promise<NativeImage> {
+  if (typeof input === 'string') return decodeFile(input, label);
+  if (isBytes(input, 'Uint8Array')) return decodeEncoded(asBuffer(input), `${label} (${describe(input)})`);
+  if (typeof input === 'object' && input !== null && !Array.isArray(input) && 'data' in input) {
+    return checkRaw(input as RawImage, label);
+  }
+  throw invalidOption('a file path, an encoded image Buffer or a RawImage {data, width, height, channels}', label, input);
+}
+
+/** Checks raw pixels and passes them on without copying (the addon copies them before its job runs). */
+export function checkRaw(image: RawImage, label = 'input'): NativeImage {
+  const { data } = image;
+  if (!isBytes(data, 'Uint8Array') && !isBytes(data, 'Uint8ClampedArray')) {
+    throw invalidOption('a Uint8Array or Uint8ClampedArray', `${label}.data`, data);
+  }
+  const width = expectInteger(image.width, `${label}.width`, 1, MAX_IMAGE_SIDE);
+  const height = expectInteger(image.height, `${label}.height`, 1, MAX_IMAGE_SIDE);
+  const channels = image.channels as unknown;
+  if (channels !== 1 && channels !== 3 && channels !== 4) throw invalidOption('1, 3 or 4', `${label}.channels`, channels);
+  const expected = width * height * channels;
+  if (data.length !== expected) {
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Expected ${expected} bytes (width ${width} x height ${height} x channels ${channels}) for ${label}.data ` +
+        `but received ${data.length} bytes`,
+      'Raw pixels are rows of width * channels bytes with no padding.',
+    );
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels };
+}
+
+async function decodeFile(file: string, label: string): Promise<NativeImage> {
+  if (file.length === 0) throw invalidOption('a file path, an encoded image Buffer or a RawImage', label, file);
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new SsnError('ERR_SSN_INPUT', `Image file not found: ${file}`,
+        `Check the path; relative paths start from ${process.cwd()}.`, { cause: e });
+    }
+    throw new SsnError('ERR_SSN_IO', `Cannot read the image file ${file}: ${(e as Error).message}`,
+      'Check the file permissions.', { cause: e });
+  }
+  if (!stat.isFile()) throw new SsnError('ERR_SSN_INPUT', `Not an image file: ${file} is a folder or a device.`);
+  if (stat.size === 0) throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${file}: the file is empty.`, DECODE_HINT);
+  return decodeEncoded(file, file);
+}
+
+async function decodeEncoded(source: string | Buffer, name: string): Promise<NativeImage> {
+  if (typeof source !== 'string' && source.length === 0) {
+    throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${name}: the buffer is empty.`, DECODE_HINT);
+  }
+  let decoded;
+  try {
+    // failOn 'warning' (sharp's default) rejects truncated and corrupt data instead of decoding part of it.
+    const image = sharp(source, { autoOrient: true, failOn: 'warning' });
+    const meta = await image.metadata();
+    // Gray (+ alpha): its first band is the gray, already 8-bit after sharp's 16-bit reduction.
+    const pipeline = (meta.channels ?? 3) <= 2 ? image.extractChannel(0) : image;
+    decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${name}: ${(e as Error).message}`, DECODE_HINT, {
+      cause: e,
+    });
+  }
+  const { data, info } = decoded;
+  const { channels, width, height } = info;
+  if ((channels !== 1 && channels !== 3 && channels !== 4) || data.length !== width * height * channels) {
+    throw new SsnError('ERR_SSN_INPUT',
+      `Could not decode image ${name}: ${data.length} bytes of ${channels} channels are not 8-bit ${width}x${height} pixels.`,
+      DECODE_HINT);
+  }
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width,
+    height,
+    channels,
+  };
+}
+
+/** Typed-array check by tag, which also holds across realms (jest, vm, workers). */
+function isBytes(value: unknown, tag: 'Uint8Array' | 'Uint8ClampedArray'): value is Uint8Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === `[object ${tag}]`;
+}
+
+/** sharp treats a plain Uint8Array as raw pixels; a Buffer view over the same bytes is an encoded image. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,23 @@
+/** supersimplenet: SuperSimpleNet surface-defect detection for Node.js, on libtorch. */
+export { SuperSimpleNet } from './model';
+export { SsnError, SSN_ERROR_CODES, isSsnErrorCode } from './errors';
+export type { SsnErrorCode } from './errors';
+export { decodeImage } from './image';
+export { libraryInfo } from './native';
+export { resizeBilinear } from './resize';
+export { DEFAULT_BACKBONE } from './types';
+export type {
+  BackboneArch,
+  BackboneSpec,
+  BatchOptions,
+  CreateOptions,
+  Device,
+  HeadsSpec,
+  ImageInput,
+  LoadOptions,
+  Logger,
+  ModelInfo,
+  Prediction,
+  PredictOptions,
+  RawImage,
+} from './types';

