@@ -1,0 +1,28 @@
+/**
+ * The engine, loaded on first use: `ssn --help`, `ssn weights fetch` and option errors then work even
+ * where the native addon (libtorch) cannot load. The interfaces name only what the CLI calls, so that the
+ * model module's own types stay the reference.
+ */
+import type { BatchOptions, CreateOptions, ImageInput, LoadOptions, ModelInfo, Prediction } from '../types';
+
+export interface CliModel {
+  predictBatch(inputs: ImageInput[], opts?: BatchOptions): Promise<Prediction[]>;
+  save(file: string): Promise<void>;
+  info(): Promise<ModelInfo>;
+  dispose(): void;
+}
+
+export interface CliModelClass {
+  create(opts: CreateOptions): Promise<CliModel>;
+  load(file: string, opts?: LoadOptions): Promise<CliModel>;
+}
+
+/** lib/model.ts: class SuperSimpleNet. */
+export function modelClass(): CliModelClass {
+  return (require('../model') as { SuperSimpleNet: CliModelClass }).SuperSimpleNet;
+}
+
+/** lib/native.ts: the addon's libraryInfo() JSON. */
+export function libraryInfoJson(): string {
+  return (require('../native') as { loadNative(): { libraryInfo(): string } }).loadNative().libraryInfo();
+}

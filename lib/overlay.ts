@@ -1,0 +1,109 @@
+/**
+ * Anomaly-map overlays: the input image with a jet-coloured map blended over it, as PNG.
+ * The map is stretched to the image's own size (the model resizes the whole image to its input size,
+ * so the map covers the whole image), so the overlay keeps the image's resolution.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+
+import { SsnError } from './errors';
+import type { ImageInput } from './types';
+
+export interface OverlayOptions {
+  /** Map values mapped to the two ends of the colormap. Default: the map's own [min, max]. */
+  range?: [number, number];
+  /** Weight of the colormap in the blend, 0..1. Default 0.5. */
+  alpha?: number;
+}
+
+/** The classic jet colormap at t in [0, 1]: blue, cyan, yellow, red. */
+export function jet(t: number): [number, number, number] {
+  const channel = (centre: number): number => Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - centre))));
+  return [channel(3), channel(2), channel(1)];
+}
+
+/** Map values to 0..255 over `range` (non-finite values go to 0). */
+export function normaliseMap(map: Float32Array, range?: [number, number]): Uint8Array {
+  let [lo, hi] = range ?? [Infinity, -Infinity];
+  if (!range) {
+    for (const v of map) {
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  const out = new Uint8Array(map.length);
+  for (let i = 0; i < map.length; i++) {
+    const v = map[i];
+    out[i] = Number.isFinite(v) ? Math.round(Math.min(255, Math.max(0, (v - lo) * scale))) : 0;
+  }
+  return out;
+}
+
+function sharpOf(input: ImageInput): Sharp {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
+  const { data, width, height, channels } = input;
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+}
+
+function checkOptions(map: Float32Array, mapW: number, mapH: number, opts: OverlayOptions): void {
+  if (!Number.isInteger(mapW) || !Number.isInteger(mapH) || mapW < 1 || mapH < 1 || map.length !== mapW * mapH) {
+    throw new SsnError(
+      'ERR_SSN_SHAPE',
+      `Expected a map of mapW x mapH = ${mapW} x ${mapH} values but received ${map.length}.`,
+      'Pass prediction.map with prediction.width and prediction.height.',
+    );
+  }
+  const { range, alpha } = opts;
+  if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
+    throw new SsnError('ERR_SSN_INPUT', `Expected range [min, max] with min < max but received ${JSON.stringify(range)}.`);
+  }
+  if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) {
+    throw new SsnError('ERR_SSN_INPUT', `Expected alpha in [0, 1] but received ${alpha}.`);
+  }
+}
+
+/** Writes `outPath` (PNG): the image blended with the jet-coloured map, at the image's size. */
+export async function writeOverlay(
+  image: ImageInput,
+  map: Float32Array,
+  mapW: number,
+  mapH: number,
+  outPath: string,
+  opts: OverlayOptions = {},
+): Promise<void> {
+  checkOptions(map, mapW, mapH, opts);
+  const alpha = opts.alpha ?? 0.5;
+  let pixels: { data: Buffer; info: OutputInfo };
+  try {
+    pixels = await sharpOf(image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    const what = typeof image === 'string' ? image : 'the image';
+    throw new SsnError('ERR_SSN_INPUT', `Cannot decode ${what}: ${(e as Error).message}.`, 'Use a PNG, JPEG, TIFF or WebP file, or raw pixels.');
+  }
+  const { width, height, channels } = pixels.info;
+  // Normalise before resizing: 8-bit levels are all the colormap can show anyway.
+  const levels = await sharp(normaliseMap(map, opts.range), { raw: { width: mapW, height: mapH, channels: 1 } })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const lut = Array.from({ length: 256 }, (_, i) => jet(i / 255));
+  const out = Buffer.alloc(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    const colour = lut[levels[p]];
+    for (let c = 0; c < 3; c++) {
+      const base = pixels.data[p * channels + (channels >= 3 ? c : 0)];
+      out[p * 3 + c] = Math.round((1 - alpha) * base + alpha * colour[c]);
+    }
+  }
+  try {
+    await fs.mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
+    await sharp(out, { raw: { width, height, channels: 3 } }).png().toFile(outPath);
+  } catch (e) {
+    throw new SsnError('ERR_SSN_IO', `Cannot write ${outPath}: ${(e as Error).message}.`, 'Check that the folder is writable.');
+  }
+}
