@@ -1,5 +1,6 @@
 #include "data/preprocess.h"
 
+#include <algorithm>
 #include <string>
 
 #include "api/engine.h"
@@ -35,30 +36,15 @@ std::vector<uint8_t> to_rgb(const ImageU8& img) {
 torch::Tensor preprocess_images(const std::vector<ImageU8>& images, int64_t height, int64_t width,
                                 const Preprocessing& prep) {
   if (images.empty()) throw Error(ErrorCode::Input, "no images were given", "pass at least one image");
-  torch::Tensor out = torch::empty({static_cast<int64_t>(images.size()), 3, height, width}, torch::kFloat32);
-  // Albumentations Normalize: (x - 255*mean) * (1 / (255*std)), computed in double, stored as float32.
-  double mean_px[3], inv_std_px[3];
-  for (int c = 0; c < 3; ++c) {
-    mean_px[c] = static_cast<double>(prep.mean[c]) / prep.scale;
-    inv_std_px[c] = 1.0 / (static_cast<double>(prep.std[c]) / prep.scale);
-  }
-  float* dst = out.data_ptr<float>();
-  const int64_t plane = height * width;
+  torch::Tensor pixels = torch::empty({static_cast<int64_t>(images.size()), height, width, 3}, torch::kUInt8);
+  uint8_t* dst = pixels.data_ptr<uint8_t>();
   for (size_t b = 0; b < images.size(); ++b) {
     validate(images[b], b);
     const std::vector<uint8_t> rgb = to_rgb(images[b]);
     const std::vector<uint8_t> resized = resize_linear_u8(rgb.data(), images[b].height, images[b].width, 3, height, width);
-    float* img = dst + b * 3 * plane;
-    for (int c = 0; c < 3; ++c) {
-      const int src_c = prep.bgr ? 2 - c : c;
-      float* ch = img + c * plane;
-      for (int64_t i = 0; i < plane; ++i) {
-        const float centred = static_cast<float>(resized[i * 3 + src_c] - mean_px[c]);
-        ch[i] = static_cast<float>(centred * inv_std_px[c]);
-      }
-    }
+    std::copy(resized.begin(), resized.end(), dst + b * resized.size());
   }
-  return out;
+  return preprocess(pixels.permute({0, 3, 1, 2}), prep).contiguous();
 }
 
 }  // namespace ssn

@@ -24,21 +24,14 @@ torch::Tensor preprocess(const torch::Tensor& pixels, const Preprocessing& p) {
     os << "Expected RGB pixels shaped [B,3,H,W] but received " << pixels.sizes() << ".";
     throw Error(ErrorCode::Shape, os.str(), "Pass images as batched channel-first RGB.");
   }
-  torch::Tensor x = p.bgr ? pixels.flip({1}) : pixels;
-  x = x.to(torch::kFloat);
-  // torchvision's ToTensor divides by 255; multiplying by the float 1/255 differs in the last bit for
-  // half of the pixel values, so a scale that is the reciprocal of an integer becomes a division.
-  const double inverse = 1.0 / static_cast<double>(p.scale);
-  const double rounded = std::round(inverse);
-  if (std::abs(inverse - rounded) < 1e-3 * rounded) {
-    if (rounded != 1.0) x = x.div(rounded);
-  } else {
-    x = x.mul(p.scale);
-  }
+  torch::Tensor x = (p.bgr ? pixels.flip({1}) : pixels).to(torch::kFloat);
+  // The official data pipeline (albumentations Normalize), all in float32:
+  // (x - mean * max_pixel) * (1 / (std * max_pixel)), with max_pixel = 1 / scale (255 for torchvision).
+  const float max_pixel = static_cast<float>(std::round(1.0 / static_cast<double>(p.scale)));
   auto opts = torch::TensorOptions().dtype(torch::kFloat).device(x.device());
-  auto mean = torch::tensor({p.mean[0], p.mean[1], p.mean[2]}, opts).view({1, 3, 1, 1});
-  auto std = torch::tensor({p.std[0], p.std[1], p.std[2]}, opts).view({1, 3, 1, 1});
-  return x.sub(mean).div(std);
+  auto mean = torch::tensor({p.mean[0], p.mean[1], p.mean[2]}, opts).mul(max_pixel).view({1, 3, 1, 1});
+  auto inv_std = torch::tensor({p.std[0], p.std[1], p.std[2]}, opts).mul(max_pixel).reciprocal().view({1, 3, 1, 1});
+  return x.sub(mean).mul(inv_std);
 }
 
 }  // namespace ssn

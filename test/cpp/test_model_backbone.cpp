@@ -226,13 +226,15 @@ SSN_TEST(model_preprocess_torchvision_and_caffe) {
   SSN_CHECK(tv.scalar_type() == torch::kFloat);
   SSN_CHECK_CLOSE(tv[0][0][0][0].item<float>(), (1.0 - 0.485) / 0.229, 1e-5);
   SSN_CHECK_CLOSE(tv[0][1][0][0].item<float>(), (0.0 - 0.456) / 0.224, 1e-5);
-  // Bit-exact with torchvision's x / 255 for every 8-bit value.
+  // The albumentations formula in float32: (x - 255*mean) * (1 / (255*std)).
   auto all = torch::arange(0, 256, torch::kFloat).view({1, 1, 256, 1}).expand({1, 3, 256, 1});
-  ssn::Preprocessing plain;
-  plain.mean = {0, 0, 0};
-  plain.std = {1, 1, 1};
-  SSN_CHECK(torch::equal(ssn::preprocess(all, plain), all / 255.0f));
-
+  const ssn::Preprocessing imagenet;
+  auto out = ssn::preprocess(all, imagenet);
+  for (int c = 0; c < 3; ++c) {
+    const float mean = imagenet.mean[c] * 255.0f, inv_std = 1.0f / (imagenet.std[c] * 255.0f);
+    for (int v = 0; v < 256; v += 51)
+      SSN_CHECK(out[0][c][v][0].item<float>() == (static_cast<float>(v) - mean) * inv_std);
+  }
   auto keras = ssn::make_backbone(ssn::BackboneArch::KerasResNet50)->preprocessing();
   auto caffe = ssn::preprocess(px, keras);
   SSN_CHECK_CLOSE(caffe[0][0][0][0].item<float>(), 128 - 103.939, 1e-4);  // channel 0 is blue
