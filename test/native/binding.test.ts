@@ -238,7 +238,8 @@ describe('SuperSimpleNet on the addon', () => {
     expect(p.inputMap).toMatchObject({ width: 100, height: 80 });
     expect(p.inputMap!.map.length).toBe(100 * 80);
     const batch = await ssn.predictBatch([raw, image(8), image(9)], { batchSize: 2 });
-    expect(batch.map((b) => b.logit)[0]).toBe(p.logit);
+    // Batched convolutions may sum in another order: the same to float tolerance, not bit for bit.
+    expect(batch[0].logit).toBeCloseTo(p.logit, 4);
     await ssn.dispose();
     const e = await ssn.predict(raw).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(SsnError);
