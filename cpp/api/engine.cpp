@@ -1,5 +1,6 @@
 #include "api/engine.h"
 
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "data/preprocess.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
+#include "model/tensor_assign.h"
 
 namespace ssn {
 namespace {
@@ -29,32 +31,15 @@ NamedTensors module_state(torch::nn::Module& module) {
   return out;
 }
 
-// Copies a complete state into the module. Every missing, unexpected or mis-shaped key is reported at once.
-void load_module_state(torch::nn::Module& module, const NamedTensors& state, const std::string& source) {
-  torch::NoGradGuard no_grad;
-  std::vector<std::string> problems;
-  std::map<std::string, torch::Tensor> targets;
-  for (const auto& p : module.named_parameters(true)) targets[p.key()] = p.value();
-  for (const auto& b : module.named_buffers(true)) targets[b.key()] = b.value();
-  for (auto& kv : targets) {
-    auto it = state.find(kv.first);
-    if (it == state.end()) {
-      problems.push_back("missing " + kv.first);
-    } else if (it->second.sizes() != kv.second.sizes()) {
-      std::ostringstream os;
-      os << kv.first << " has shape " << it->second.sizes() << ", expected " << kv.second.sizes();
-      problems.push_back(os.str());
-    } else {
-      kv.second.copy_(it->second);
-    }
-  }
+// Keys of a model file that no parameter or buffer of the network takes.
+std::vector<std::string> unexpected_keys(torch::nn::Module& module, const NamedTensors& state) {
+  std::set<std::string> known;
+  for (const auto& p : module.named_parameters(true)) known.insert(p.key());
+  for (const auto& b : module.named_buffers(true)) known.insert(b.key());
+  std::vector<std::string> out;
   for (const auto& kv : state)
-    if (!targets.count(kv.first)) problems.push_back("unexpected " + kv.first);
-  if (problems.empty()) return;
-  std::string message = source + " does not match the model (" + std::to_string(problems.size()) + " problem(s)):";
-  for (size_t i = 0; i < problems.size() && i < 20; ++i) message += "\n  " + problems[i];
-  if (problems.size() > 20) message += "\n  ... and " + std::to_string(problems.size() - 20) + " more";
-  throw Error(ErrorCode::Checkpoint, message, "the file was written for another architecture or image size, or is damaged");
+    if (!known.count(kv.first)) out.push_back(kv.first);
+  return out;
 }
 
 int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
@@ -120,7 +105,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference p
     throw Error(ErrorCode::Checkpoint, path + ": the model config is not valid JSON: " + e.what());
   }
   SuperSimpleNet net(config.arch, config.image_h, config.image_w);
-  load_module_state(*net, content.tensors, path);
+  assign_tensors(same_name_assignments(*net), content.tensors, "tensors of " + path,
+                 unexpected_keys(*net, content.tensors));
   return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(net), device, std::move(reason)));
 }
 

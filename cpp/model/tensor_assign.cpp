@@ -57,8 +57,12 @@ void assign_tensors(const std::vector<TensorAssignment>& assignments, const Name
       for (const auto& k : unexpected) os << " " << k;
       os << ".";
     }
-    throw Error(ErrorCode::Checkpoint, os.str(),
-                "Check that the checkpoint was made for this architecture (and not truncated).");
+    // Only wrong shapes: the file is whole but made for another backbone width or head size.
+    const bool only_shapes = missing.empty() && unexpected.empty();
+    throw Error(only_shapes ? ErrorCode::Shape : ErrorCode::Checkpoint, os.str(),
+                only_shapes ? "The weights were made for another architecture: check --arch / the backbone that goes "
+                              "with these heads."
+                            : "Check that the checkpoint was made for this architecture (and not truncated).");
   }
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < assignments.size(); ++i) {

@@ -1,5 +1,6 @@
 // Copies checkpoint tensors into module parameters and buffers, checking every one before touching any:
-// all missing and mis-shaped keys are reported together in one ssn::Error(Checkpoint).
+// all missing, mis-shaped and unexpected keys are reported together in one ssn::Error (Shape when the
+// only problems are shapes, Checkpoint otherwise).
 #pragma once
 #include <functional>
 #include <string>
