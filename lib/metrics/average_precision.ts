@@ -1,0 +1,23 @@
+/**
+ * Average precision as sklearn's average_precision_score (= torchmetrics 0.10 legacy binary AP): the
+ * non-interpolated sum over distinct thresholds, descending, of (R_k - R_{k-1}) * P_k.
+ */
+import { forEachThreshold, LabelArray, PreparedBinary, requirePositives, ScoreArray, toPrepared } from './binary';
+
+/** Throws ERR_SSN_INPUT when there is no positive sample (recall is undefined). */
+export function averagePrecision(scores: ScoreArray | PreparedBinary, labels?: LabelArray): number {
+  const prep = toPrepared(scores, labels);
+  requirePositives(prep, 'Average precision');
+  const nPos = prep.positives.length;
+  let sum = 0; // sum of (tp_k - tp_{k-1}) * P_k; divided by nPos at the end
+  let tpPrev = 0;
+  forEachThreshold(prep, (tp, fp) => {
+    if (tp !== tpPrev) {
+      sum += (tp - tpPrev) * (tp / (tp + fp));
+      tpPrev = tp;
+    }
+    // sklearn truncates the curve at the first threshold reaching full recall; later terms are zero.
+    return tp < nPos;
+  });
+  return sum / nPos;
+}
