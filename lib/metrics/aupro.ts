@@ -47,6 +47,11 @@ type Buf = Float32Array | Float64Array;
 const EPS32 = 2 ** -23; // torch.finfo(torch.float32).eps
 const F32_INT_EXACT = 2 ** 24;
 
+/** Rounds to the working precision. A plain function (not a stored closure) so that V8 inlines it. */
+function rd(x: number, f32: boolean): number {
+  return f32 ? Math.fround(x) : x;
+}
+
 /**
  * AUPRO over a test set. maps[k] and masks[k] are row-major height x width arrays of image k; mask values
  * must be 0 or 1. Throws ERR_SSN_INPUT without defect pixels or without background pixels.
@@ -66,15 +71,16 @@ export function aupro(
   if (arithmetic !== 'float32' && arithmetic !== 'float64') {
     throw inputError(`Expected arithmetic 'float32' or 'float64' but received ${String(arithmetic)}`);
   }
-  const { background, regionScores, regionStart } = gatherRegions(maps, masks, height, width);
+  const gathered = gatherRegions(maps, masks, height, width);
+  const { regionScores, regionStart } = gathered;
   const regions = regionStart.length - 1;
-
-  sortFloat32(background);
   for (let r = 0; r < regions; r++) sortFloat32(regionScores.subarray(regionStart[r], regionStart[r + 1]));
   const allPositives = regionScores.slice();
   sortFloat32(allPositives);
 
-  const ctx = new Context(arithmetic === 'float32', fprLimit, background);
+  sortFloat32(gathered.background);
+  const ctx = new Context(arithmetic === 'float32', fprLimit, gathered.background);
+  gathered.background = new Float32Array(0); // the context keeps a run-length copy: let the pixels go
   const K = ctx.countGlobalPoints(allPositives);
   const accF = ctx.alloc(K);
   const accT = ctx.alloc(K);
@@ -171,16 +177,20 @@ function gatherRegions(
   return { background, regionScores, regionStart: Uint32Array.from(starts) };
 }
 
-/** The arithmetic, the sorted background and the reusable buffers of one AUPRO computation. */
+/**
+ * The arithmetic, the sorted background and the reusable buffers of one AUPRO computation. The hot loops
+ * are separate functions with one loop each: V8 then optimises each with complete type feedback instead
+ * of deoptimising a long method section by section on every region.
+ */
 class Context {
   readonly f32: boolean;
-  /** Rounds to the working precision: Math.fround for float32, identity for float64. */
-  readonly r: (x: number) => number;
   /** fprLimit in the working precision (torch keeps it as a float32 buffer). */
   readonly L: number;
   readonly limitExact: number;
-  readonly bg: Float32Array;
-  private bgDistinct = -1;
+  /** The background's distinct scores, ascending, and how many pixels hold each (sorted background, run-length coded). */
+  readonly bgValues: Float32Array;
+  readonly bgCounts: Uint32Array;
+  readonly bgTotal: number;
   // Curve prefix (fpr, tpr) of the current region and the resampling inputs; grown on demand.
   private F: Buf;
   private T: Buf;
@@ -193,10 +203,13 @@ class Context {
 
   constructor(f32: boolean, fprLimit: number, background: Float32Array) {
     this.f32 = f32;
-    this.r = f32 ? Math.fround : (x: number) => x;
-    this.L = this.r(fprLimit);
+    this.L = rd(fprLimit, f32);
     this.limitExact = fprLimit;
-    this.bg = background;
+    // A region's curve then steps over distinct background scores only (about K of them), not pixels.
+    const { values, counts } = runLengths(background);
+    this.bgValues = values;
+    this.bgCounts = counts;
+    this.bgTotal = background.length;
     this.F = this.alloc(1024);
     this.T = this.alloc(1024);
     this.idx = new Float64Array(1024);
@@ -214,167 +227,81 @@ class Context {
   /** Global ROC over all pixels -> K, the number of its points with fpr <= limit. */
   countGlobalPoints(allPositives: Float32Array): number {
     const m = this.curvePrefix(allPositives);
-    const F = this.F;
     let K = 0;
-    for (let i = 0; i < m; i++) if (F[i] <= this.L) K++;
+    for (let i = 0; i < m; i++) if (this.F[i] <= this.L) K++;
     return K;
   }
 
-  /**
-   * ROC of (background ∪ pos) with pos as positives, into F/T, from its leading (0, 0) until just past
-   * every point that can matter: all points beyond have fpr > max(limit, first nonzero fpr) in the working
-   * precision. Returns the number of points written.
-   *
-   * float32 follows torchmetrics' _binary_clf_curve: tps = float32 cumsum, fps = float(i + 1) - tps,
-   * fpr = fps / fps[-1], tpr = tps / tps[-1].
-   */
+  /** The ROC prefix of (background ∪ pos) into F/T (see curvePrefix below), growing the buffers as needed. */
   private curvePrefix(pos: Float32Array): number {
-    const { bg, r, f32 } = this;
-    const nBg = bg.length;
-    const n = pos.length;
-    const total = nBg + n;
-    const fpsLast = f32 ? r(r(total) - r(n)) : nBg;
-    const tpsLast = f32 ? r(n) : n;
-    // Bound on |float32 fpr - exact fpr| with a wide margin: a few roundings of magnitude up to total.
-    const margin = f32 ? (1e-5 * total) / nBg : 0;
-    this.ensure(2);
-    this.F[0] = 0;
-    this.T[0] = 0;
-    let m = 1;
-    let a = nBg - 1;
-    let b = n - 1;
-    let fp = 0;
-    let tp = 0;
-    let stopAbove = -1;
-    while (a >= 0 || b >= 0) {
-      let v: number;
-      if (a < 0) v = pos[b];
-      else if (b < 0) v = bg[a];
-      else v = bg[a] > pos[b] ? bg[a] : pos[b];
-      while (a >= 0 && bg[a] === v) {
-        a--;
-        fp++;
-      }
-      while (b >= 0 && pos[b] === v) {
-        b--;
-        tp++;
-      }
-      if (m === this.F.length) this.ensure(m * 2);
-      if (f32) {
-        this.F[m] = r(r(r(fp + tp) - r(tp)) / fpsLast);
-        this.T[m] = r(r(tp) / tpsLast);
-      } else {
-        this.F[m] = fp / nBg;
-        this.T[m] = tp / n;
-      }
-      m++;
-      if (fp > 0) {
-        const e = fp / nBg;
-        if (stopAbove < 0) stopAbove = (e > this.limitExact ? e : this.limitExact) + margin;
-        else if (e > stopAbove) break;
-      }
+    for (;;) {
+      const m = curvePrefix(this.bgValues, this.bgCounts, this.bgTotal, pos, this.F, this.T, this.f32, this.limitExact);
+      if (m >= 0) return m;
+      this.ensure(this.F.length * 2);
     }
-    return m;
   }
 
   /** Adds one region's resampled PRO curve (K points) to the accumulators. */
   addRegion(pos: Float32Array, K: number, accF: Buf, accT: Buf): void {
-    const { r, L } = this;
+    const { f32, L } = this;
     const m = this.curvePrefix(pos);
     this.ensure(m + 1); // idx may get one index more than there are points
-    const F = this.F;
-    const T = this.T;
+    const { F, T, idx, xs, sF, sT } = this;
+    let yF = this.yF;
+    let yT = this.yT;
 
-    // Edge case: no point with 0 < fpr <= limit -> cut at the smallest fpr above the limit instead.
-    let maxLE = 0;
-    let minGT = Infinity;
-    for (let i = 0; i < m; i++) {
-      const f = F[i];
-      if (f <= L) {
-        if (f > maxLE) maxLE = f;
-      } else if (f < minGT) minGT = f;
-    }
-    const lim = maxLE === 0 ? minGT : L;
+    // Where fpr never decreases (always, except at rare spots of float32 curves over more than 2^24
+    // pixels) the points with fpr <= limit are a prefix 0..c0-1; unless that prefix only holds fpr 0 (the
+    // edge case below), the selected indices are 0..cnt-1 and x, y need no gather.
+    const monotone = !f32 || this.bgTotal + pos.length <= F32_INT_EXACT || nonDecreasing(F, m);
+    const c0 = monotone ? countAtMost(F, L) : 0;
+    const contiguous = monotone && F[c0 - 1] !== 0;
 
-    const idx = this.idx;
-    let cnt = 0;
-    let mx = -Infinity;
-    for (let i = 0; i < m; i++) {
-      if (F[i] <= lim) {
-        idx[cnt++] = i;
-        if (F[i] > mx) mx = F[i];
-      }
+    let cnt: number;
+    let mx: number;
+    if (contiguous) {
+      cnt = c0;
+      mx = F[c0 - 1];
+    } else {
+      ({ cnt, max: mx } = selectAtMost(F, m, L, idx));
+      // Edge case: no point with 0 < fpr <= limit -> cut at the smallest fpr above the limit instead.
+      if (mx === 0) ({ cnt, max: mx } = selectAtMost(F, m, minAbove(F, m, L), idx));
     }
     // Not close to the limit: add the first point at or past it and sample the last point at the limit.
     let slope = 0;
     const interp = !this.allclose(mx, L);
+    let maxIdx = contiguous ? cnt - 1 : idx[cnt - 1];
     if (interp) {
-      const nFull = this.fullLength(pos, m);
-      const j = searchsortedLeft((i) => (i < m ? F[i] : Infinity), nFull, L);
+      const j = contiguous ? c0 : searchsortedLeft((i) => (i < m ? F[i] : Infinity), this.fullLength(pos, m), L);
       idx[cnt++] = j;
-      slope = r(1 - r(r(F[j] - L) / r(F[j] - F[j - 1])));
+      if (j > maxIdx) maxIdx = j;
+      slope = rd(1 - rd(rd(F[j] - L, f32) / rd(F[j] - F[j - 1], f32), f32), f32);
     }
 
-    // Index space: x = idx / max(idx) * (K - 1).
-    const xs = this.xs;
-    const yF = this.yF;
-    const yT = this.yT;
-    let maxIdx = 0;
-    for (let k = 0; k < cnt; k++) if (idx[k] > maxIdx) maxIdx = idx[k];
-    const maxX = r(maxIdx);
-    const Km1 = r(K - 1);
+    // Index space: x = idx / max(idx) * (K - 1); and interp1d's slopes.
+    const Km1 = rd(K - 1, f32);
     let sorted = true;
-    for (let k = 0; k < cnt; k++) {
-      xs[k] = r(r(r(idx[k]) / maxX) * Km1);
-      yF[k] = F[idx[k]];
-      yT[k] = T[idx[k]];
-      if (k > 0 && xs[k] < xs[k - 1]) sorted = false;
+    if (contiguous) {
+      yF = F;
+      yT = T;
+      contiguousSlopes(F, T, cnt, Km1, xs, sF, sT, f32);
+    } else {
+      sorted = gatherSlopes(F, T, idx, cnt, rd(maxIdx, f32), Km1, xs, yF, yT, sF, sT, f32);
     }
-    const qLast = interp ? r(xs[cnt - 2] + r(r(xs[cnt - 1] - xs[cnt - 2]) * slope)) : Km1;
-
-    // interp1d: slope_k = (y[k+1] - y[k]) / (eps + x[k+1] - x[k]).
-    const sF = this.sF;
-    const sT = this.sT;
-    for (let k = 0; k + 1 < cnt; k++) {
-      const dx = r(EPS32 + r(xs[k + 1] - xs[k]));
-      sF[k] = r(r(yF[k + 1] - yF[k]) / dx);
-      sT[k] = r(r(yT[k + 1] - yT[k]) / dx);
-    }
-    const hiK = cnt - 2;
-    // Queries 0, 1, ..., K-2 ascend: on a sorted x the left-searchsorted index only moves forward.
-    let p = 0;
-    for (let qi = 0; qi < K - 1; qi++) {
-      const q = r(qi);
-      if (sorted) {
-        while (p < cnt && xs[p] < q) p++;
-      } else {
-        p = searchsortedLeft((i) => xs[i], cnt, q);
-      }
-      let k = p - 1;
-      if (k < 0) k = 0;
-      else if (k > hiK) k = hiK;
-      const dq = r(q - xs[k]);
-      accF[qi] = r(accF[qi] + r(yF[k] + r(sF[k] * dq)));
-      accT[qi] = r(accT[qi] + r(yT[k] + r(sT[k] * dq)));
-    }
-    {
-      let k = searchsortedLeft((i) => xs[i], cnt, qLast) - 1;
-      if (k < 0) k = 0;
-      else if (k > hiK) k = hiK;
-      const dq = r(qLast - xs[k]);
-      accF[K - 1] = r(accF[K - 1] + r(yF[k] + r(sF[k] * dq)));
-      accT[K - 1] = r(accT[K - 1] + r(yT[k] + r(sT[k] * dq)));
-    }
+    const qLast = interp ? rd(xs[cnt - 2] + rd(rd(xs[cnt - 1] - xs[cnt - 2], f32) * slope, f32), f32) : Km1;
+    if (sorted) accumulateSorted(xs, yF, yT, sF, sT, cnt, K - 1, accF, accT, f32);
+    else for (let qi = 0; qi < K - 1; qi++) accumulateAt(xs, yF, yT, sF, sT, cnt, rd(qi, f32), qi, accF, accT, f32);
+    accumulateAt(xs, yF, yT, sF, sT, cnt, qLast, K - 1, accF, accT, f32);
   }
 
   /** Average, stable sort by fpr, trapezoid, divide by the last (unsorted) averaged fpr. */
   finish(accF: Buf, accT: Buf, regions: number): AuproResult {
-    const r = this.r;
+    const f32 = this.f32;
     const K = accF.length;
-    const nr = r(regions);
+    const nr = rd(regions, f32);
     for (let i = 0; i < K; i++) {
-      accF[i] = r(accF[i] / nr);
-      accT[i] = r(accT[i] / nr);
+      accF[i] = rd(accF[i] / nr, f32);
+      accT[i] = rd(accT[i] / nr, f32);
     }
     const order = stableArgsort(accF);
     const fpr = this.alloc(K);
@@ -386,16 +313,16 @@ class Context {
     // torch.trapz: sum of dx * (y0 + y1), halved. The float32 sum is kept in double: a GPU reduction's
     // order cannot be reproduced, and double is closer to the exact sum than any float32 order.
     let sum = 0;
-    for (let i = 0; i + 1 < K; i++) sum += r(r(fpr[i + 1] - fpr[i]) * r(tpr[i + 1] + tpr[i]));
-    const area = r(r(sum) / 2);
-    return { aupro: r(area / accF[K - 1]), fpr, tpr, regions };
+    for (let i = 0; i + 1 < K; i++) sum += rd(rd(fpr[i + 1] - fpr[i], f32) * rd(tpr[i + 1] + tpr[i], f32), f32);
+    const area = rd(rd(sum, f32) / 2, f32);
+    return { aupro: rd(area / accF[K - 1], f32), fpr, tpr, regions };
   }
 
   /** torch.allclose(a, b) with rtol 1e-5, atol 1e-8, evaluated in the working precision. */
   private allclose(a: number, b: number): boolean {
-    const r = this.r;
+    const f32 = this.f32;
     if (a === b) return true;
-    return Math.abs(r(a - b)) <= r(r(1e-8) + Math.abs(r(r(1e-5) * b)));
+    return Math.abs(rd(a - b, f32)) <= rd(rd(1e-8, f32) + Math.abs(rd(rd(1e-5, f32) * b, f32)), f32);
   }
 
   /**
@@ -404,13 +331,8 @@ class Context {
    * (hence the full length) matter; otherwise the prefix gives the same answer.
    */
   private fullLength(pos: Float32Array, m: number): number {
-    if (!this.f32 || this.bg.length + pos.length <= F32_INT_EXACT) return m;
-    const bg = this.bg;
-    if (this.bgDistinct < 0) {
-      let d = bg.length > 0 ? 1 : 0;
-      for (let i = 1; i < bg.length; i++) if (bg[i] !== bg[i - 1]) d++;
-      this.bgDistinct = d;
-    }
+    if (!this.f32 || this.bgTotal + pos.length <= F32_INT_EXACT) return m;
+    const bg = this.bgValues;
     let extra = 0;
     for (let i = 0; i < pos.length; i++) {
       const v = pos[i];
@@ -418,10 +340,10 @@ class Context {
       const at = searchsortedLeft((k) => bg[k], bg.length, v);
       if (!(at < bg.length && bg[at] === v)) extra++;
     }
-    return 1 + this.bgDistinct + extra;
+    return 1 + bg.length + extra;
   }
 
-  /** Grows the curve buffers to hold at least n points (keeping the curve written so far). */
+  /** Grows the buffers to hold at least n points (keeping the curve written so far). */
   private ensure(n: number): void {
     if (this.F.length >= n) return;
     const grow = (b: Buf, keep: boolean): Buf => {
@@ -438,4 +360,189 @@ class Context {
     this.sT = grow(this.sT, false);
     this.idx = new Float64Array(n);
   }
+}
+
+/**
+ * ROC of (background ∪ pos) with pos as positives (background run-length coded, pos sorted ascending),
+ * into F/T, from its leading (0, 0) until just past every point that can matter: all later points have fpr > max(limit, first
+ * nonzero fpr) in the working precision. Returns the number of points, or -1 if F/T are too short.
+ *
+ * float32 follows torchmetrics' _binary_clf_curve: tps = float32 cumsum, fps = float(i + 1) - tps,
+ * fpr = fps / fps[-1], tpr = tps / tps[-1].
+ */
+function curvePrefix(
+  bgValues: Float32Array,
+  bgCounts: Uint32Array,
+  nBg: number,
+  pos: Float32Array,
+  F: Buf,
+  T: Buf,
+  f32: boolean,
+  limit: number,
+): number {
+  const n = pos.length;
+  const total = nBg + n;
+  const cap = F.length;
+  const fpsLast = f32 ? rd(rd(total, f32) - rd(n, f32), f32) : nBg;
+  const tpsLast = f32 ? rd(n, f32) : n;
+  // Bound on |float32 fpr - exact fpr| with a wide margin: a few roundings of magnitude up to total.
+  const margin = f32 ? (1e-5 * total) / nBg : 0;
+  // Below 2^24 the float32 counts are exact integers and fps = fp: one rounding is left.
+  const exactCounts = total <= F32_INT_EXACT;
+  F[0] = 0;
+  T[0] = 0;
+  let m = 1;
+  let a = bgValues.length - 1;
+  let b = n - 1;
+  let fp = 0;
+  let tp = 0;
+  let stopAbove = -1;
+  while (a >= 0 || b >= 0) {
+    let v: number;
+    if (a < 0) v = pos[b];
+    else if (b < 0) v = bgValues[a];
+    else v = bgValues[a] > pos[b] ? bgValues[a] : pos[b];
+    if (a >= 0 && bgValues[a] === v) fp += bgCounts[a--];
+    while (b >= 0 && pos[b] === v) {
+      b--;
+      tp++;
+    }
+    if (m === cap) return -1;
+    if (f32) {
+      F[m] = exactCounts ? Math.fround(fp / fpsLast) : Math.fround(Math.fround(Math.fround(fp + tp) - Math.fround(tp)) / fpsLast);
+      T[m] = Math.fround(Math.fround(tp) / tpsLast);
+    } else {
+      F[m] = fp / nBg;
+      T[m] = tp / n;
+    }
+    m++;
+    if (fp > 0) {
+      const e = fp / nBg;
+      if (stopAbove < 0) stopAbove = (e > limit ? e : limit) + margin;
+      else if (e > stopAbove) break;
+    }
+  }
+  return m;
+}
+
+/** Distinct values of an ascending array and their multiplicities (-0 and +0 are one value). */
+function runLengths(sorted: Float32Array): { values: Float32Array; counts: Uint32Array } {
+  let d = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) d++;
+  const values = new Float32Array(d);
+  const counts = new Uint32Array(d);
+  let k = -1;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) values[++k] = sorted[i];
+    counts[k]++;
+  }
+  return { values, counts };
+}
+
+function nonDecreasing(F: Buf, m: number): boolean {
+  for (let i = 1; i < m; i++) if (F[i] < F[i - 1]) return false;
+  return true;
+}
+
+/** Length of the prefix with F <= L (F ends with a point above L). */
+function countAtMost(F: Buf, L: number): number {
+  let c = 0;
+  while (F[c] <= L) c++;
+  return c;
+}
+
+/** Indices i < m with F[i] <= lim, ascending, into idx; their count and the largest such F. */
+function selectAtMost(F: Buf, m: number, lim: number, idx: Float64Array): { cnt: number; max: number } {
+  let cnt = 0;
+  let max = -Infinity;
+  for (let i = 0; i < m; i++) {
+    const f = F[i];
+    if (f <= lim) {
+      idx[cnt++] = i;
+      if (f > max) max = f;
+    }
+  }
+  return { cnt, max };
+}
+
+/** The smallest F[i] above L, i < m. */
+function minAbove(F: Buf, m: number, L: number): number {
+  let min = Infinity;
+  for (let i = 0; i < m; i++) if (F[i] > L && F[i] < min) min = F[i];
+  return min;
+}
+
+/**
+ * x[k] = k / (cnt - 1) * (K - 1), rounded as torch's float32 in-place division and product, and
+ * interp1d's slopes (y[k+1] - y[k]) / (eps + x[k+1] - x[k]) of F and T.
+ */
+function contiguousSlopes(F: Buf, T: Buf, cnt: number, Km1: number, xs: Buf, sF: Buf, sT: Buf, f32: boolean): void {
+  const maxX = rd(cnt - 1, f32);
+  xs[0] = 0;
+  for (let k = 1; k < cnt; k++) {
+    const x = rd(rd(rd(k, f32) / maxX, f32) * Km1, f32);
+    xs[k] = x;
+    const dx = rd(EPS32 + rd(x - xs[k - 1], f32), f32);
+    sF[k - 1] = rd(rd(F[k] - F[k - 1], f32) / dx, f32);
+    sT[k - 1] = rd(rd(T[k] - T[k - 1], f32) / dx, f32);
+  }
+}
+
+/** The same for selected indices: gathers x, yF, yT and the slopes; false if x is not ascending. */
+function gatherSlopes(
+  F: Buf,
+  T: Buf,
+  idx: Float64Array,
+  cnt: number,
+  maxX: number,
+  Km1: number,
+  xs: Buf,
+  yF: Buf,
+  yT: Buf,
+  sF: Buf,
+  sT: Buf,
+  f32: boolean,
+): boolean {
+  let sorted = true;
+  for (let k = 0; k < cnt; k++) {
+    const i = idx[k];
+    const x = rd(rd(rd(i, f32) / maxX, f32) * Km1, f32);
+    xs[k] = x;
+    yF[k] = F[i];
+    yT[k] = T[i];
+    if (k > 0) {
+      if (x < xs[k - 1]) sorted = false;
+      const dx = rd(EPS32 + rd(x - xs[k - 1], f32), f32);
+      sF[k - 1] = rd(rd(yF[k] - yF[k - 1], f32) / dx, f32);
+      sT[k - 1] = rd(rd(yT[k] - yT[k - 1], f32) / dx, f32);
+    }
+  }
+  return sorted;
+}
+
+/**
+ * acc[q] += y[k] + slope_k * (q - x[k]) for the queries q = 0..nq-1, with k = clamp(searchsorted_left(x,
+ * q) - 1, 0, cnt - 2). The queries ascend, so on a sorted x the searchsorted index only moves forward.
+ */
+function accumulateSorted(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: number, nq: number, accF: Buf, accT: Buf, f32: boolean): void {
+  const hiK = cnt - 2;
+  let p = 0;
+  for (let qi = 0; qi < nq; qi++) {
+    const q = rd(qi, f32);
+    while (p < cnt && xs[p] < q) p++;
+    const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+    const dq = rd(q - xs[k], f32);
+    accF[qi] = rd(accF[qi] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
+    accT[qi] = rd(accT[qi] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);
+  }
+}
+
+/** One query q into acc[at], with torch's binary search (also on an unsorted x). */
+function accumulateAt(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: number, q: number, at: number, accF: Buf, accT: Buf, f32: boolean): void {
+  const p = searchsortedLeft((i) => xs[i], cnt, q);
+  const hiK = cnt - 2;
+  const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+  const dq = rd(q - xs[k], f32);
+  accF[at] = rd(accF[at] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
+  accT[at] = rd(accT[at] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);
 }

@@ -3,7 +3,7 @@
  * the same way). F1 = 2TP / (2TP + FP + FN) is evaluated on integer counts, so ties are exact; among tied
  * thresholds the lowest wins, as torch.argmax over the ascending-threshold curve does.
  */
-import { forEachThreshold, LabelArray, PreparedBinary, requirePositives, ScoreArray, toPrepared } from './binary';
+import { LabelArray, PreparedBinary, requirePositives, ScoreArray, ThresholdCursor, toPrepared } from './binary';
 
 export interface F1Max {
   f1: number;
@@ -22,16 +22,16 @@ export function f1Max(scores: ScoreArray | PreparedBinary, labels?: LabelArray):
   let bestTp = 0;
   let bestFp = 0;
   let bestThreshold = NaN;
-  forEachThreshold(prep, (tp, fp, t) => {
-    const f1 = (2 * tp) / (tp + fp + nPos);
+  // Past full recall only false positives are added: F1 can only fall, so the walk stops there.
+  const c = new ThresholdCursor(prep);
+  while (c.tp < nPos && c.next()) {
+    const f1 = (2 * c.tp) / (c.tp + c.fp + nPos);
     if (f1 >= bestF1) {
       bestF1 = f1;
-      bestTp = tp;
-      bestFp = fp;
-      bestThreshold = t;
+      bestTp = c.tp;
+      bestFp = c.fp;
+      bestThreshold = c.threshold;
     }
-    // Past full recall only false positives are added: F1 can only fall.
-    return tp < nPos;
-  });
+  }
   return { f1: bestF1, threshold: bestThreshold, precision: bestTp / (bestTp + bestFp), recall: bestTp / nPos };
 }

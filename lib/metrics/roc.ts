@@ -3,14 +3,7 @@
  * a leading (0, 0), trapezoid area (ties between classes get half credit). Exact: counts are integers
  * and the area is accumulated on integer counts before one final division.
  */
-import {
-  forEachThreshold,
-  LabelArray,
-  PreparedBinary,
-  requireBothClasses,
-  ScoreArray,
-  toPrepared,
-} from './binary';
+import { LabelArray, PreparedBinary, requireBothClasses, ScoreArray, ThresholdCursor, toPrepared } from './binary';
 
 export interface RocCurve {
   fpr: Float64Array;
@@ -26,11 +19,12 @@ export function auroc(scores: ScoreArray | PreparedBinary, labels?: LabelArray):
   let area2 = 0; // twice the area, in units of (tp, fp) counts
   let tpPrev = 0;
   let fpPrev = 0;
-  forEachThreshold(prep, (tp, fp) => {
-    area2 += (fp - fpPrev) * (tp + tpPrev);
-    tpPrev = tp;
-    fpPrev = fp;
-  });
+  const c = new ThresholdCursor(prep);
+  while (c.next()) {
+    area2 += (c.fp - fpPrev) * (c.tp + tpPrev);
+    tpPrev = c.tp;
+    fpPrev = c.fp;
+  }
   return area2 / (2 * prep.positives.length * prep.negatives.length);
 }
 
@@ -39,21 +33,18 @@ export function rocCurve(scores: ScoreArray | PreparedBinary, labels?: LabelArra
   const prep = toPrepared(scores, labels);
   requireBothClasses(prep, 'ROC');
   let points = 1;
-  forEachThreshold(prep, () => {
-    points++;
-  });
+  for (const c = new ThresholdCursor(prep); c.next(); ) points++;
   const fpr = new Float64Array(points);
   const tpr = new Float64Array(points);
   const thresholds = new Float64Array(points);
   thresholds[0] = Infinity;
   const nPos = prep.positives.length;
   const nNeg = prep.negatives.length;
-  let k = 1;
-  forEachThreshold(prep, (tp, fp, t) => {
-    fpr[k] = fp / nNeg;
-    tpr[k] = tp / nPos;
-    thresholds[k] = t;
-    k++;
-  });
+  const c = new ThresholdCursor(prep);
+  for (let k = 1; c.next(); k++) {
+    fpr[k] = c.fp / nNeg;
+    tpr[k] = c.tp / nPos;
+    thresholds[k] = c.threshold;
+  }
   return { fpr, tpr, thresholds };
 }
