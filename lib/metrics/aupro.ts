@@ -9,14 +9,16 @@
  *  4. The curves are averaged over regions; area by trapezoid after a stable sort by fpr, divided by the
  *     last averaged fpr.
  *
- * Speed: the background is sorted once and each region's curve is produced by merging its few sorted
- * scores into the background, stopping just past fprLimit, so a region costs O(K + curve prefix), not a
- * sort of all pixels as in anomalib.
+ * Speed: the background is sorted and run-length coded once; each region's curve is produced by merging
+ * its few sorted scores into the distinct background scores, stopping just past fprLimit, so a region
+ * costs O(K) (K <= distinct scores, bounded by float32 resolution), not a sort of all pixels as in
+ * anomalib. Single-threaded and synchronous.
  *
  * arithmetic 'float32' (default) rounds every step as torch's float32 tensors do (fpr = fps / fps[-1] with
  * fps = float(i + 1) - tps, float32 interpolation and accumulation, regions accumulated in the order of
  * their last pixel as kornia's labels sort), so results match anomalib to the last few ulps (GPU
- * reductions sum in an order that cannot be reproduced). 'float64' runs the same algorithm in double.
+ * reductions sum in an order that cannot be reproduced; kornia's float32 labels, which can merge regions
+ * beyond 2^24 pixels, are not imitated). 'float64' runs the same algorithm in double.
  * Scores are used as given: torchmetrics would apply a sigmoid to scores outside [0, 1], which the official
  * evaluation never triggers because it min-max normalises maps first (see normalize.ts).
  */
@@ -53,8 +55,9 @@ function rd(x: number, f32: boolean): number {
 }
 
 /**
- * AUPRO over a test set. maps[k] and masks[k] are row-major height x width arrays of image k; mask values
- * must be 0 or 1. Throws ERR_SSN_INPUT without defect pixels or without background pixels.
+ * AUPRO over a test set. maps[k] and masks[k] are row-major height x width arrays of image k (map values
+ * are taken as float32, like torch's tensors); mask values must be 0 or 1. A map with an empty mask adds
+ * background only. Throws ERR_SSN_INPUT without defect pixels or without background pixels.
  */
 export function aupro(
   maps: ArrayLike<ArrayLike<number>>,
@@ -112,7 +115,8 @@ function gatherRegions(
     const mask = masks[k];
     if (map.length !== n || mask.length !== n) {
       throw inputError(
-        `Expected map and mask ${k} to hold ${height}x${width} = ${n} values but received ${map.length} and ${mask.length}`,
+        `Expected map and mask ${k} to hold ${height}x${width} = ${n} values ` +
+          `but received ${map.length} and ${mask.length}`,
         'All images must share the evaluation size (the model input size in the official protocol).',
       );
     }
@@ -120,10 +124,16 @@ function gatherRegions(
       const m = mask[i];
       if (m === 1) nPos++;
       else if (m !== 0) {
-        throw inputError(`Expected mask values 0 or 1 but received ${String(m)} in mask ${k} at ${i}`, 'Binarise masks first (value > 0 ? 1 : 0).');
+        throw inputError(
+          `Expected mask values 0 or 1 but received ${String(m)} in mask ${k} at ${i}`,
+          'Binarise masks first (value > 0 ? 1 : 0).',
+        );
       }
       if (map[i] !== map[i]) {
-        throw inputError(`Expected no NaN in anomaly maps but found one in map ${k} at ${i}`, 'normalizeMaps() sets NaN to 0 as the official evaluation does.');
+        throw inputError(
+          `Expected no NaN in anomaly maps but found one in map ${k} at ${i}`,
+          'normalizeMaps() sets NaN to 0 as the official evaluation does.',
+        );
       }
     }
   }
@@ -187,7 +197,7 @@ class Context {
   /** fprLimit in the working precision (torch keeps it as a float32 buffer). */
   readonly L: number;
   readonly limitExact: number;
-  /** The background's distinct scores, ascending, and how many pixels hold each (sorted background, run-length coded). */
+  /** The sorted background, run-length coded: distinct scores ascending and how many pixels hold each. */
   readonly bgValues: Float32Array;
   readonly bgCounts: Uint32Array;
   readonly bgTotal: number;
@@ -364,8 +374,9 @@ class Context {
 
 /**
  * ROC of (background ∪ pos) with pos as positives (background run-length coded, pos sorted ascending),
- * into F/T, from its leading (0, 0) until just past every point that can matter: all later points have fpr > max(limit, first
- * nonzero fpr) in the working precision. Returns the number of points, or -1 if F/T are too short.
+ * into F/T, from its leading (0, 0) until just past every point that can matter: all later points have
+ * fpr > max(limit, first nonzero fpr) in the working precision. Returns the number of points, or -1 if
+ * F/T are too short.
  *
  * float32 follows torchmetrics' _binary_clf_curve: tps = float32 cumsum, fps = float(i + 1) - tps,
  * fpr = fps / fps[-1], tpr = tps / tps[-1].
@@ -409,7 +420,8 @@ function curvePrefix(
     }
     if (m === cap) return -1;
     if (f32) {
-      F[m] = exactCounts ? Math.fround(fp / fpsLast) : Math.fround(Math.fround(Math.fround(fp + tp) - Math.fround(tp)) / fpsLast);
+      const fps = exactCounts ? fp : Math.fround(Math.fround(fp + tp) - Math.fround(tp));
+      F[m] = Math.fround(fps / fpsLast);
       T[m] = Math.fround(Math.fround(tp) / tpsLast);
     } else {
       F[m] = fp / nBg;
@@ -524,7 +536,18 @@ function gatherSlopes(
  * acc[q] += y[k] + slope_k * (q - x[k]) for the queries q = 0..nq-1, with k = clamp(searchsorted_left(x,
  * q) - 1, 0, cnt - 2). The queries ascend, so on a sorted x the searchsorted index only moves forward.
  */
-function accumulateSorted(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: number, nq: number, accF: Buf, accT: Buf, f32: boolean): void {
+function accumulateSorted(
+  xs: Buf,
+  yF: Buf,
+  yT: Buf,
+  sF: Buf,
+  sT: Buf,
+  cnt: number,
+  nq: number,
+  accF: Buf,
+  accT: Buf,
+  f32: boolean,
+): void {
   const hiK = cnt - 2;
   let p = 0;
   for (let qi = 0; qi < nq; qi++) {
@@ -538,7 +561,19 @@ function accumulateSorted(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: numb
 }
 
 /** One query q into acc[at], with torch's binary search (also on an unsorted x). */
-function accumulateAt(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: number, q: number, at: number, accF: Buf, accT: Buf, f32: boolean): void {
+function accumulateAt(
+  xs: Buf,
+  yF: Buf,
+  yT: Buf,
+  sF: Buf,
+  sT: Buf,
+  cnt: number,
+  q: number,
+  at: number,
+  accF: Buf,
+  accT: Buf,
+  f32: boolean,
+): void {
   const p = searchsortedLeft((i) => xs[i], cnt, q);
   const hiK = cnt - 2;
   const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;

@@ -64,7 +64,10 @@ export function prepareBinary(scores: ScoreArray, labels: LabelArray): PreparedB
 export function toPrepared(scores: ScoreArray | PreparedBinary, labels: LabelArray | undefined): PreparedBinary {
   if (isPrepared(scores)) return scores;
   if (labels === undefined) {
-    throw inputError('Expected labels next to the scores but received none', 'Call metric(scores, labels) or metric(prepareBinary(scores, labels)).');
+    throw inputError(
+      'Expected labels next to the scores but received none',
+      'Call metric(scores, labels) or metric(prepareBinary(scores, labels)).',
+    );
   }
   return prepareBinary(scores, labels);
 }
@@ -72,8 +75,9 @@ export function toPrepared(scores: ScoreArray | PreparedBinary, labels: LabelArr
 export function requireBothClasses(prep: PreparedBinary, metric: string): void {
   if (prep.positives.length === 0 || prep.negatives.length === 0) {
     throw inputError(
-      `${metric} needs both classes but received ${prep.positives.length} positive and ${prep.negatives.length} negative samples`,
-      'The metric is undefined when only one class is present; evaluate on a test set with normal and anomalous samples.',
+      `${metric} needs both classes but received ${prep.positives.length} positive and ` +
+        `${prep.negatives.length} negative samples`,
+      'The metric is undefined with one class only; evaluate on a test set with normal and anomalous samples.',
     );
   }
 }

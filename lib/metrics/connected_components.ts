@@ -36,7 +36,8 @@ export function connectedComponents(
   }
   const n = height * width;
   const labels = out && out.length >= n ? out.subarray(0, n) : new Int32Array(n);
-  const par = parent && parent.length >= labelCapacity(height, width) ? parent : new Int32Array(labelCapacity(height, width));
+  const capacity = labelCapacity(height, width);
+  const par = parent && parent.length >= capacity ? parent : new Int32Array(capacity);
   const diagonal = connectivity === 8;
   let next = 1;
   // Pass 1: provisional labels from the already visited neighbours (W, NW, N, NE), merging their sets.

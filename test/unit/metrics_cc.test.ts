@@ -7,7 +7,10 @@ const grid = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((ch
 function floodCount(mask: Uint8Array, h: number, w: number, conn: 4 | 8): Int32Array {
   const lab = new Int32Array(h * w);
   let next = 0;
-  const nbr = conn === 8 ? [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx])) : [[-1, 0], [1, 0], [0, -1], [0, 1]];
+  const nbr =
+    conn === 8
+      ? [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx]))
+      : [[-1, 0], [1, 0], [0, -1], [0, 1]];
   for (let s = 0; s < h * w; s++) {
     if (!mask[s] || lab[s]) continue;
     lab[s] = ++next;
