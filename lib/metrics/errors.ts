@@ -1,18 +1,6 @@
-/**
- * Input errors of the metrics. lib/errors.ts (the shared SsnError) does not exist yet on this branch, so
- * this mirrors its contract: a stable `code` and a `hint` that says what to do.
- */
-export class MetricsInputError extends Error {
-  readonly code = 'ERR_SSN_INPUT' as const;
-  readonly hint: string;
+/** Input errors of the metrics are the package's SsnError with code ERR_SSN_INPUT. */
+import { SsnError } from '../errors';
 
-  constructor(message: string, hint = '') {
-    super(message);
-    this.name = 'MetricsInputError';
-    this.hint = hint;
-  }
-}
-
-export function inputError(message: string, hint = ''): MetricsInputError {
-  return new MetricsInputError(message, hint);
+export function inputError(message: string, hint?: string): SsnError {
+  return new SsnError('ERR_SSN_INPUT', message, hint);
 }

@@ -1,5 +1,5 @@
 /** Evaluation metrics of the official SuperSimpleNet protocol (spec §10), on typed arrays. */
-export { MetricsInputError } from './errors';
+
 export { prepareBinary } from './binary';
 export type { LabelArray, PreparedBinary, ScoreArray } from './binary';
 export { auroc, rocCurve } from './roc';

@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { aupro, AuproResult, MetricsInputError } from '../../lib/metrics';
+import { SsnError } from '../../lib/errors';
+import { aupro, AuproResult } from '../../lib/metrics';
 
 const EPS = 2 ** -23; // float32 machine epsilon in anomalib's interp1d denominator
 const TOL = 1e-9;
@@ -157,7 +158,7 @@ describe('AUPRO by hand', () => {
       () => aupro([m], [Uint8Array.from([0, 1, 0, 0])], 2, 2, { fprLimit: 1 }),
       () => aupro([m, m], [Uint8Array.from([0, 1, 0, 0])], 2, 2),
     ];
-    for (const fn of bad) expect(fn).toThrow(MetricsInputError);
+    for (const fn of bad) expect(fn).toThrow(SsnError);
   });
 });
 

@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { auroc, averagePrecision, f1Max, MetricsInputError, prepareBinary, rocCurve } from '../../lib/metrics';
+import { SsnError } from '../../lib/errors';
+import { auroc, averagePrecision, f1Max, prepareBinary, rocCurve } from '../../lib/metrics';
 import { sortFloat32, stableArgsort } from '../../lib/metrics/sort';
 
 interface BinaryCase {
@@ -37,9 +38,9 @@ function expectInputError(fn: () => unknown): void {
   } catch (e) {
     caught = e;
   }
-  expect(caught).toBeInstanceOf(MetricsInputError);
-  expect((caught as MetricsInputError).code).toBe('ERR_SSN_INPUT');
-  expect((caught as MetricsInputError).message.length).toBeGreaterThan(10);
+  expect(caught).toBeInstanceOf(SsnError);
+  expect((caught as SsnError).code).toBe('ERR_SSN_INPUT');
+  expect((caught as SsnError).message.length).toBeGreaterThan(10);
 }
 
 describe('fixtures', () => {
