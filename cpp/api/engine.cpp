@@ -1,5 +1,6 @@
 #include "api/engine.h"
 
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -42,6 +43,11 @@ std::vector<std::string> unexpected_keys(torch::nn::Module& module, const NamedT
   return out;
 }
 
+std::mutex& seeded_init_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
   int64_t n = 0;
   for (const auto& t : tensors) n += t.numel();
@@ -64,8 +70,15 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   config.image_w = options.image_w;
   ModelConfig::from_json(config.to_json());  // validates sizes before building anything
 
-  torch::manual_seed(options.seed);
-  SuperSimpleNet net(config.arch, config.image_h, config.image_w);
+  // The seed drives libtorch's process-wide generator: one seeded construction at a time, so that
+  // models created in parallel with the same seed are the same model.
+  SuperSimpleNet net{nullptr};
+  {
+    std::lock_guard<std::mutex> seeded(seeded_init_mutex());
+    torch::manual_seed(options.seed);
+    net = SuperSimpleNet(config.arch, config.image_h, config.image_w);
+    if (options.head_weights.empty()) net->init_heads();
+  }
   config.preprocessing = net->backbone()->preprocessing();
 
   if (options.random_backbone) {
@@ -78,9 +91,7 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
     config.backbone_source = file_name(options.backbone_weights);
   }
 
-  if (options.head_weights.empty()) {
-    net->init_heads();
-  } else {
+  if (!options.head_weights.empty()) {
     const NamedTensors raw = read_any_checkpoint(options.head_weights);
     net->load_head_state(official_head_tensors(raw, parse_head_format(options.head_format, raw)));
     config.heads_trained = true;
