@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 
+import * as buildCommand from './commands/build';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
 import * as predictCommand from './commands/predict';
@@ -14,7 +15,13 @@ import { EXIT_USAGE, exitCodeOf, formatError, UsageError } from './format';
 import { packageInfo } from './version';
 
 /** Each command module registers itself on the program; later commands (train, eval, ...) join this list. */
-const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [importCommand, predictCommand, infoCommand, weightsCommand];
+const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
+  importCommand,
+  predictCommand,
+  infoCommand,
+  weightsCommand,
+  buildCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command('ssn')
