@@ -34,7 +34,9 @@ if (typeof addon.buildInfo !== 'function') {
 }
 const info = addon.buildInfo();
 const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-const target = path.join(dir, native.prebuildFileName(info));
+// node-gyp-build's libc tag: musl systems (Alpine) report no glibc version.
+const libc = process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
+const target = path.join(dir, native.prebuildFileName(info, libc));
 fs.mkdirSync(dir, { recursive: true });
 fs.copyFileSync(addonFile, target);
 console.log(`prebuilds: ${path.relative(root, target)} (${(fs.statSync(target).size / 1024).toFixed(0)} KiB; libtorch ${info.torch})`);

@@ -160,28 +160,45 @@ describe('addon lifecycle', () => {
   });
 
   it('predicts in the main thread and two worker threads at once, with the same results (context-aware)', async () => {
+    // Models are created one after the other: torch::manual_seed is process-wide, so two creations racing
+    // would interleave their random draws. The predictions then all run at once.
     const code = `
       const { parentPort, workerData } = require('worker_threads');
       const addon = require(workerData.addon);
       (async () => {
         const model = await addon.createModel(workerData.options);
-        const data = new Uint8Array(64 * 64 * 3).fill(workerData.value);
-        const out = await model.predict([{ data, width: 64, height: 64, channels: 3 }]);
-        model.dispose();
-        parentPort.postMessage({ batch: out.batch, maps: out.maps, logit: out.logits[0], info: typeof addon.libraryInfo() });
-      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
-    const run = (value: number) =>
-      new Promise<{ batch: number; maps: Float32Array; logit: number; info: string }>((resolve, reject) => {
-        const worker = new Worker(code, { eval: true, workerData: { addon: ADDON, options: OPTIONS, value } });
-        worker.once('message', (m) => {
-          void worker.terminate();
-          resolve(m);
+        parentPort.once('message', async () => {
+          const data = new Uint8Array(64 * 64 * 3).fill(workerData.value);
+          const out = await model.predict([{ data, width: 64, height: 64, channels: 3 }]);
+          model.dispose();
+          parentPort.postMessage({ batch: out.batch, maps: out.maps, logit: out.logits[0], info: typeof addon.libraryInfo() });
         });
-        worker.once('error', reject);
-      });
+        parentPort.postMessage('ready');
+      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+    type Result = { batch: number; maps: Float32Array; logit: number; info: string };
+    const start = async (value: number) => {
+      const worker = new Worker(code, { eval: true, workerData: { addon: ADDON, options: OPTIONS, value } });
+      const next = () =>
+        new Promise<unknown>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+      expect(await next()).toBe('ready');
+      return {
+        go: async (): Promise<Result> => {
+          const result = next();
+          worker.postMessage('go');
+          const r = (await result) as Result;
+          void worker.terminate();
+          return r;
+        },
+      };
+    };
+    const workerA = await start(10);
+    const workerB = await start(200);
     const filled = (value: number) => ({ data: new Uint8Array(SIZE * SIZE * 3).fill(value), width: SIZE, height: SIZE, channels: 3 as const });
-    // The same seed gives every thread the same model: all four results are comparable.
-    const [a, b, mainA, mainB] = await Promise.all([run(10), run(200), model.predict([filled(10)]), model.predict([filled(200)])]);
+    // The same seed gives every thread the same model: the four results are comparable.
+    const [a, b, mainA, mainB] = await Promise.all([workerA.go(), workerB.go(), model.predict([filled(10)]), model.predict([filled(200)])]);
     for (const [worker, main] of [[a, mainA], [b, mainB]] as const) {
       expect(worker).toMatchObject({ batch: 1, info: 'string' });
       expect(worker.maps.length).toBe(SIZE * SIZE);
