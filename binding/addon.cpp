@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "args.h"
+#include "build_info.h"
 #include "errors.h"
 #include "model_handle.h"
 #include "promise_worker.h"
@@ -63,6 +64,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   const auto attributes = static_cast<napi_property_attributes>(napi_enumerable);
   DefineAddon(exports, {
                            InstanceMethod<&Addon::LibraryInfo>("libraryInfo", attributes),
+                           InstanceMethod<&Addon::BuildInfo>("buildInfo", attributes),
                            InstanceMethod<&Addon::CreateModel>("createModel", attributes),
                            InstanceMethod<&Addon::LoadModel>("loadModel", attributes),
                        });
@@ -77,6 +79,14 @@ Napi::Object Addon::NewModel(std::shared_ptr<EngineSlot> slot) {
 Napi::Value Addon::LibraryInfo(const Napi::CallbackInfo& info) {
   try {
     return Napi::String::New(info.Env(), ssn::library_info_json());
+  } catch (...) {
+    rethrow_as_js(info.Env());
+  }
+}
+
+Napi::Value Addon::BuildInfo(const Napi::CallbackInfo& info) {
+  try {
+    return build_info(info.Env());
   } catch (...) {
     rethrow_as_js(info.Env());
   }

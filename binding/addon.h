@@ -1,5 +1,5 @@
 // The addon: one instance per Node environment (main thread and each worker), holding that environment's
-// ModelHandle constructor. Exports libraryInfo(), createModel(options) and loadModel(path, device).
+// ModelHandle constructor. Exports libraryInfo(), buildInfo(), createModel(options) and loadModel(path, device).
 #pragma once
 #include <memory>
 
@@ -18,6 +18,7 @@ class Addon : public Napi::Addon<Addon> {
 
  private:
   Napi::Value LibraryInfo(const Napi::CallbackInfo& info);
+  Napi::Value BuildInfo(const Napi::CallbackInfo& info);
   Napi::Value CreateModel(const Napi::CallbackInfo& info);
   Napi::Value LoadModel(const Napi::CallbackInfo& info);
 

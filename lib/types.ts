@@ -139,6 +139,8 @@ export interface NativeModel {
 export interface NativeModule {
   /** JSON: package, libtorch, CUDA, devices, threads. */
   libraryInfo(): string;
+  /** What the addon was compiled against and the libtorch it runs with (absent in old builds). */
+  buildInfo?(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number };
   createModel(options: NativeCreateOptions): Promise<NativeModel>;
   loadModel(path: string, device: Device): Promise<NativeModel>;
 }

@@ -26,3 +26,9 @@ export function modelClass(): CliModelClass {
 export function libraryInfoJson(): string {
   return (require('../native') as { loadNative(): { libraryInfo(): string } }).loadNative().libraryInfo();
 }
+
+/** lib/native.ts: the file the addon was loaded from, and what it was built against (after libraryInfoJson()). */
+export function nativeBinding(): { file?: string; build?: unknown } {
+  const native = require('../native') as { loadedBinding(): string | undefined; loadNative(): { buildInfo?(): unknown } };
+  return { file: native.loadedBinding(), build: native.loadNative().buildInfo?.() };
+}

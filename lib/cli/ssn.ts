@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 
+import * as buildCommand from './commands/build';
 import * as demoCommand from './commands/demo';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
@@ -21,6 +22,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   predictCommand,
   infoCommand,
   weightsCommand,
+  buildCommand,
 ];
 
 export function buildProgram(): Command {

@@ -79,6 +79,16 @@ describe('addon', () => {
     expect(typeof JSON.parse(native.libraryInfo())).toBe('object');
   });
 
+  it('reports what it was built against and the libtorch it runs with (buildInfo)', () => {
+    const build = native.buildInfo?.();
+    const library = JSON.parse(native.libraryInfo()) as { libtorch: { version: string; cxx11Abi: boolean; cuda: boolean } };
+    expect(build).toMatchObject({ cxx11Abi: library.libtorch.cxx11Abi, cuda: library.libtorch.cuda, napi: 8 });
+    expect(build?.torch).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(library.libtorch.version.startsWith(build?.torch.split('.').slice(0, 2).join('.') ?? '-')).toBe(true);
+    // The loader accepted this addon, so the runtime libtorch is the one it was built for.
+    expect(build?.runtimeTorch?.split('.').slice(0, 2)).toEqual(build?.torch.split('.').slice(0, 2));
+  });
+
   it('creates a model whose info is JSON with the model size', () => {
     const info = JSON.parse(model.info()) as { imageSize: number[] };
     expect(info.imageSize).toEqual([SIZE, SIZE]);
@@ -149,31 +159,55 @@ describe('addon lifecycle', () => {
     expect(() => other.deviceReason()).toThrow(expect.objectContaining({ code: 'ERR_SSN_DISPOSED' }));
   });
 
-  it('loads in two worker threads at once (context-aware)', async () => {
+  it('predicts in the main thread and two worker threads at once, with the same results (context-aware)', async () => {
+    // Models are created one after the other: torch::manual_seed is process-wide, so two creations racing
+    // would interleave their random draws. The predictions then all run at once.
     const code = `
       const { parentPort, workerData } = require('worker_threads');
       const addon = require(workerData.addon);
       (async () => {
         const model = await addon.createModel(workerData.options);
-        const data = new Uint8Array(64 * 64 * 3).fill(workerData.value);
-        const out = await model.predict([{ data, width: 64, height: 64, channels: 3 }]);
-        model.dispose();
-        parentPort.postMessage({ batch: out.batch, maps: out.maps.length, info: typeof addon.libraryInfo() });
-      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
-    const run = (value: number) =>
-      new Promise<unknown>((resolve, reject) => {
-        const worker = new Worker(code, { eval: true, workerData: { addon: ADDON, options: OPTIONS, value } });
-        worker.once('message', (m) => {
-          void worker.terminate();
-          resolve(m);
+        parentPort.once('message', async () => {
+          const data = new Uint8Array(64 * 64 * 3).fill(workerData.value);
+          const out = await model.predict([{ data, width: 64, height: 64, channels: 3 }]);
+          model.dispose();
+          parentPort.postMessage({ batch: out.batch, maps: out.maps, logit: out.logits[0], info: typeof addon.libraryInfo() });
         });
-        worker.once('error', reject);
-      });
-    const results = await Promise.all([run(10), run(200)]);
-    expect(results).toEqual([
-      { batch: 1, maps: SIZE * SIZE, info: 'string' },
-      { batch: 1, maps: SIZE * SIZE, info: 'string' },
-    ]);
+        parentPort.postMessage('ready');
+      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+    type Result = { batch: number; maps: Float32Array; logit: number; info: string };
+    const start = async (value: number) => {
+      const worker = new Worker(code, { eval: true, workerData: { addon: ADDON, options: OPTIONS, value } });
+      const next = () =>
+        new Promise<unknown>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+      expect(await next()).toBe('ready');
+      return {
+        go: async (): Promise<Result> => {
+          const result = next();
+          worker.postMessage('go');
+          const r = (await result) as Result;
+          void worker.terminate();
+          return r;
+        },
+      };
+    };
+    const workerA = await start(10);
+    const workerB = await start(200);
+    const filled = (value: number) => ({ data: new Uint8Array(SIZE * SIZE * 3).fill(value), width: SIZE, height: SIZE, channels: 3 as const });
+    // The same seed gives every thread the same model: the four results are comparable.
+    const [a, b, mainA, mainB] = await Promise.all([workerA.go(), workerB.go(), model.predict([filled(10)]), model.predict([filled(200)])]);
+    for (const [worker, main] of [[a, mainA], [b, mainB]] as const) {
+      expect(worker).toMatchObject({ batch: 1, info: 'string' });
+      expect(worker.maps.length).toBe(SIZE * SIZE);
+      expect(worker.logit).toBeCloseTo(main.logits[0], 4);
+      let maxAbs = 0;
+      for (let i = 0; i < worker.maps.length; i++) maxAbs = Math.max(maxAbs, Math.abs(worker.maps[i] - main.maps[i]));
+      expect(maxAbs).toBeLessThanOrEqual(1e-4);
+    }
+    expect(Math.abs(a.logit - b.logit)).toBeGreaterThan(0); // different inputs, different outputs
   });
 
   it('survives a worker thread terminated while its job runs', async () => {

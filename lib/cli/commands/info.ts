@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 
 import { log, printJson, printResult } from '../output';
-import { libraryInfoJson } from '../runtime';
+import { libraryInfoJson, nativeBinding } from '../runtime';
 import { packageInfo } from '../version';
 
 export function register(program: Command): void {
@@ -25,11 +25,14 @@ function runInfo(opts: { json?: boolean }): void {
     log(`${pkg.name} ${pkg.version}`);
     throw e;
   }
+  // Which addon file was loaded and what it was built against: the first thing to know about a load problem.
+  const { file, build } = nativeBinding();
+  const extra = { ...(file ? { binding: file } : {}), ...(build ? { build } : {}) };
   if (opts.json) {
-    printJson({ package: pkg, native });
+    printJson({ package: pkg, native, ...extra });
     return;
   }
-  printResult([`${pkg.name} ${pkg.version}`, ...describe(native, '')].join('\n'));
+  printResult([`${pkg.name} ${pkg.version}`, ...describe(extra, ''), ...describe(native, '')].join('\n'));
 }
 
 /** The library report as indented "key: value" lines, whatever its nesting. */
