@@ -6,6 +6,7 @@
 #include "args.h"
 #include "build_info.h"
 #include "errors.h"
+#include "imagenet.h"
 #include "model_handle.h"
 #include "promise_worker.h"
 
@@ -67,6 +68,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&Addon::BuildInfo>("buildInfo", attributes),
                            InstanceMethod<&Addon::CreateModel>("createModel", attributes),
                            InstanceMethod<&Addon::LoadModel>("loadModel", attributes),
+                           InstanceMethod<&Addon::ImagenetTopK>("imagenetTopK", attributes),
                        });
 }
 
@@ -115,6 +117,8 @@ Napi::Value Addon::LoadModel(const Napi::CallbackInfo& info) {
     return rejected_promise(info.Env());
   }
 }
+
+Napi::Value Addon::ImagenetTopK(const Napi::CallbackInfo& info) { return imagenet_top_k(info); }
 
 }  // namespace ssn_binding
 

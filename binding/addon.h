@@ -1,5 +1,6 @@
 // The addon: one instance per Node environment (main thread and each worker), holding that environment's
-// ModelHandle constructor. Exports libraryInfo(), buildInfo(), createModel(options) and loadModel(path, device).
+// ModelHandle constructor. Exports libraryInfo(), buildInfo(), createModel(options), loadModel(path, device)
+// and imagenetTopK(modelJson, images, k) (imagenet.h).
 #pragma once
 #include <memory>
 
@@ -21,6 +22,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value BuildInfo(const Napi::CallbackInfo& info);
   Napi::Value CreateModel(const Napi::CallbackInfo& info);
   Napi::Value LoadModel(const Napi::CallbackInfo& info);
+  Napi::Value ImagenetTopK(const Napi::CallbackInfo& info);
 
   Napi::FunctionReference model_constructor_;
 };

@@ -23,6 +23,15 @@ std::string truncated(const std::string& s, size_t max_chars) {
   return s.size() <= max_chars ? s : s.substr(0, max_chars) + "...";
 }
 
+std::string optional_string(const Napi::Object& obj, const char* key, const std::string& fallback) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsString()) fail("a string", std::string("options.") + key, v);
+  return v.As<Napi::String>().Utf8Value();
+}
+
+}  // namespace
+
 double integer_in_range(const Napi::Value& value, const std::string& name, double min, double max) {
   if (value.IsNumber()) {
     const double v = value.As<Napi::Number>().DoubleValue();
@@ -33,15 +42,6 @@ double integer_in_range(const Napi::Value& value, const std::string& name, doubl
   what << "an integer between " << min << " and " << max;
   fail(what.str(), name, value);
 }
-
-std::string optional_string(const Napi::Object& obj, const char* key, const std::string& fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) fail("a string", std::string("options.") + key, v);
-  return v.As<Napi::String>().Utf8Value();
-}
-
-}  // namespace
 
 std::string describe_value(const Napi::Value& value) {
   switch (value.Type()) {

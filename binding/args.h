@@ -27,6 +27,9 @@ std::vector<OwnedImage> parse_images(const Napi::Value& value);
 // NativeCreateOptions of lib/types.ts; absent optional fields take the ssn::CreateOptions defaults.
 ssn::CreateOptions parse_create_options(const Napi::Value& value);
 
+// A whole number in [min, max].
+double integer_in_range(const Napi::Value& value, const std::string& name, double min, double max);
+
 // A non-empty string without NUL characters.
 std::string parse_path(const Napi::Value& value, const std::string& name);
 

@@ -143,4 +143,9 @@ export interface NativeModule {
   buildInfo?(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number };
   createModel(options: NativeCreateOptions): Promise<NativeModel>;
   loadModel(path: string, device: Device): Promise<NativeModel>;
+  /**
+   * The full Keras ResNet50 ImageNet classifier of a TF.js model.json (the default backbone's package):
+   * each image resized to 224x224, its top `k` classes (1..1000), most probable first.
+   */
+  imagenetTopK(modelJson: string, images: NativeImage[], k: number): Promise<Array<Array<{ index: number; probability: number }>>>;
 }

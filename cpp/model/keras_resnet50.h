@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/backbone.h"
+#include "model/keras_blocks.h"
 
 namespace ssn {
 
@@ -22,25 +23,9 @@ class KerasResNet50Impl : public BackboneImpl {
   void load_native_weights(const NamedTensors& weights) override;
 
  private:
-  struct ConvBn {
-    std::string conv_name, bn_name;  // Keras layer names
-    torch::nn::Conv2d conv{nullptr};
-    torch::nn::BatchNorm2d bn{nullptr};
-  };
-  struct Block {
-    ConvBn branch2a, branch2b, branch2c;
-    bool has_shortcut = false;  // block "a" of each stage projects the shortcut (branch1)
-    ConvBn branch1;
-  };
-
-  ConvBn add_conv_bn(const std::string& conv_name, const std::string& bn_name, int64_t in, int64_t out,
-                     int64_t kernel, int64_t stride);
-  torch::Tensor run_block(const Block& b, const torch::Tensor& x);
-  torch::Tensor run_stage(const std::vector<Block>& blocks, torch::Tensor x);
-
-  ConvBn stem_;
-  std::vector<Block> stages_[3];  // Keras stages 2, 3, 4
-  std::vector<ConvBn> all_;       // every conv+BN pair, for weight loading
+  KerasConvBn stem_;
+  std::vector<KerasBlock> stages_[3];  // Keras stages 2, 3, 4
+  std::vector<KerasConvBn> all_;       // every conv+BN pair, for weight loading
 };
 
 }  // namespace ssn

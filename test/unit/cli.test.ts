@@ -111,6 +111,14 @@ describe('ssn without the engine', () => {
     expectReport(await ssn('predict', model, 'a.png', '--batch-size', '0'), 'ERR_SSN_USAGE', 2, '--batch-size');
   });
 
+  test('weights verify: a bad --top is a usage error, a missing photo ERR_SSN_INPUT', async () => {
+    const photo = path.join(tmp, 'photo.png');
+    writeFileSync(photo, 'x');
+    expectReport(await ssn('weights', 'verify', photo, '--top', 'three'), 'ERR_SSN_USAGE', 2, '--top');
+    expectReport(await ssn('weights', 'verify', path.join(tmp, 'none.jpg')), 'ERR_SSN_INPUT', 1, 'none.jpg');
+    expectReport(await ssn('weights', 'verify', photo, '--top', '1001'), 'ERR_SSN_USAGE', 2, '--top');
+  });
+
   test('weights path: an empty cache is ERR_SSN_IO with the by-hand hint', async () => {
     const saved = process.env.SSN_CACHE_DIR;
     process.env.SSN_CACHE_DIR = tmp;

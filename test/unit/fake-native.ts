@@ -87,6 +87,14 @@ export class FakeModule implements NativeModule {
     this.loaded.push({ path, device });
     return this.model;
   }
+
+  readonly classified: Array<{ modelJson: string; batch: number; k: number }> = [];
+
+  /** Class j of an image whose first byte is v: index (v + j) % 1000, probability 0.5 / (j + 1). */
+  async imagenetTopK(modelJson: string, images: NativeImage[], k: number): Promise<Array<Array<{ index: number; probability: number }>>> {
+    this.classified.push({ modelJson, batch: images.length, k });
+    return images.map((image) => Array.from({ length: k }, (_, j) => ({ index: (image.data[0] + j) % 1000, probability: 0.5 / (j + 1) })));
+  }
 }
 
 /** An Error shaped like the addon's: code and hint properties. */
