@@ -2,6 +2,11 @@
 // K*P augmented positives followed by K*P negatives drawn by inverse retrieval frequency (K = 4 with flips:
 // none / vertical / horizontal / rot180; K = 1 without). The draws use a torch CPU generator instead of
 // NumPy's global RNG: same distribution, different numbers.
+// Flips: the official code flips the raw image and mask before resizing; our data sources hand over tensors
+// already at the model size, so the flips act on those. For images this is the same up to rounding (the
+// half-pixel-centre bilinear resize is mirror-symmetric); for masks the nearest-neighbour resize
+// (src = floor(dst*in/out)) is not, so a mask flipped after resizing can sit up to one source pixel away
+// from the official one when the sizes differ.
 #pragma once
 #include <cstdint>
 #include <string>
