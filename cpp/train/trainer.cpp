@@ -1,0 +1,228 @@
+#include "train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace ssn {
+namespace {
+
+constexpr const char* kPrefix = "train.";
+constexpr uint64_t kPerlinSeedMix = 0x9E3779B97F4A7C15ULL;  // a different stream than the data generator
+
+int64_t as_int64(uint64_t v) {
+  int64_t out;
+  std::memcpy(&out, &v, sizeof out);
+  return out;
+}
+uint64_t as_uint64(int64_t v) {
+  uint64_t out;
+  std::memcpy(&out, &v, sizeof out);
+  return out;
+}
+
+const torch::Tensor& need(const NamedTensors& state, const std::string& key) {
+  const auto it = state.find(key);
+  if (it == state.end()) {
+    throw Error(ErrorCode::Checkpoint, "training state: '" + key + "' is missing",
+                "resume from a state saved by Trainer::export_state");
+  }
+  return it->second;
+}
+
+TrainStepConfig step_config_of(const TrainConfig& c) {
+  TrainStepConfig s;
+  s.generator = c.generator;
+  s.stop_grad = c.stop_grad;
+  s.clip_grad_norm = c.clip_grad_norm;
+  return s;
+}
+
+// Heads back in eval mode whichever way fit() leaves.
+struct EvalOnExit {
+  SuperSimpleNet& net;
+  ~EvalOnExit() { net->eval(); }
+};
+
+}  // namespace
+
+Trainer::Trainer(SuperSimpleNet net, TrainConfig config)
+    : net_(std::move(net)),
+      config_((config.validate(), std::move(config))),
+      optimizer_(make_supersimplenet_optimizer(net_, config_.optimizer)),
+      scheduler_(MultiStepLR::official(config_.epochs, config_.gamma)),
+      step_config_(step_config_of(config_)),
+      data_generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
+  random_.perlin_generator = at::make_generator<at::CPUGeneratorImpl>(config_.seed ^ kPerlinSeedMix);
+  random_.noise_seed = config_.seed;
+  random_.noise_offset = 0;
+}
+
+void Trainer::check_sample(const TrainSample& s, int64_t index) const {
+  const int64_t h = net_->image_h(), w = net_->image_w();
+  const bool image_ok = s.image.defined() && s.image.dim() == 3 && s.image.size(0) == 3 && s.image.size(1) == h &&
+                        s.image.size(2) == w && s.image.is_floating_point();
+  const bool mask_ok = !s.mask.defined() || (s.mask.dim() == 2 && s.mask.size(0) == h && s.mask.size(1) == w);
+  if (!image_ok || !mask_ok) {
+    std::ostringstream os;
+    os << "training sample " << index << ": expected a float image [3," << h << "," << w << "] and a mask [" << h
+       << "," << w << "], got ";
+    if (s.image.defined()) os << s.image.sizes() << " " << c10::toString(s.image.scalar_type()); else os << "no image";
+    os << " and ";
+    if (s.mask.defined()) os << s.mask.sizes(); else os << "no mask";
+    throw Error(ErrorCode::Shape, os.str(), "resize and preprocess the images to the model size first");
+  }
+  if (s.label != 0 && s.label != 1) {
+    throw Error(ErrorCode::Input, "training sample " + std::to_string(index) + ": label must be 0 or 1, got " +
+                                      std::to_string(s.label),
+                "use 0 for normal and 1 for anomalous images");
+  }
+}
+
+TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indices) {
+  const int64_t n = indices.numel();
+  std::vector<torch::Tensor> images, masks;
+  std::vector<float> labels;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t index = indices[i].item<int64_t>();
+    SampledItem item{index, Flip::None};
+    if (sampler_) item = sampler_->retrieve(index, data_generator_);
+    TrainSample s = data.get(item.source_index);
+    check_sample(s, item.source_index);
+    torch::Tensor mask = s.mask.defined() ? s.mask.to(torch::kCPU, torch::kFloat32)
+                                          : torch::zeros({net_->image_h(), net_->image_w()});
+    images.push_back(apply_flip(s.image.to(torch::kCPU, torch::kFloat32), item.flip));
+    masks.push_back(apply_flip(mask, item.flip));
+    labels.push_back(static_cast<float>(s.label));
+  }
+  return {torch::stack(images), torch::stack(masks), torch::tensor(labels)};
+}
+
+void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel) {
+  const int64_t size = data.size();
+  if (size < 1) throw Error(ErrorCode::Input, "no training images", "pass at least one image");
+  if (config_.supervised() && !sampler_) {
+    std::vector<int64_t> positives, negatives;
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t label = data.label(i);
+      if (label != 0 && label != 1) {
+        throw Error(ErrorCode::Input, "training sample " + std::to_string(i) + ": label must be 0 or 1, got " +
+                                          std::to_string(label), "use 0 for normal and 1 for anomalous images");
+      }
+      (label == 1 ? positives : negatives).push_back(i);
+    }
+    sampler_ = std::make_unique<SupervisedSampler>(std::move(positives), std::move(negatives), config_.flips);
+    if (!pending_sampler_state_.empty()) sampler_->import_state(pending_sampler_state_, std::string(kPrefix) + "sampler.");
+    pending_sampler_state_.clear();
+  }
+  const int64_t length = sampler_ ? sampler_->epoch_length() : size;
+  if (order_.defined() && order_.numel() != length) {
+    throw Error(ErrorCode::Input, "the training state was saved for " + std::to_string(order_.numel()) +
+                                      " samples per epoch, this data set gives " + std::to_string(length),
+                "resume with the same training images");
+  }
+  const int64_t batch_size = config_.batch_size;
+  const int64_t steps_per_epoch = (length + batch_size - 1) / batch_size;
+
+  EvalOnExit eval_on_exit{net_};
+  const auto start = std::chrono::steady_clock::now();
+  int64_t images_done = 0, steps_done = 0;
+  while (epoch_ < config_.epochs) {
+    if (!order_.defined()) order_ = torch::randperm(length, data_generator_, torch::kInt64);
+    while (step_ < steps_per_epoch) {
+      if (cancel != nullptr && cancel->load()) {
+        throw Error(ErrorCode::Aborted, "training cancelled after epoch " + std::to_string(epoch_) + ", step " +
+                                            std::to_string(step_),
+                    "export the training state and call fit() again to resume");
+      }
+      const int64_t begin = step_ * batch_size;
+      const torch::Tensor indices = order_.slice(0, begin, std::min(length, begin + batch_size));
+      const TrainBatch batch = load_batch(data, indices);
+      TrainProgress p;
+      p.lr_adaptor = optimizer_.groups()[0].lr;
+      p.lr_seg = optimizer_.groups()[1].lr;
+      p.lr_cls = optimizer_.groups()[2].lr;
+      p.losses = train_step(net_, optimizer_, batch, step_config_, random_);
+      step_ += 1;
+      images_done += indices.numel();
+      steps_done += 1;
+      if (progress) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const int64_t remaining = (config_.epochs - epoch_) * steps_per_epoch - step_;
+        p.epoch = epoch_;
+        p.epochs = config_.epochs;
+        p.step = step_;
+        p.steps_per_epoch = steps_per_epoch;
+        p.images_per_second = elapsed > 0 ? images_done / elapsed : 0;
+        p.eta_seconds = elapsed / steps_done * remaining;
+        progress(p);
+      }
+    }
+    epoch_ += 1;
+    step_ = 0;
+    order_ = torch::Tensor();
+    scheduler_.step(optimizer_);
+  }
+}
+
+NamedTensors Trainer::export_state() const {
+  NamedTensors state;
+  for (const auto& [name, t] : net_.ptr()->head_state()) state[name] = t.to(torch::kCPU).clone();
+  const std::string p = kPrefix;
+  for (auto& kv : optimizer_.export_state(p + "optimizer.")) state.insert(kv);
+  state[p + "epoch"] = torch::tensor(epoch_, torch::kInt64);
+  state[p + "step"] = torch::tensor(step_, torch::kInt64);
+  if (order_.defined()) state[p + "order"] = order_.clone();
+  state[p + "rng.data"] = data_generator_.get_state().clone();
+  state[p + "rng.perlin"] = random_.perlin_generator.get_state().clone();
+  state[p + "noise.seed"] = torch::tensor(as_int64(random_.noise_seed), torch::kInt64);
+  state[p + "noise.offset"] = torch::tensor(as_int64(random_.noise_offset), torch::kInt64);
+  if (sampler_) {
+    for (auto& kv : sampler_->export_state(p + "sampler.")) state.insert(kv);
+  } else {
+    for (const auto& kv : pending_sampler_state_) state.insert(kv);
+  }
+  return state;
+}
+
+void Trainer::import_state(const NamedTensors& state) {
+  const std::string p = kPrefix;
+  const int64_t epoch = need(state, p + "epoch").item<int64_t>();
+  const int64_t step = need(state, p + "step").item<int64_t>();
+  const auto order = state.find(p + "order");
+  if (epoch < 0 || epoch > config_.epochs || step < 0 || (step > 0 && order == state.end())) {
+    throw Error(ErrorCode::Checkpoint, "training state: epoch " + std::to_string(epoch) + ", step " +
+                                           std::to_string(step) + " do not fit a " + std::to_string(config_.epochs) +
+                                           "-epoch run",
+                "resume with the configuration the state was saved with");
+  }
+  net_->load_head_state(state);
+  optimizer_.import_state(state, p + "optimizer.");
+  epoch_ = epoch;
+  step_ = step;
+  order_ = order == state.end() ? torch::Tensor() : order->second.to(torch::kInt64).clone();
+  scheduler_.restore(optimizer_, epoch_);
+  data_generator_.set_state(need(state, p + "rng.data"));
+  random_.perlin_generator.set_state(need(state, p + "rng.perlin"));
+  random_.noise_seed = as_uint64(need(state, p + "noise.seed").item<int64_t>());
+  random_.noise_offset = as_uint64(need(state, p + "noise.offset").item<int64_t>());
+  NamedTensors sampler_state;
+  for (const auto& kv : state)
+    if (kv.first.rfind(p + "sampler.", 0) == 0) sampler_state.insert(kv);
+  if (config_.supervised() && sampler_state.empty() && (epoch_ > 0 || step_ > 0)) {
+    throw Error(ErrorCode::Checkpoint, "training state: the supervised sampler state is missing",
+                "resume with the configuration the state was saved with");
+  }
+  if (sampler_ && !sampler_state.empty()) {
+    sampler_->import_state(sampler_state, p + "sampler.");
+  } else {
+    pending_sampler_state_ = std::move(sampler_state);
+  }
+}
+
+}  // namespace ssn

@@ -1,0 +1,78 @@
+// The official training loop (spec sections 8-9): epochs of shuffled batches (drop_last false), the
+// supervised epoch composition, MultiStepLR after every epoch, progress reports, cancellation between
+// steps, and a training state that resumes exactly.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <ATen/core/Generator.h>
+#include <torch/torch.h>
+
+#include "io/named_tensors.h"
+#include "model/supersimplenet.h"
+#include "train/data_source.h"
+#include "train/optimizer.h"
+#include "train/supervised_sampler.h"
+#include "train/train_config.h"
+#include "train/train_step.h"
+
+namespace ssn {
+
+struct TrainProgress {
+  int64_t epoch = 0;            // 0-based epoch of the step just done
+  int64_t epochs = 0;
+  int64_t step = 0;             // 1-based step within the epoch
+  int64_t steps_per_epoch = 0;
+  TrainStepResult losses;
+  double lr_adaptor = 0, lr_seg = 0, lr_cls = 0;  // the rates this step used
+  double images_per_second = 0;  // over the steps of this fit() call
+  double eta_seconds = 0;        // remaining steps of the run at that pace
+};
+using TrainProgressCallback = std::function<void(const TrainProgress&)>;
+
+class Trainer {
+ public:
+  // The network is trained in place, on the device it is on. Throws ssn::Error(Config) on a bad config.
+  Trainer(SuperSimpleNet net, TrainConfig config);
+
+  // Trains from the current state to the last epoch. `cancel` is read before every step: when set, the
+  // state stays that of the last finished step and ssn::Error(Aborted) is thrown (fit() again resumes).
+  // The heads are left in eval mode. Throws ssn::Error(Input/Shape) on bad data.
+  void fit(TrainDataSource& data, const TrainProgressCallback& progress = nullptr,
+           const std::atomic<bool>* cancel = nullptr);
+
+  bool finished() const { return epoch_ >= config_.epochs; }
+  int64_t epoch() const { return epoch_; }          // finished epochs
+  int64_t step_in_epoch() const { return step_; }   // finished steps of the current epoch
+  const TrainConfig& config() const { return config_; }
+  const AdamW& optimizer() const { return optimizer_; }
+
+  // Everything a resume needs: the heads under their official names (BN statistics included) and
+  // "train.*" entries (optimizer moments, scheduler epoch, position in the epoch and its order, RNG states,
+  // noise stream, supervised sampler). CPU tensors.
+  NamedTensors export_state() const;
+  // Restores export_state's tensors into this trainer (same model and config); ssn::Error(Checkpoint) on
+  // missing or mismatching entries.
+  void import_state(const NamedTensors& state);
+
+ private:
+  torch::Tensor epoch_order(int64_t length);
+  TrainBatch load_batch(TrainDataSource& data, const torch::Tensor& indices);
+  void check_sample(const TrainSample& s, int64_t index) const;
+
+  SuperSimpleNet net_;
+  TrainConfig config_;
+  AdamW optimizer_;
+  MultiStepLR scheduler_;
+  TrainStepConfig step_config_;
+  at::Generator data_generator_;  // shuffling and supervised sampling
+  AnomalyRandom random_;          // Perlin masks and the Philox noise stream
+  std::unique_ptr<SupervisedSampler> sampler_;
+  NamedTensors pending_sampler_state_;  // imported before fit() built the sampler
+  int64_t epoch_ = 0, step_ = 0;
+  torch::Tensor order_;  // int64 shuffled epoch indices; undefined between epochs
+};
+
+}  // namespace ssn
