@@ -162,4 +162,12 @@ std::string parse_path(const Napi::Value& value, const std::string& name) {
   return path;
 }
 
+std::vector<ssn::ImageU8> image_views(const std::vector<OwnedImage>& images) {
+  std::vector<ssn::ImageU8> views;
+  views.reserve(images.size());
+  for (const OwnedImage& image : images)
+    views.push_back(ssn::ImageU8{image.pixels.data(), image.width, image.height, image.channels});
+  return views;
+}
+
 }  // namespace ssn_binding

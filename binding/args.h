@@ -24,6 +24,9 @@ struct OwnedImage {
 // [{data: Uint8Array | Uint8ClampedArray, width, height, channels: 1|3|4}, ...], at least one image.
 std::vector<OwnedImage> parse_images(const Napi::Value& value);
 
+// Views of owned images, as the core takes them (valid while `images` lives).
+std::vector<ssn::ImageU8> image_views(const std::vector<OwnedImage>& images);
+
 // NativeCreateOptions of lib/types.ts; absent optional fields take the ssn::CreateOptions defaults.
 ssn::CreateOptions parse_create_options(const Napi::Value& value);
 

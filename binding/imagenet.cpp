@@ -22,11 +22,7 @@ class ImagenetTopKWorker : public PromiseWorker {
 
  protected:
   void Run() override {
-    std::vector<ssn::ImageU8> views;
-    views.reserve(images_.size());
-    for (const OwnedImage& image : images_) {
-      views.push_back(ssn::ImageU8{image.pixels.data(), image.width, image.height, image.channels});
-    }
+    const std::vector<ssn::ImageU8> views = image_views(images_);
     result_ = ssn::keras_imagenet_top_k(model_json_, views, k_);
     images_.clear();
     images_.shrink_to_fit();

@@ -32,11 +32,7 @@ class PredictWorker : public PromiseWorker {
 
  protected:
   void Run() override {
-    std::vector<ssn::ImageU8> views;
-    views.reserve(images_.size());
-    for (const OwnedImage& image : images_) {
-      views.push_back(ssn::ImageU8{image.pixels.data(), image.width, image.height, image.channels});
-    }
+    const std::vector<ssn::ImageU8> views = image_views(images_);
     {
       std::lock_guard<std::mutex> lock(slot_->run_mutex);
       result_ = slot_->engine->predict(views);

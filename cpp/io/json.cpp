@@ -1,4 +1,5 @@
 #include "io/json.h"
+#include "io/utf8.h"
 
 #include <cmath>
 #include <iomanip>
@@ -37,23 +38,6 @@ bool fits_int64(double v) {
   return v == std::floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 void dump_string(const std::string& s, std::string& out) {
   static const char* hex = "0123456789abcdef";

@@ -10,7 +10,8 @@ import type { BackboneArch, CreateOptions, Device, HeadsSpec } from '../../types
 import { defaultBackbonePath } from '../../weights';
 import { parseSize, UsageError } from '../format';
 import { ensureDir, requireFile } from '../files';
-import { ARCHS, deviceOption } from '../options';
+import { BACKBONE_ARCHS } from '../../options';
+import { deviceOption } from '../options';
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
 
@@ -29,7 +30,7 @@ export function register(program: Command): void {
   program
     .command('import')
     .description('build a model from a backbone checkpoint and optional trained heads, and save it')
-    .addOption(new Option('--arch <arch>', 'backbone architecture').choices(ARCHS).makeOptionMandatory())
+    .addOption(new Option('--arch <arch>', 'backbone architecture').choices(BACKBONE_ARCHS).makeOptionMandatory())
     .option('--backbone <file>', 'backbone weights: torchvision .pth/.pt, .safetensors or TF.js model.json (resnet50-keras: default backbone when omitted)')
     .option('--weights <file>', 'trained heads: official weights.pt or an anomalib checkpoint (default: untrained heads, official initialisation)')
     .addOption(new Option('--format <format>', 'format of --weights').choices(['official', 'anomalib', 'auto']).default('auto'))
