@@ -51,9 +51,14 @@ class Json {
   size_t size() const;                                      // array/object size, else 0
 
  private:
+  friend class JsonParser;
+
   Type type_ = Type::Null;
   bool bool_ = false;
   double number_ = 0.0;
+  // Integers written or parsed as such are kept exactly (a double holds only 53 bits).
+  bool exact_int_ = false;
+  int64_t int_ = 0;
   std::string string_;
   std::vector<Json> array_;
   std::vector<std::pair<std::string, Json>> object_;
