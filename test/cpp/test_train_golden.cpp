@@ -3,31 +3,23 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
-#include <fstream>
 #include <iomanip>
-#include <sstream>
 
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "test_framework.h"
+#include "test_io_helpers.h"
 #include "test_trainops_npz.h"
 #include "train/optimizer.h"
 #include "train/train_step.h"
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool close_rel(double got, double want, double rel) { return std::fabs(got - want) <= rel * std::fabs(want) + 1e-9; }
 
 void check_golden_setting(const std::string& setting) {
   const std::string dir = ssn_test::golden_dir() + "/train/" + setting;
-  const ssn::Json expected = ssn::Json::parse(read_text(dir + "/expected.json"));
+  const ssn::Json expected = ssn::Json::parse(ssn_test::read_bytes(dir + "/expected.json"));
   const ssn::Json& cfg = expected.at("config");
   const auto& size = expected.at("image_size").as_array();
   SSN_CHECK(cfg.at("backbone").as_string() == "resnet18");

@@ -3,12 +3,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.h"
 #include "ops/noise_inject.h"
 #include "test_framework.h"
+#include "test_io_helpers.h"
 #include "test_trainops_npz.h"
 #include "train/anomaly_generator.h"
 #include "train/gt_mask.h"
@@ -184,13 +183,6 @@ SSN_TEST(trainops_gt_mask_downsampling) {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The numbers after every occurrence of "key": in the text, in order (expected.json is flat enough).
 std::vector<double> numbers_after(const std::string& text, const std::string& key) {
   std::vector<double> values;
@@ -213,7 +205,7 @@ bool flag_in(const std::string& text, const std::string& key) {
 SSN_TEST(trainops_generator_golden_training_steps) {
   for (const std::string setting : {"unsupervised", "supervised"}) {
     const std::string dir = ssn_test::golden_dir() + "/train/" + setting;
-    const std::string expected = read_text(dir + "/expected.json");
+    const std::string expected = ssn_test::read_bytes(dir + "/expected.json");
     SSN_CHECK_MSG(!expected.empty(), dir + "/expected.json");
     ssn::AnomalyGeneratorConfig cfg;
     cfg.perlin_thr = numbers_after(expected, "perlin_thr").at(0);
