@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "imagenet.h"
 #include "model_handle.h"
+#include "pickle_json.h"
 #include "promise_worker.h"
 
 namespace ssn_binding {
@@ -70,6 +71,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&Addon::LoadModel>("loadModel", attributes),
                            InstanceMethod<&Addon::ImagenetTopK>("imagenetTopK", attributes),
                        });
+  exports.Set("readPickleJson", Napi::Function::New(env, read_pickle_json, "readPickleJson"));
 }
 
 Napi::Object Addon::NewModel(std::shared_ptr<EngineSlot> slot) {

@@ -148,4 +148,6 @@ export interface NativeModule {
    * each image resized to 224x224, its top `k` classes (1..1000), most probable first.
    */
   imagenetTopK(modelJson: string, images: NativeImage[], k: number): Promise<Array<Array<{ index: number; probability: number }>>>;
+  /** The plain data of a pickle file (dataset split lists) as JSON text, read by the core's pickle VM. */
+  readPickleJson?(path: string): Promise<string>;
 }

@@ -29,4 +29,9 @@ export interface DatasetSplit {
   name: string;
   train: DatasetItem[];
   test: DatasetItem[];
+  /**
+   * A mask pixel >= this value is defective. Default 128; 1 for layouts whose masks mark defects with any
+   * non-zero value (raw VisA, KSDD2).
+   */
+  maskThreshold?: number;
 }
