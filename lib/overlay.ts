@@ -75,11 +75,30 @@ export async function writeOverlay(
   outPath: string,
   opts: OverlayOptions = {},
 ): Promise<void> {
+  const png = await overlayPng(image, map, mapW, mapH, opts);
+  try {
+    await fs.mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
+    await fs.writeFile(outPath, png);
+  } catch (e) {
+    throw new SsnError('ERR_SSN_IO', `Cannot write ${outPath}: ${(e as Error).message}.`, 'Check that the folder is writable.');
+  }
+}
+
+/** The overlay as PNG bytes (for reports that embed it); `maxSide` shrinks large images first. */
+export async function overlayPng(
+  image: ImageInput,
+  map: Float32Array,
+  mapW: number,
+  mapH: number,
+  opts: OverlayOptions & { maxSide?: number } = {},
+): Promise<Buffer> {
   checkOptions(map, mapW, mapH, opts);
   const alpha = opts.alpha ?? 0.5;
   let pixels: { data: Buffer; info: OutputInfo };
   try {
-    pixels = await sharpOf(image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const source = sharpOf(image);
+    if (opts.maxSide !== undefined) source.resize(opts.maxSide, opts.maxSide, { fit: 'inside', withoutEnlargement: true });
+    pixels = await source.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     const what = typeof image === 'string' ? image : 'the image';
     throw new SsnError('ERR_SSN_INPUT', `Cannot decode ${what}: ${(e as Error).message}.`, 'Use a PNG, JPEG, TIFF or WebP file, or raw pixels.');
@@ -100,10 +119,5 @@ export async function writeOverlay(
       out[p * 3 + c] = Math.round((1 - alpha) * base + alpha * colour[c]);
     }
   }
-  try {
-    await fs.mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
-    await sharp(out, { raw: { width, height, channels: 3 } }).png().toFile(outPath);
-  } catch (e) {
-    throw new SsnError('ERR_SSN_IO', `Cannot write ${outPath}: ${(e as Error).message}.`, 'Check that the folder is writable.');
-  }
+  return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
