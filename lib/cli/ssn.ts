@@ -6,8 +6,10 @@
  */
 import { Command, CommanderError } from 'commander';
 
+import * as benchmarkCommand from './commands/benchmark';
 import * as buildCommand from './commands/build';
 import * as demoCommand from './commands/demo';
+import * as evalCommand from './commands/eval';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
 import * as predictCommand from './commands/predict';
@@ -23,6 +25,8 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   infoCommand,
   weightsCommand,
   buildCommand,
+  evalCommand,
+  benchmarkCommand,
 ];
 
 export function buildProgram(): Command {

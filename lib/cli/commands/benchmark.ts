@@ -1,0 +1,105 @@
+/**
+ * `ssn benchmark`: trains and evaluates every category of a benchmark dataset with the paper's recipe,
+ * prints mean ± std beside the paper's numbers, and resumes an interrupted run from its output folder.
+ */
+import * as path from 'node:path';
+
+import { Command } from 'commander';
+
+import { categoriesOf, checkDatasetKind } from '../../data/layouts';
+import { runBenchmark, summaryTable, type BenchModel } from '../../eval/benchmark';
+import { headlineMetrics, type Recipe } from '../../eval/paper';
+import { BACKBONE_ARCHS } from '../../options';
+import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device } from '../../types';
+import { formatTable, parsePositiveInt, parseSize, UsageError } from '../format';
+import { deviceOption } from '../options';
+import { log, printResult } from '../output';
+import { modelClass } from '../runtime';
+import { addDatasetOptions, layoutOptions, type DatasetCliOptions } from './eval';
+
+interface BenchmarkCliOptions extends DatasetCliOptions {
+  categories: string;
+  seeds: string;
+  epochs?: string;
+  batchSize?: string;
+  limit?: string;
+  size?: string;
+  backbone?: string;
+  backboneWeights?: string;
+  randomBackbone?: boolean;
+  out?: string;
+  saveModels?: boolean;
+  reports: boolean;
+  device: Device;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('benchmark')
+    .description("train and evaluate every category of a benchmark dataset with the paper's recipe; compare with the paper; resumable");
+  addDatasetOptions(command, false)
+    .option('--categories <list>', "'all' or a comma-separated list", 'all')
+    .option('--seeds <n>', 'runs per category (seeds recipe seed + 0..n-1)', '1')
+    .option('--epochs <n>', "override the recipe's 300 epochs (smoke runs)")
+    .option('--batch-size <n>', "override the recipe's batch size of 32")
+    .option('--limit <n>', 'at most n train and n test images per run (smoke runs)')
+    .option('--size <HxW>', "override the recipe's image size")
+    .option('--backbone <arch>', `backbone architecture (${BACKBONE_ARCHS.join(', ')}); default ${DEFAULT_BACKBONE}`)
+    .option('--backbone-weights <file>', 'backbone weights for --backbone')
+    .option('--random-backbone', 'randomly initialised backbone (smoke runs and timing only)')
+    .option('--out <dir>', 'output folder; rerun with the same folder to resume (default: ssn-benchmark/<dataset>)')
+    .option('--save-models', 'keep every trained model under <out>/models')
+    .option('--no-reports', 'skip the per-run HTML and markdown reports')
+    .addOption(deviceOption())
+    .action((opts: BenchmarkCliOptions) => runBenchmarkCommand(opts));
+}
+
+function backboneOf(opts: BenchmarkCliOptions): CreateOptions['backbone'] {
+  if (opts.backbone === undefined) {
+    if (opts.randomBackbone || opts.backboneWeights) throw new UsageError('--random-backbone and --backbone-weights need --backbone <arch>.');
+    return DEFAULT_BACKBONE;
+  }
+  if (!(BACKBONE_ARCHS as readonly string[]).includes(opts.backbone)) {
+    throw new UsageError(`Expected --backbone ${BACKBONE_ARCHS.join('|')} but received '${opts.backbone}'.`);
+  }
+  if (!opts.randomBackbone && !opts.backboneWeights) {
+    throw new UsageError(`--backbone ${opts.backbone} needs --backbone-weights <file> or --random-backbone.`);
+  }
+  return { arch: opts.backbone as BackboneArch, weights: opts.backboneWeights, random: opts.randomBackbone ?? false };
+}
+
+async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
+  const kind = checkDatasetKind(opts.dataset);
+  const all = categoriesOf(kind);
+  const categories = opts.categories === 'all' ? [...all] : opts.categories.split(',').map((c) => c.trim()).filter(Boolean);
+  const seeds = parsePositiveInt(opts.seeds, '--seeds');
+  const epochs = opts.epochs === undefined ? undefined : parsePositiveInt(opts.epochs, '--epochs');
+  const batchSize = opts.batchSize === undefined ? undefined : parsePositiveInt(opts.batchSize, '--batch-size');
+  const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit');
+  const imageSize = opts.size === undefined ? undefined : parseSize(opts.size);
+  const backbone = backboneOf(opts);
+  const out = opts.out ?? path.join('ssn-benchmark', kind);
+  const Model = modelClass();
+  const summary = await runBenchmark({
+    kind,
+    root: opts.root,
+    categories,
+    seeds,
+    epochs,
+    batchSize,
+    limit,
+    imageSize,
+    layout: layoutOptions(opts),
+    out,
+    saveModels: opts.saveModels ?? false,
+    reports: opts.reports,
+    log,
+    describe: { backbone },
+    createModel: async (recipe: Recipe, seed: number) =>
+      (await Model.create({ backbone, imageSize: recipe.imageSize, device: opts.device, seed, logger: log })) as unknown as BenchModel,
+  });
+  const { header, rows } = summaryTable(summary, headlineMetrics(kind));
+  printResult(formatTable(header, rows, header.slice(1)));
+  log(`${summary.runs.done} runs done, ${summary.runs.skipped} skipped (finished before), ${summary.seconds.toFixed(1)} s; ` +
+    `wrote ${path.join(out, 'summary.md')}`);
+}
