@@ -76,6 +76,9 @@ const roc = time(() => m.auroc(prep.value));
 const ap = time(() => m.averagePrecision(prep.value));
 const f1 = time(() => m.f1Max(prep.value));
 const pro = time(() => m.aupro(maps, masks, size, size, { arithmetic }));
+// What `ssn eval` does: AUPRO reuses the sort made for pixel AUROC / AP.
+const proShared = time(() => m.aupro(maps, masks, size, size, { arithmetic, prepared: prep.value }));
+if (proShared.value.aupro !== pro.value.aupro) throw new Error('AUPRO with the shared sort differs');
 
 const result = {
   protocol: {
@@ -99,12 +102,15 @@ const result = {
     f1max_after_prepare: f1.seconds,
     auroc_total: prep.seconds + roc.seconds,
     aupro_total: pro.seconds,
+    aupro_after_prepare: proShared.seconds,
+    pixel_metrics_total: prep.seconds + roc.seconds + ap.seconds + proShared.seconds,
   },
   cpu_seconds: {
     prepare_split_and_sort: prep.cpu,
     auroc_after_prepare: roc.cpu,
     ap_after_prepare: ap.cpu,
     aupro_total: pro.cpu,
+    aupro_after_prepare: proShared.cpu,
   },
   load_average: os.loadavg(),
   values: { auroc: roc.value, ap: ap.value, f1: f1.value.f1, aupro: pro.value.aupro },
@@ -114,6 +120,7 @@ console.log(JSON.stringify(result, null, 2));
 console.log(
   `\n${N.toExponential(1)} pixels, ${result.protocol.regions} regions, K = ${result.protocol.aupro_points}:` +
     ` AUROC ${result.seconds.auroc_total.toFixed(2)} s (sort ${prep.seconds.toFixed(2)} s),` +
-    ` AP +${ap.seconds.toFixed(2)} s, AUPRO ${pro.seconds.toFixed(2)} s (${arithmetic});` +
+    ` AP +${ap.seconds.toFixed(2)} s, AUPRO ${pro.seconds.toFixed(2)} s (${arithmetic}), ` +
+    `${proShared.seconds.toFixed(2)} s after the shared sort; AUROC+AP+AUPRO ${result.seconds.pixel_metrics_total.toFixed(2)} s;` +
     ` CPU s: AUROC ${(prep.cpu + roc.cpu).toFixed(2)}, AUPRO ${pro.cpu.toFixed(2)}; load ${os.loadavg()[0].toFixed(1)}`,
 );

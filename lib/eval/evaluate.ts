@@ -152,7 +152,7 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
       metrics.pixelAuroc = auroc(prep);
       metrics.pixelAp = averagePrecision(prep);
       curves.pixelRoc = thin(rocCurve(prep), curvePoints);
-      const pro = aupro(maps, masks, height, width);
+      const pro = aupro(maps, masks, height, width, { prepared: prep });
       metrics.aupro = pro.aupro;
       regions = pro.regions;
       curves.pro = thin(pro, curvePoints);

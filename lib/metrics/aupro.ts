@@ -22,6 +22,7 @@
  * Scores are used as given: torchmetrics would apply a sigmoid to scores outside [0, 1], which the official
  * evaluation never triggers because it min-max normalises maps first (see normalize.ts).
  */
+import type { PreparedBinary } from './binary';
 import { connectedComponents, labelCapacity } from './connected_components';
 import { inputError } from './errors';
 import { searchsortedLeft, sortFloat32, stableArgsort } from './sort';
@@ -33,6 +34,12 @@ export interface AuproOptions {
   fprLimit?: number;
   /** Default 'float32' (anomalib parity). */
   arithmetic?: Arithmetic;
+  /**
+   * prepareBinary(all map pixels, all mask pixels) in image order, float32, when the caller has it (for
+   * pixel AUROC and AP): its sorted classes are the sorted background and defect pixels, so AUPRO skips
+   * its own sorts of them.
+   */
+  prepared?: PreparedBinary;
 }
 
 export interface AuproResult {
@@ -74,14 +81,28 @@ export function aupro(
   if (arithmetic !== 'float32' && arithmetic !== 'float64') {
     throw inputError(`Expected arithmetic 'float32' or 'float64' but received ${String(arithmetic)}`);
   }
-  const gathered = gatherRegions(maps, masks, height, width);
+  const prepared = options.prepared;
+  const reuse = prepared !== undefined && prepared.positives instanceof Float32Array && prepared.negatives instanceof Float32Array;
+  const gathered = gatherRegions(maps, masks, height, width, !reuse);
   const { regionScores, regionStart } = gathered;
   const regions = regionStart.length - 1;
   for (let r = 0; r < regions; r++) sortFloat32(regionScores.subarray(regionStart[r], regionStart[r + 1]));
-  const allPositives = regionScores.slice();
-  sortFloat32(allPositives);
-
-  sortFloat32(gathered.background);
+  let allPositives: Float32Array;
+  if (reuse) {
+    if (prepared.positives.length !== regionScores.length || prepared.negatives.length !== gathered.backgroundSize) {
+      throw inputError(
+        `Expected options.prepared to hold the ${regionScores.length} defect and ${gathered.backgroundSize} background ` +
+          `pixels of these maps but it holds ${prepared.positives.length} and ${prepared.negatives.length}`,
+        'Pass prepareBinary(all map pixels, all mask pixels) of the same maps and masks.',
+      );
+    }
+    allPositives = prepared.positives as Float32Array;
+    gathered.background = prepared.negatives as Float32Array;
+  } else {
+    allPositives = regionScores.slice();
+    sortFloat32(allPositives);
+    sortFloat32(gathered.background);
+  }
   const ctx = new Context(arithmetic === 'float32', fprLimit, gathered.background);
   gathered.background = new Float32Array(0); // the context keeps a run-length copy: let the pixels go
   const K = ctx.countGlobalPoints(allPositives);
@@ -99,7 +120,8 @@ function gatherRegions(
   masks: ArrayLike<ArrayLike<number>>,
   height: number,
   width: number,
-): { background: Float32Array; regionScores: Float32Array; regionStart: Uint32Array } {
+  withBackground: boolean,
+): { background: Float32Array; backgroundSize: number; regionScores: Float32Array; regionStart: Uint32Array } {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
     throw inputError(`Expected a positive integer height and width but received ${height}x${width}`);
   }
@@ -144,7 +166,7 @@ function gatherRegions(
       'Evaluate on a test set whose masks mark some, but not all, pixels as defective.',
     );
   }
-  const background = new Float32Array(total - nPos);
+  const background = new Float32Array(withBackground ? total - nPos : 0);
   const regionScores = new Float32Array(nPos);
   const starts: number[] = [0];
   const labels = new Int32Array(n);
@@ -155,7 +177,7 @@ function gatherRegions(
     const map = maps[k];
     const { count } = connectedComponents(masks[k], height, width, 8, labels, parent);
     if (count === 0) {
-      for (let i = 0; i < n; i++) background[nb++] = map[i];
+      if (withBackground) for (let i = 0; i < n; i++) background[nb++] = map[i];
       continue;
     }
     const last = new Int32Array(count + 1);
@@ -181,10 +203,10 @@ function gatherRegions(
     for (let i = 0; i < n; i++) {
       const l = labels[i];
       if (l) regionScores[cursor[l]++] = map[i];
-      else background[nb++] = map[i];
+      else if (withBackground) background[nb++] = map[i];
     }
   }
-  return { background, regionScores, regionStart: Uint32Array.from(starts) };
+  return { background, backgroundSize: total - nPos, regionScores, regionStart: Uint32Array.from(starts) };
 }
 
 /**
@@ -257,8 +279,8 @@ class Context {
     const m = this.curvePrefix(pos);
     this.ensure(m + 1); // idx may get one index more than there are points
     const { F, T, idx, xs, sF, sT } = this;
-    let yF = this.yF;
-    let yT = this.yT;
+    const yF = this.yF;
+    const yT = this.yT;
 
     // Where fpr never decreases (always, except at rare spots of float32 curves over more than 2^24
     // pixels) the points with fpr <= limit are a prefix 0..c0-1; unless that prefix only holds fpr 0 (the
@@ -290,14 +312,15 @@ class Context {
 
     // Index space: x = idx / max(idx) * (K - 1); and interp1d's slopes.
     const Km1 = rd(K - 1, f32);
-    let sorted = true;
     if (contiguous) {
-      yF = F;
-      yT = T;
-      contiguousSlopes(F, T, cnt, Km1, xs, sF, sT, f32);
-    } else {
-      sorted = gatherSlopes(F, T, idx, cnt, rd(maxIdx, f32), Km1, xs, yF, yT, sF, sT, f32);
+      // The common case in one streaming pass (no x or slope arrays: on 1e8 pixels memory traffic dominates).
+      const maxX = rd(cnt - 1, f32);
+      const qEnd = interp ? rd(xAt(cnt - 2, maxX, Km1, f32) + rd(rd(xAt(cnt - 1, maxX, Km1, f32) - xAt(cnt - 2, maxX, Km1, f32), f32) * slope, f32), f32) : Km1;
+      accumulateContiguous(F, T, cnt, maxX, Km1, K - 1, accF, accT, f32);
+      accumulateAtContiguous(F, T, cnt, maxX, Km1, qEnd, K - 1, accF, accT, f32);
+      return;
     }
+    const sorted = gatherSlopes(F, T, idx, cnt, rd(maxIdx, f32), Km1, xs, yF, yT, sF, sT, f32);
     const qLast = interp ? rd(xs[cnt - 2] + rd(rd(xs[cnt - 1] - xs[cnt - 2], f32) * slope, f32), f32) : Km1;
     if (sorted) accumulateSorted(xs, yF, yT, sF, sT, cnt, K - 1, accF, accT, f32);
     else for (let qi = 0; qi < K - 1; qi++) accumulateAt(xs, yF, yT, sF, sT, cnt, rd(qi, f32), qi, accF, accT, f32);
@@ -484,20 +507,87 @@ function minAbove(F: Buf, m: number, L: number): number {
   return min;
 }
 
+/** x[k] = k / (cnt - 1) * (K - 1) of a contiguous selection, rounded as torch's float32 division and product. */
+function xAt(k: number, maxX: number, Km1: number, f32: boolean): number {
+  return k === 0 ? 0 : rd(rd(rd(k, f32) / maxX, f32) * Km1, f32);
+}
+
 /**
- * x[k] = k / (cnt - 1) * (K - 1), rounded as torch's float32 in-place division and product, and
- * interp1d's slopes (y[k+1] - y[k]) / (eps + x[k+1] - x[k]) of F and T.
+ * accumulateSorted for the contiguous selection 0..cnt-1 of F/T, fused with the computation of x and of
+ * interp1d's slopes (y[k+1] - y[k]) / (eps + x[k+1] - x[k]): segment k serves the queries q with
+ * x[k] < q <= x[k+1] (the last segment every query left), exactly the clamp(searchsorted_left(x, q) - 1)
+ * of the unfused path. A zero difference gives a zero slope without the division.
  */
-function contiguousSlopes(F: Buf, T: Buf, cnt: number, Km1: number, xs: Buf, sF: Buf, sT: Buf, f32: boolean): void {
-  const maxX = rd(cnt - 1, f32);
-  xs[0] = 0;
-  for (let k = 1; k < cnt; k++) {
-    const x = rd(rd(rd(k, f32) / maxX, f32) * Km1, f32);
-    xs[k] = x;
-    const dx = rd(EPS32 + rd(x - xs[k - 1], f32), f32);
-    sF[k - 1] = rd(rd(F[k] - F[k - 1], f32) / dx, f32);
-    sT[k - 1] = rd(rd(T[k] - T[k - 1], f32) / dx, f32);
+function accumulateContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: number, nq: number, accF: Buf, accT: Buf, f32: boolean): void {
+  if (f32) {
+    accumulateContiguous32(F as Float32Array, T as Float32Array, cnt, maxX, Km1, nq, accF as Float32Array, accT as Float32Array);
+    return;
   }
+  const last = cnt - 2;
+  let qi = 0;
+  let x0 = 0;
+  for (let k = 0; k <= last && qi < nq; k++) {
+    const x1 = rd(rd(rd(k + 1, f32) / maxX, f32) * Km1, f32);
+    const dx = rd(EPS32 + rd(x1 - x0, f32), f32);
+    const yF = F[k];
+    const yT = T[k];
+    const dF = rd(F[k + 1] - yF, f32);
+    const dT = rd(T[k + 1] - yT, f32);
+    const sF = dF === 0 ? 0 : rd(dF / dx, f32);
+    const sT = dT === 0 ? 0 : rd(dT / dx, f32);
+    for (; qi < nq; qi++) {
+      const q = rd(qi, f32);
+      if (k < last && q > x1) break;
+      const dq = rd(q - x0, f32);
+      accF[qi] = rd(accF[qi] + rd(yF + rd(sF * dq, f32), f32), f32);
+      accT[qi] = rd(accT[qi] + rd(yT + rd(sT * dq, f32), f32), f32);
+    }
+    x0 = x1;
+  }
+}
+
+/**
+ * The float32 case of accumulateContiguous, written out: storing into a Float32Array rounds like
+ * Math.fround, and a monomorphic loop without the arithmetic switch is what V8 compiles best.
+ */
+function accumulateContiguous32(F: Float32Array, T: Float32Array, cnt: number, maxX: number, Km1: number, nq: number, accF: Float32Array, accT: Float32Array): void {
+  const fr = Math.fround;
+  const last = cnt - 2;
+  let qi = 0;
+  let x0 = 0;
+  for (let k = 0; k <= last && qi < nq; k++) {
+    const x1 = fr(fr(fr(k + 1) / maxX) * Km1);
+    const dx = fr(EPS32 + fr(x1 - x0));
+    const yF = F[k];
+    const yT = T[k];
+    const dF = fr(F[k + 1] - yF);
+    const dT = fr(T[k + 1] - yT);
+    const sF = dF === 0 ? 0 : fr(dF / dx);
+    const sT = dT === 0 ? 0 : fr(dT / dx);
+    const end = k < last ? nq : 0;
+    for (; qi < nq; qi++) {
+      const q = fr(qi);
+      if (q > x1 && end !== 0) break;
+      const dq = fr(q - x0);
+      accF[qi] = accF[qi] + fr(yF + fr(sF * dq));
+      accT[qi] = accT[qi] + fr(yT + fr(sT * dq));
+    }
+    x0 = x1;
+  }
+}
+
+/** accumulateAt for the contiguous selection, x and slopes computed where the binary search looks. */
+function accumulateAtContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: number, q: number, at: number, accF: Buf, accT: Buf, f32: boolean): void {
+  const p = searchsortedLeft((i) => xAt(i, maxX, Km1, f32), cnt, q);
+  const hiK = cnt - 2;
+  const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+  const x0 = xAt(k, maxX, Km1, f32);
+  const dx = rd(EPS32 + rd(xAt(k + 1, maxX, Km1, f32) - x0, f32), f32);
+  const sF = rd(rd(F[k + 1] - F[k], f32) / dx, f32);
+  const sT = rd(rd(T[k + 1] - T[k], f32) / dx, f32);
+  const dq = rd(q - x0, f32);
+  accF[at] = rd(accF[at] + rd(F[k] + rd(sF * dq, f32), f32), f32);
+  accT[at] = rd(accT[at] + rd(T[k] + rd(sT * dq, f32), f32), f32);
 }
 
 /** The same for selected indices: gathers x, yF, yT and the slopes; false if x is not ascending. */
