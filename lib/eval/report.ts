@@ -68,8 +68,11 @@ export function curveSvg(curve: Curve, title: string, xLabel: string, yLabel: st
       `<text x="${px(t * xMax)}" y="${H - B + 14}" text-anchor="middle">${+(t * xMax).toFixed(3)}</text>` +
       `<text x="${L - 4}" y="${py(t) + 4}" text-anchor="end">${t}</text>`)
     .join('');
+  // The marker's label sits on the side of the point with more room.
+  const right = marker !== undefined && marker.x / xMax < 0.6;
   const m = marker
-    ? `<circle cx="${px(marker.x)}" cy="${py(marker.y)}" r="4" class="m"/><text x="${px(marker.x) + 6}" y="${py(marker.y) + 14}">${esc(marker.label)}</text>`
+    ? `<circle cx="${px(marker.x)}" cy="${py(marker.y)}" r="4" class="m"/>` +
+      `<text x="${px(marker.x) + (right ? 6 : -6)}" y="${py(marker.y) + 14}" text-anchor="${right ? 'start' : 'end'}">${esc(marker.label)}</text>`
     : '';
   return `<svg class="curve" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">` +
     `<text x="${W / 2}" y="16" text-anchor="middle" class="t">${esc(title)}</text>${grid}` +
@@ -78,10 +81,11 @@ export function curveSvg(curve: Curve, title: string, xLabel: string, yLabel: st
     `<text x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(yLabel)}</text></svg>`;
 }
 
-async function maskPng(mask: Uint8Array, w: number, h: number): Promise<Buffer> {
+/** The 0/1 mask (w x h, model size) as a PNG stretched to outW x outH, the size of the image shown beside it. */
+async function maskPng(mask: Uint8Array, w: number, h: number, outW: number, outH: number): Promise<Buffer> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  return sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 1 } }).resize(outW, outH, { fit: 'fill', kernel: 'nearest' }).png().toBuffer();
 }
 
 export interface HtmlOptions {
@@ -103,7 +107,9 @@ export async function toHtml(run: EvalRun, options: HtmlOptions = {}): Promise<s
   const card = async (k: number): Promise<string> => {
     const it = r.items[k];
     const over = await overlayPng(run.items[k].image, run.maps[k], w, h, { range: [0, 1], maxSide: options.maxSide ?? 256 });
-    const gt = it.label ? `<img alt="mask" src="data:image/png;base64,${(await maskPng(run.masks[k], w, h)).toString('base64')}">` : '';
+    const shown = await sharp(over).metadata();
+    const gtPng = it.label ? await maskPng(run.masks[k], w, h, shown.width ?? w, shown.height ?? h) : undefined;
+    const gt = gtPng ? `<img alt="mask" src="data:image/png;base64,${gtPng.toString('base64')}">` : '';
     const verdict = it.score >= thr ? 'anomalous' : 'normal';
     const wrong = (it.score >= thr) !== (it.label === 1);
     return `<figure class="${wrong ? 'wrong' : 'right'}"><img alt="overlay" src="data:image/png;base64,${over.toString('base64')}">${gt}` +
@@ -146,7 +152,7 @@ svg.curve{border:1px solid #ddd;background:#fff;font-size:10px}
 svg .g{stroke:#eee}svg .c{fill:none;stroke:#c0392b;stroke-width:2}svg .m{fill:#2c3e50}svg .t{font-size:12px;font-weight:bold}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 figure{margin:0;padding:6px;border:2px solid #ccc;max-width:540px}figure.wrong{border-color:#c0392b}
-figure img{max-width:256px;max-height:256px;margin-right:4px;image-rendering:pixelated}
+figure img{max-width:256px;max-height:256px;margin-right:4px}
 figcaption{font-size:12px;word-break:break-all}
 </style></head><body>
 <h1>${esc(title)}</h1>
