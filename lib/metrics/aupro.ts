@@ -430,6 +430,7 @@ function curvePrefix(
   let b = n - 1;
   let fp = 0;
   let tp = 0;
+  let tpPrev = 0; // T[0] = 0 is the tpr of tp = 0
   let stopAbove = -1;
   while (a >= 0 || b >= 0) {
     let v: number;
@@ -445,7 +446,9 @@ function curvePrefix(
     if (f32) {
       const fps = exactCounts ? fp : Math.fround(Math.fround(fp + tp) - Math.fround(tp));
       F[m] = Math.fround(fps / fpsLast);
-      T[m] = Math.fround(Math.fround(tp) / tpsLast);
+      // tpr only moves at the region's own scores: most points repeat the previous value.
+      T[m] = tp === tpPrev ? T[m - 1] : Math.fround(Math.fround(tp) / tpsLast);
+      tpPrev = tp;
     } else {
       F[m] = fp / nBg;
       T[m] = tp / n;
@@ -570,7 +573,8 @@ function accumulateContiguous32(F: Float32Array, T: Float32Array, cnt: number, m
       if (q > x1 && end !== 0) break;
       const dq = fr(q - x0);
       accF[qi] = accF[qi] + fr(yF + fr(sF * dq));
-      accT[qi] = accT[qi] + fr(yT + fr(sT * dq));
+      // A flat tpr (sT = 0, most segments) adds yT exactly: yT + 0 * dq = yT.
+      accT[qi] = accT[qi] + (sT === 0 ? yT : fr(yT + fr(sT * dq)));
     }
     x0 = x1;
   }
