@@ -159,7 +159,7 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
     } else notes.push('pixel metrics skipped: the masks mark no defect pixel at the model size');
   }
 
-  const perType = perTypeMetrics(items, scores, maps, masks, pixelOk);
+  const perType = perTypeMetrics(items, scores, maps, masks, pixelOk, metrics);
   const result: EvalResult = {
     dataset: split.name,
     imageSize: [height, width],
@@ -188,6 +188,7 @@ function perTypeMetrics(
   maps: Float32Array[],
   masks: Uint8Array[],
   pixelOk: boolean,
+  overall: EvalMetrics,
 ): Record<string, TypeMetrics> {
   const byType = new Map<string, number[]>();
   items.forEach((it, k) => {
@@ -200,7 +201,12 @@ function perTypeMetrics(
     const anomalous = idx.filter((k) => items[k].label === 1);
     let imageAuroc: number | null = null;
     let pixelAuroc: number | null = null;
-    if (anomalous.length > 0 && normals.length > 0) {
+    const nPos = items.length - normals.length;
+    if (anomalous.length > 0 && anomalous.length === nPos) {
+      // The only defect type (KSDD2, Sensum): its figures are the overall ones, without another pixel sort.
+      imageAuroc = overall.imageAuroc;
+      pixelAuroc = overall.pixelAuroc;
+    } else if (anomalous.length > 0 && normals.length > 0) {
       const sel = [...normals, ...anomalous];
       imageAuroc = auroc(Float32Array.from(sel, (k) => scores[k]), Uint8Array.from(sel, (k) => items[k].label));
       if (pixelOk) {
