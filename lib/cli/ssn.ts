@@ -11,6 +11,7 @@ import * as demoCommand from './commands/demo';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
 import * as predictCommand from './commands/predict';
+import * as trainCommand from './commands/train';
 import * as weightsCommand from './commands/weights';
 import { EXIT_USAGE, exitCodeOf, formatError, UsageError } from './format';
 import { packageInfo } from './version';
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   demoCommand,
   importCommand,
   predictCommand,
+  trainCommand,
   infoCommand,
   weightsCommand,
   buildCommand,
