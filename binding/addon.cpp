@@ -10,6 +10,7 @@
 #include "model_handle.h"
 #include "pickle_json.h"
 #include "promise_worker.h"
+#include "train.h"
 
 namespace ssn_binding {
 
@@ -63,6 +64,10 @@ class LoadWorker : public EngineWorker {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   model_constructor_ = Napi::Persistent(ModelHandle::DefineClass(env));
+  Napi::Function train_set = TrainSetHandle::DefineClass(env);
+  Napi::Function abort = AbortHandle::DefineClass(env);
+  train_set_constructor_ = Napi::Persistent(train_set);
+  abort_constructor_ = Napi::Persistent(abort);
   const auto attributes = static_cast<napi_property_attributes>(napi_enumerable);
   DefineAddon(exports, {
                            InstanceMethod<&Addon::LibraryInfo>("libraryInfo", attributes),
@@ -70,6 +75,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&Addon::CreateModel>("createModel", attributes),
                            InstanceMethod<&Addon::LoadModel>("loadModel", attributes),
                            InstanceMethod<&Addon::ImagenetTopK>("imagenetTopK", attributes),
+                           InstanceValue("TrainSet", train_set, attributes),
+                           InstanceValue("AbortHandle", abort, attributes),
                        });
   exports.Set("readPickleJson", Napi::Function::New(env, read_pickle_json, "readPickleJson"));
 }

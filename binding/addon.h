@@ -1,6 +1,6 @@
 // The addon: one instance per Node environment (main thread and each worker), holding that environment's
 // ModelHandle constructor. Exports libraryInfo(), buildInfo(), createModel(options), loadModel(path, device)
-// and imagenetTopK(modelJson, images, k) (imagenet.h).
+// imagenetTopK(modelJson, images, k) (imagenet.h) and the classes TrainSet and AbortHandle (train.h).
 #pragma once
 #include <memory>
 
@@ -16,6 +16,8 @@ class Addon : public Napi::Addon<Addon> {
 
   // A new JS model object owning `slot` (JS thread).
   Napi::Object NewModel(std::shared_ptr<EngineSlot> slot);
+  const Napi::FunctionReference& train_set_constructor() const { return train_set_constructor_; }
+  const Napi::FunctionReference& abort_constructor() const { return abort_constructor_; }
 
  private:
   Napi::Value LibraryInfo(const Napi::CallbackInfo& info);
@@ -25,6 +27,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ImagenetTopK(const Napi::CallbackInfo& info);
 
   Napi::FunctionReference model_constructor_;
+  Napi::FunctionReference train_set_constructor_;  // exported as TrainSet (train.h)
+  Napi::FunctionReference abort_constructor_;      // exported as AbortHandle
 };
 
 }  // namespace ssn_binding

@@ -76,47 +76,47 @@ std::string describe_value(const Napi::Value& value) {
   return "an object";
 }
 
-std::vector<OwnedImage> parse_images(const Napi::Value& value) {
+OwnedImage parse_image(const Napi::Value& item, const std::string& name) {
   const std::string shape = "{data: Uint8Array, width, height, channels: 1|3|4}";
-  if (!value.IsArray()) fail("an array of images " + shape, "images", value);
+  if (!item.IsObject() || item.IsArray() || item.IsTypedArray()) fail("an image " + shape, name, item);
+  Napi::Object obj = item.As<Napi::Object>();
+
+  OwnedImage image;
+  image.width = static_cast<int64_t>(integer_in_range(obj.Get("width"), name + ".width", 1, kMaxImageSide));
+  image.height = static_cast<int64_t>(integer_in_range(obj.Get("height"), name + ".height", 1, kMaxImageSide));
+  Napi::Value channels = obj.Get("channels");
+  const double c = integer_in_range(channels, name + ".channels", 1, 4);
+  if (c == 2) fail("1, 3 or 4", name + ".channels", channels);
+  image.channels = static_cast<int64_t>(c);
+
+  Napi::Value data = obj.Get("data");
+  if (!data.IsTypedArray()) fail("a Uint8Array", name + ".data", data);
+  Napi::TypedArray typed = data.As<Napi::TypedArray>();
+  if (typed.TypedArrayType() != napi_uint8_array && typed.TypedArrayType() != napi_uint8_clamped_array) {
+    fail("a Uint8Array", name + ".data", data);
+  }
+  const size_t expected = static_cast<size_t>(image.width * image.height * image.channels);
+  const size_t length = typed.ByteLength();
+  if (length != expected) {
+    throw ArgumentError("Expected " + std::to_string(expected) + " bytes (width " + std::to_string(image.width) +
+                            " x height " + std::to_string(image.height) + " x channels " +
+                            std::to_string(image.channels) + ") for " + name + ".data but received " +
+                            std::to_string(length) + " bytes",
+                        "Raw pixels are rows of width * channels bytes with no padding.");
+  }
+  const auto* bytes = static_cast<const uint8_t*>(typed.ArrayBuffer().Data()) + typed.ByteOffset();
+  image.pixels.assign(bytes, bytes + length);
+  return image;
+}
+
+std::vector<OwnedImage> parse_images(const Napi::Value& value) {
+  if (!value.IsArray()) fail("an array of images {data: Uint8Array, width, height, channels: 1|3|4}", "images", value);
   Napi::Array array = value.As<Napi::Array>();
   if (array.Length() == 0) fail("at least one image", "images", value);
 
   std::vector<OwnedImage> images;
   images.reserve(array.Length());
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    const std::string name = "images[" + std::to_string(i) + "]";
-    Napi::Value item = array.Get(i);
-    if (!item.IsObject() || item.IsArray() || item.IsTypedArray()) fail("an image " + shape, name, item);
-    Napi::Object obj = item.As<Napi::Object>();
-
-    OwnedImage image;
-    image.width = static_cast<int64_t>(integer_in_range(obj.Get("width"), name + ".width", 1, kMaxImageSide));
-    image.height = static_cast<int64_t>(integer_in_range(obj.Get("height"), name + ".height", 1, kMaxImageSide));
-    Napi::Value channels = obj.Get("channels");
-    const double c = integer_in_range(channels, name + ".channels", 1, 4);
-    if (c == 2) fail("1, 3 or 4", name + ".channels", channels);
-    image.channels = static_cast<int64_t>(c);
-
-    Napi::Value data = obj.Get("data");
-    if (!data.IsTypedArray()) fail("a Uint8Array", name + ".data", data);
-    Napi::TypedArray typed = data.As<Napi::TypedArray>();
-    if (typed.TypedArrayType() != napi_uint8_array && typed.TypedArrayType() != napi_uint8_clamped_array) {
-      fail("a Uint8Array", name + ".data", data);
-    }
-    const size_t expected = static_cast<size_t>(image.width * image.height * image.channels);
-    const size_t length = typed.ByteLength();
-    if (length != expected) {
-      throw ArgumentError("Expected " + std::to_string(expected) + " bytes (width " + std::to_string(image.width) +
-                              " x height " + std::to_string(image.height) + " x channels " +
-                              std::to_string(image.channels) + ") for " + name + ".data but received " +
-                              std::to_string(length) + " bytes",
-                          "Raw pixels are rows of width * channels bytes with no padding.");
-    }
-    const auto* bytes = static_cast<const uint8_t*>(typed.ArrayBuffer().Data()) + typed.ByteOffset();
-    image.pixels.assign(bytes, bytes + length);
-    images.push_back(std::move(image));
-  }
+  for (uint32_t i = 0; i < array.Length(); ++i) images.push_back(parse_image(array.Get(i), "images[" + std::to_string(i) + "]"));
   return images;
 }
 

@@ -21,6 +21,9 @@ struct OwnedImage {
   int64_t channels = 0;
 };
 
+// {data: Uint8Array | Uint8ClampedArray, width, height, channels: 1|3|4}; `name` is used in messages.
+OwnedImage parse_image(const Napi::Value& value, const std::string& name);
+
 // [{data: Uint8Array | Uint8ClampedArray, width, height, channels: 1|3|4}, ...], at least one image.
 std::vector<OwnedImage> parse_images(const Napi::Value& value);
 

@@ -8,6 +8,7 @@
 #include "args.h"
 #include "errors.h"
 #include "promise_worker.h"
+#include "train.h"
 
 namespace ssn_binding {
 
@@ -71,13 +72,16 @@ class PredictWorker : public PromiseWorker {
 
 class SaveWorker : public PromiseWorker {
  public:
-  SaveWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::string path)
-      : PromiseWorker(env, "supersimplenet:save"), slot_(std::move(slot)), path_(std::move(path)) {}
+  SaveWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::string path, bool with_training_state)
+      : PromiseWorker(env, "supersimplenet:save"),
+        slot_(std::move(slot)),
+        path_(std::move(path)),
+        with_training_state_(with_training_state) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(slot_->run_mutex);
-    slot_->engine->save(path_);
+    slot_->engine->save(path_, with_training_state_);
   }
 
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
@@ -85,6 +89,7 @@ class SaveWorker : public PromiseWorker {
  private:
   std::shared_ptr<EngineSlot> slot_;
   std::string path_;
+  bool with_training_state_;
 };
 
 }  // namespace
@@ -94,6 +99,7 @@ Napi::Function ModelHandle::DefineClass(Napi::Env env) {
                                                     {
                                                         InstanceMethod<&ModelHandle::Predict>("predict"),
                                                         InstanceMethod<&ModelHandle::Save>("save"),
+                                                        InstanceMethod<&ModelHandle::Train>("train"),
                                                         InstanceMethod<&ModelHandle::Info>("info"),
                                                         InstanceMethod<&ModelHandle::DeviceReason>("deviceReason"),
                                                         InstanceMethod<&ModelHandle::Dispose>("dispose"),
@@ -140,7 +146,19 @@ Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   try {
     std::shared_ptr<EngineSlot> slot = Slot();
     std::string path = parse_path(info[0], "path");
-    return (new SaveWorker(info.Env(), std::move(slot), std::move(path)))->Start();
+    if (!info[1].IsUndefined() && !info[1].IsBoolean()) {
+      throw ArgumentError("Expected a boolean for withTrainingState but received " + describe_value(info[1]));
+    }
+    const bool with_training_state = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    return (new SaveWorker(info.Env(), std::move(slot), std::move(path), with_training_state))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::Train(const Napi::CallbackInfo& info) {
+  try {
+    return start_training(info, Slot());
   } catch (...) {
     return rejected_promise(info.Env());
   }

@@ -1,4 +1,4 @@
-// The JS model object (NativeModel of lib/types.ts): predict/save run on the libuv pool and return
+// The JS model object (NativeModel of lib/types.ts): predict/save/train run on the libuv pool and return
 // Promises; info/deviceReason are synchronous; dispose releases the engine.
 #pragma once
 #include <memory>
@@ -23,6 +23,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  private:
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value DeviceReason(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);

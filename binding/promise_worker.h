@@ -25,6 +25,8 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   virtual void Run() = 0;
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // JS thread, after Run() and before the promise settles, whatever the outcome.
+  virtual void Finish(Napi::Env) {}
 
  private:
   void Execute() final {
@@ -38,6 +40,11 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnOK() final {
     Napi::Env env = Env();
     try {
+      try {
+        Finish(env);
+      } catch (...) {
+        // Finish only delivers leftovers (e.g. a last progress report): the job's own outcome decides.
+      }
       if (error_) {
         deferred_.Reject(to_js_error(env, *error_).Value());
         return;

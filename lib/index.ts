@@ -8,6 +8,7 @@ export type { ClassifyImageNetOptions, ImageNetClass } from './imagenet';
 export { libraryInfo } from './native';
 export { resizeBilinear } from './resize';
 export { DEFAULT_BACKBONE } from './types';
+export { loadFolderItems } from './data/folder';
 export type {
   BackboneArch,
   BackboneSpec,
@@ -22,4 +23,8 @@ export type {
   Prediction,
   PredictOptions,
   RawImage,
+  SaveOptions,
+  TrainOptions,
+  TrainProgress,
+  TrainSummary,
 } from './types';

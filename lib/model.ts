@@ -9,6 +9,7 @@ import { loadNative } from './native';
 import { checkDevice, checkLogger, resolveCreateOptions } from './options';
 import { toPredictions } from './prediction';
 import { SerialQueue } from './queue';
+import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
 import type {
   BatchOptions,
   CreateOptions,
@@ -21,7 +22,11 @@ import type {
   NativeModel,
   Prediction,
   PredictOptions,
+  SaveOptions,
+  TrainOptions,
+  TrainSummary,
 } from './types';
+import type { DatasetItem, DatasetSplit } from './data/dataset';
 
 const DEFAULT_BATCH_SIZE = 8;
 
@@ -93,10 +98,40 @@ export class SuperSimpleNet {
     });
   }
 
-  /** Writes the model (config, backbone and heads) as one .safetensors bundle. */
-  async save(file: string): Promise<void> {
+  /**
+   * Writes the model (config, backbone and heads) as one .safetensors bundle. `trainingState` adds what a
+   * resume needs (optimizer moments, RNG states, position): a checkpoint rather than a final model.
+   */
+  async save(file: string, options: SaveOptions = {}): Promise<void> {
     expectString(file, 'file');
-    return this.#accept((native) => this.#queue.run(() => callNative(() => native.save(file))));
+    expectObject(options, 'options');
+    const withState = options.trainingState === undefined ? false : expectBoolean(options.trainingState, 'options.trainingState');
+    return this.#accept((native) => this.#queue.run(() => callNative(() => native.save(file, withState))));
+  }
+
+  /**
+   * Trains the heads on `dataset` (its train part for a DatasetSplit); the backbone stays frozen. Images are
+   * decoded a chunk at a time and kept natively at the model size only. Predict and save calls wait until
+   * training ends. An aborted run (options.signal) rejects with ERR_SSN_ABORTED and a later train() with the
+   * same options continues it exactly.
+   */
+  async train(dataset: DatasetItem[] | DatasetSplit, options: TrainOptions = {}): Promise<TrainSummary> {
+    const resolved = resolveTraining(dataset, options);
+    return this.#accept((native) =>
+      this.#queue.run(async () => {
+        const addon = loadNative();
+        if (!addon.TrainSet || !native.train) {
+          throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot train (it predates training).',
+            'Rebuild it: npx ssn build.');
+        }
+        const [height, width] = (JSON.parse(native.info()) as ModelInfo).imageSize;
+        const set = new addon.TrainSet(height, width);
+        await fillTrainSet(set, resolved.items, resolved.signal);
+        const train = native.train.bind(native);
+        const summary = await runTraining(addon, (...args) => callNative(() => train(...args)), set, resolved);
+        return toSummary(summary);
+      }),
+    );
   }
 
   /** Configuration, parameter counts and device. */

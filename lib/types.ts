@@ -79,6 +79,11 @@ export interface Prediction {
   inputMap?: { map: Float32Array; width: number; height: number };
 }
 
+export interface SaveOptions {
+  /** Also write the training state (optimizer moments, RNG, position) so that train() can resume. Default false. */
+  trainingState?: boolean;
+}
+
 export interface BatchOptions extends PredictOptions {
   /** Images per native call. Default 8. */
   batchSize?: number;
@@ -93,6 +98,101 @@ export interface ModelInfo {
   headsTrained: boolean;
   device: string;
   training: unknown;
+}
+
+/** One training step's report (coalesced: when the callback is slow, intermediate reports are skipped). */
+export interface TrainProgress {
+  /** 0-based epoch of the step just done. */
+  epoch: number;
+  epochs: number;
+  /** 1-based step within the epoch. */
+  step: number;
+  stepsPerEpoch: number;
+  /** Images in this step. */
+  batch: number;
+  /** Total loss and its parts (truncated L1 + focal on the map + focal on the score). */
+  loss: number;
+  truncatedL1: number;
+  focalMap: number;
+  focalScore: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Learning rates of this step: adaptor, segmentation head, classification head. */
+  lr: { adaptor: number; seg: number; cls: number };
+  imagesPerSecond: number;
+  /** Seconds left at the current pace. */
+  etaSeconds: number;
+}
+
+/**
+ * Training options: every value of the paper's recipe can be overridden (spec section 8). Defaults come from
+ * `setting`: 'unsupervised' (MVTec recipe) or 'supervised' (KSDD2 / Sensum recipe); `setting` itself
+ * defaults to 'supervised' when any item has label 1, else 'unsupervised'.
+ */
+export interface TrainOptions {
+  setting?: 'unsupervised' | 'supervised';
+  /** Default 300. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Learning rates of the adaptor (1e-4), segmentation head (2e-4) and classification head (2e-4). */
+  adaptLr?: number;
+  segLr?: number;
+  decLr?: number;
+  /** AdamW weight decay: adaptor 0.01, heads 1e-5. */
+  adaptWeightDecay?: number;
+  segWeightDecay?: number;
+  decWeightDecay?: number;
+  /** MultiStepLR factor at 0.8 and 0.9 of the epochs. Default 0.4. */
+  gamma?: number;
+  /** Perlin binarisation threshold: 0.2 unsupervised, 0.6 supervised. */
+  perlinThreshold?: number;
+  /** Synthetic noise may overlap real defects: true unsupervised, false supervised. */
+  overlap?: boolean;
+  /** Standard deviation of the feature noise. Default 0.015. */
+  noiseStd?: number;
+  /** Detach the map fed to the classification head: true unsupervised, false supervised. */
+  stopGrad?: boolean;
+  /** Clip the gradient norm to this (0: off): 0 unsupervised, 1 supervised. */
+  clipGradNorm?: number;
+  /** Flip/rotate anomalous samples (supervised): false unsupervised, true supervised. */
+  flips?: boolean;
+  /** Seed of shuffling, Perlin masks and noise: 42 unsupervised, 456654 supervised. */
+  seed?: number;
+  onProgress?: (progress: TrainProgress) => void;
+  /** Aborting rejects with ERR_SSN_ABORTED; the model keeps its state and a later train() resumes. */
+  signal?: AbortSignal;
+  /** Writes the model with its training state every `everyEpochs` epochs (default 1), atomically. */
+  checkpoint?: { path: string; everyEpochs?: number };
+  /** Continue from a checkpoint written by train() (same backbone, size and options). */
+  resume?: string;
+  /**
+   * Compute the frozen backbone's features once instead of every epoch (identical results). 'auto'
+   * (default): when the samples are not augmented and the cache fits `cacheBudgetMB` (default 2048).
+   */
+  cacheFeatures?: boolean | 'auto';
+  cacheBudgetMB?: number;
+}
+
+export interface TrainSummary {
+  /** Finished epochs of the run. */
+  epochs: number;
+  /** Steps and images of this call. */
+  steps: number;
+  images: number;
+  /** Wall time of the native training (feature cache included), and of the cache alone. */
+  seconds: number;
+  cacheSeconds: number;
+  cachedFeatures: boolean;
+  /** This call continued an interrupted run. */
+  resumed: boolean;
+  /** Losses of the last step. */
+  loss: number;
+  truncatedL1: number;
+  focalMap: number;
+  focalScore: number;
+  /** The resolved training configuration (snake_case keys, as stored in the model). */
+  config: Record<string, unknown>;
 }
 
 // ---- the native addon contract (binding/) --------------------------------------------------------
@@ -124,10 +224,75 @@ export interface NativePrediction {
   logits: Float32Array;
 }
 
+export interface NativeTrainProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  batch: number;
+  loss: number;
+  truncatedL1: number;
+  focalMap: number;
+  focalScore: number;
+  gradNorm: number;
+  lrAdaptor: number;
+  lrSeg: number;
+  lrCls: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface NativeTrainSummary {
+  epochs: number;
+  steps: number;
+  images: number;
+  seconds: number;
+  cacheSeconds: number;
+  cachedFeatures: boolean;
+  resumed: boolean;
+  loss: number;
+  truncatedL1: number;
+  focalMap: number;
+  focalScore: number;
+  gradNorm: number;
+  /** JSON of the resolved TrainConfig. */
+  config: string;
+}
+
+/** 8-bit training samples held natively at the model size (each added image is resized at once). */
+export interface NativeTrainSet {
+  /** Resolves with the new size. `masks[i]` null: no pixel mask. Labels 0 or 1. */
+  add(images: NativeImage[], masks: Array<NativeImage | null>, labels: number[]): Promise<number>;
+  size(): number;
+}
+
+/** A native cancel flag, read by the trainer before every step. */
+export interface NativeAbortHandle {
+  abort(): void;
+  aborted(): boolean;
+}
+
+/**
+ * Options of NativeModel.train, as JSON: `config` holds TrainConfig keys (snake_case, spec section 8);
+ * cacheFeatures is 'auto' | 'on' | 'off'.
+ */
+export interface NativeTrainOptions {
+  config: Record<string, unknown>;
+  resumePath?: string;
+  checkpointPath?: string;
+  checkpointEvery?: number;
+  cacheFeatures?: 'auto' | 'on' | 'off';
+  cacheBudgetBytes?: number;
+}
+
 /** One native model. All Promise-returning calls run on the libuv pool (AsyncWorker). */
 export interface NativeModel {
   predict(images: NativeImage[]): Promise<NativePrediction>;
-  save(path: string): Promise<void>;
+  /** withTrainingState: also the train.* entries a resume needs (optimizer moments, RNG, position). */
+  save(path: string, withTrainingState?: boolean): Promise<void>;
+  /** Progress reports arrive on the JS thread, coalesced; the last one before the promise settles. */
+  train?(set: NativeTrainSet, optionsJson: string, onProgress?: (p: NativeTrainProgress) => void,
+    abort?: NativeAbortHandle): Promise<NativeTrainSummary>;
   /** JSON of ModelInfo. */
   info(): string;
   /** Why 'auto' chose the device it did, in one line. */
@@ -148,6 +313,9 @@ export interface NativeModule {
    * each image resized to 224x224, its top `k` classes (1..1000), most probable first.
    */
   imagenetTopK(modelJson: string, images: NativeImage[], k: number): Promise<Array<Array<{ index: number; probability: number }>>>;
+  /** Training classes (absent in builds from before training). */
+  TrainSet?: new (height: number, width: number) => NativeTrainSet;
+  AbortHandle?: new () => NativeAbortHandle;
   /** The plain data of a pickle file (dataset split lists) as JSON text, read by the core's pickle VM. */
   readPickleJson?(path: string): Promise<string>;
 }

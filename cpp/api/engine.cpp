@@ -18,6 +18,7 @@ namespace {
 constexpr const char* kConfigKey = "ssn_config";
 constexpr const char* kFormatKey = "format";
 constexpr const char* kFormatValue = "supersimplenet";
+constexpr const char* kTrainPrefix = "train.";
 
 std::string file_name(const std::string& path) {
   const auto slash = path.find_last_of("/\\");
@@ -115,10 +116,23 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference p
   } catch (const std::exception& e) {
     throw Error(ErrorCode::Checkpoint, path + ": the model config is not valid JSON: " + e.what());
   }
+  // "train.*" entries are the training state of a checkpoint, not network tensors.
+  NamedTensors network_tensors;
+  bool has_training_state = false;
+  for (const auto& kv : content.tensors) {
+    if (kv.first.rfind(kTrainPrefix, 0) == 0) {
+      has_training_state = true;
+    } else {
+      network_tensors.insert(kv);
+    }
+  }
   SuperSimpleNet net(config.arch, config.image_h, config.image_w);
-  assign_tensors(same_name_assignments(*net), content.tensors, "tensors of " + path,
-                 unexpected_keys(*net, content.tensors));
-  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+  assign_tensors(same_name_assignments(*net), network_tensors, "tensors of " + path,
+                 unexpected_keys(*net, network_tensors));
+  const Json training = config.training;
+  std::unique_ptr<Engine> engine(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+  if (has_training_state) engine->restore_training(training, content.tensors, path);
+  return engine;
 }
 
 PredictResult Engine::predict(const std::vector<ImageU8>& images) {
@@ -144,12 +158,26 @@ PredictResult Engine::predict_tensor(const torch::Tensor& batch) {
   return result;
 }
 
-void Engine::save(const std::string& path) {
-  std::map<std::string, std::string> metadata{{kFormatKey, kFormatValue}, {kConfigKey, config_.to_json().dump()}};
-  write_safetensors_atomic(path, module_state(*net_), metadata);
+void Engine::save(const std::string& path, bool with_training_state) {
+  NamedTensors tensors = module_state(*net_);
+  ModelConfig config;
+  {
+    std::lock_guard<std::mutex> lock(config_mutex_);
+    config = config_;
+  }
+  if (with_training_state && trainer_) {
+    for (auto& kv : trainer_->export_state())
+      if (kv.first.rfind(kTrainPrefix, 0) == 0) tensors.insert(std::move(kv));
+    config.training["state"] = Json(true);
+  } else if (config.training.is_object()) {
+    config.training["state"] = Json(false);
+  }
+  std::map<std::string, std::string> metadata{{kFormatKey, kFormatValue}, {kConfigKey, config.to_json().dump()}};
+  write_safetensors_atomic(path, tensors, metadata);
 }
 
 std::string Engine::info_json() {
+  std::lock_guard<std::mutex> lock(config_mutex_);
   const int64_t backbone = numel_of(net_->backbone()->parameters());
   const int64_t heads =
       numel_of(net_->adaptor_parameters()) + numel_of(net_->seg_parameters()) + numel_of(net_->cls_parameters());

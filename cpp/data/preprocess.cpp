@@ -33,15 +33,19 @@ std::vector<uint8_t> to_rgb(const ImageU8& img) {
 
 }  // namespace
 
+std::vector<uint8_t> resize_rgb_u8(const ImageU8& image, size_t index, int64_t height, int64_t width) {
+  validate(image, index);
+  const std::vector<uint8_t> rgb = to_rgb(image);
+  return resize_linear_u8(rgb.data(), image.height, image.width, 3, height, width);
+}
+
 torch::Tensor preprocess_images(const std::vector<ImageU8>& images, int64_t height, int64_t width,
                                 const Preprocessing& prep) {
   if (images.empty()) throw Error(ErrorCode::Input, "no images were given", "pass at least one image");
   torch::Tensor pixels = torch::empty({static_cast<int64_t>(images.size()), height, width, 3}, torch::kUInt8);
   uint8_t* dst = pixels.data_ptr<uint8_t>();
   for (size_t b = 0; b < images.size(); ++b) {
-    validate(images[b], b);
-    const std::vector<uint8_t> rgb = to_rgb(images[b]);
-    const std::vector<uint8_t> resized = resize_linear_u8(rgb.data(), images[b].height, images[b].width, 3, height, width);
+    const std::vector<uint8_t> resized = resize_rgb_u8(images[b], b, height, width);
     std::copy(resized.begin(), resized.end(), dst + b * resized.size());
   }
   return preprocess(pixels.permute({0, 3, 1, 2}), prep).contiguous();

@@ -22,7 +22,10 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   }
   net->train(true);
   optimizer.zero_grad();
-  const torch::Tensor features = net->extract_features(batch.images);  // no grad inside
+  // The backbone is frozen and in eval mode: precomputed features are the same tensor.
+  const torch::Tensor features =
+      batch.features.defined() ? batch.features.to(net->adaptor_parameters()[0].device(), torch::kFloat32)
+                               : net->extract_features(batch.images);  // no grad inside
   const torch::Tensor adapted = net->adapt(features);
   const torch::Tensor gt = downsample_gt_mask(batch.masks, adapted.size(2), adapted.size(3));
   const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, random, injection);

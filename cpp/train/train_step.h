@@ -19,6 +19,7 @@ struct TrainBatch {
   torch::Tensor images;  // [B,3,H,W] preprocessed float
   torch::Tensor masks;   // [B,H,W] in {0,1} at image size (downsampled here)
   torch::Tensor labels;  // [B] in {0,1}
+  torch::Tensor features;  // optional [B,C,fh,fw] = extract_features(images), precomputed (feature cache)
 };
 
 struct TrainStepResult {

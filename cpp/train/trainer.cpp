@@ -86,8 +86,9 @@ void Trainer::check_sample(const TrainSample& s, int64_t index) const {
 
 TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indices) {
   const int64_t n = indices.numel();
-  std::vector<torch::Tensor> images, masks;
+  std::vector<torch::Tensor> images, masks, features;
   std::vector<float> labels;
+  bool all_features = true;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t index = indices[i].item<int64_t>();
     SampledItem item{index, Flip::None};
@@ -99,11 +100,16 @@ TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indic
     images.push_back(apply_flip(s.image.to(torch::kCPU, torch::kFloat32), item.flip));
     masks.push_back(apply_flip(mask, item.flip));
     labels.push_back(static_cast<float>(s.label));
+    all_features = all_features && s.features.defined() && item.flip == Flip::None;
+    if (all_features) features.push_back(s.features);
   }
-  return {torch::stack(images), torch::stack(masks), torch::tensor(labels)};
+  TrainBatch batch{torch::stack(images), torch::stack(masks), torch::tensor(labels)};
+  if (all_features) batch.features = torch::stack(features);
+  return batch;
 }
 
-void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel) {
+void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel,
+                  const EpochEndCallback& epoch_end) {
   const int64_t size = data.size();
   if (size < 1) throw Error(ErrorCode::Input, "no training images", "pass at least one image");
   if (config_.supervised() && !sampler_) {
@@ -158,6 +164,7 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
         p.epochs = config_.epochs;
         p.step = step_;
         p.steps_per_epoch = steps_per_epoch;
+        p.batch = indices.numel();
         p.images_per_second = elapsed > 0 ? images_done / elapsed : 0;
         p.eta_seconds = elapsed / steps_done * remaining;
         progress(p);
@@ -167,6 +174,7 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
     step_ = 0;
     order_ = torch::Tensor();
     scheduler_.step(optimizer_);
+    if (epoch_end) epoch_end(epoch_);
   }
 }
 

@@ -25,12 +25,15 @@ struct TrainProgress {
   int64_t epochs = 0;
   int64_t step = 0;             // 1-based step within the epoch
   int64_t steps_per_epoch = 0;
+  int64_t batch = 0;            // images in this step
   TrainStepResult losses;
   double lr_adaptor = 0, lr_seg = 0, lr_cls = 0;  // the rates this step used
   double images_per_second = 0;  // over the steps of this fit() call
   double eta_seconds = 0;        // remaining steps of the run at that pace
 };
 using TrainProgressCallback = std::function<void(const TrainProgress&)>;
+// Called after each finished epoch (scheduler stepped): export_state() then resumes at the next epoch.
+using EpochEndCallback = std::function<void(int64_t finished_epochs)>;
 
 class Trainer {
  public:
@@ -41,7 +44,7 @@ class Trainer {
   // state stays that of the last finished step and ssn::Error(Aborted) is thrown (fit() again resumes).
   // The heads are left in eval mode. Throws ssn::Error(Input/Shape) on bad data.
   void fit(TrainDataSource& data, const TrainProgressCallback& progress = nullptr,
-           const std::atomic<bool>* cancel = nullptr);
+           const std::atomic<bool>* cancel = nullptr, const EpochEndCallback& epoch_end = nullptr);
 
   bool finished() const { return epoch_ >= config_.epochs; }
   int64_t epoch() const { return epoch_; }          // finished epochs

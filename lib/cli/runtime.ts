@@ -3,11 +3,23 @@
  * where the native addon (libtorch) cannot load. The interfaces name only what the CLI calls, so that the
  * model module's own types stay the reference.
  */
-import type { BatchOptions, CreateOptions, ImageInput, LoadOptions, ModelInfo, Prediction } from '../types';
+import type { DatasetItem } from '../data/dataset';
+import type {
+  BatchOptions,
+  CreateOptions,
+  ImageInput,
+  LoadOptions,
+  ModelInfo,
+  Prediction,
+  SaveOptions,
+  TrainOptions,
+  TrainSummary,
+} from '../types';
 
 export interface CliModel {
   predictBatch(inputs: ImageInput[], opts?: BatchOptions): Promise<Prediction[]>;
-  save(file: string): Promise<void>;
+  train(dataset: DatasetItem[], opts?: TrainOptions): Promise<TrainSummary>;
+  save(file: string, opts?: SaveOptions): Promise<void>;
   info(): Promise<ModelInfo>;
   dispose(): void;
 }

@@ -13,6 +13,7 @@ import * as evalCommand from './commands/eval';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
 import * as predictCommand from './commands/predict';
+import * as trainCommand from './commands/train';
 import * as weightsCommand from './commands/weights';
 import { EXIT_USAGE, exitCodeOf, formatError, UsageError } from './format';
 import { packageInfo } from './version';
@@ -22,6 +23,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   demoCommand,
   importCommand,
   predictCommand,
+  trainCommand,
   infoCommand,
   weightsCommand,
   buildCommand,

@@ -6,8 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { SsnError } from '../errors';
-
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp'];
+import { IMAGE_EXTENSIONS } from './folder';
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());

@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 
 import { SsnError } from '../errors';
-import type { DatasetItem, DatasetSplit } from './dataset';
+import type { DatasetSplit } from './dataset';
+import { loadFolderItems } from './folder';
 import { loadKsdd2 } from './ksdd2';
 import { loadMagneticTile } from './magnetic_tile';
 import { loadMvtec, MVTEC_CATEGORIES } from './mvtec';
@@ -76,7 +77,6 @@ export async function loadLayout(kind: DatasetKind, root: string, options: Layou
 
 /** <root>/train and <root>/test, each in the generic folder layout (good/, defect/, masks/). */
 async function loadFolderSplit(root: string): Promise<DatasetSplit> {
-  const { loadFolderItems } = require('./folder') as { loadFolderItems(dir: string): Promise<DatasetItem[]> };
   return {
     name: `folder:${path.resolve(root)}`,
     train: await loadFolderItems(path.join(root, 'train')),

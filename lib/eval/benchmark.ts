@@ -42,6 +42,11 @@ export interface BenchmarkOptions {
   out: string;
   /** A new model for a run: the recipe's image size, the run's seed. */
   createModel(recipe: Recipe, seed: number): Promise<BenchModel>;
+  /**
+   * A model written by train()'s checkpoint (backbone, heads and training state), to continue an
+   * interrupted run. Without it an interrupted run starts again from scratch.
+   */
+  loadModel?(file: string): Promise<BenchModel>;
   /** Also keep each trained model as <out>/models/<run>.safetensors. */
   saveModels?: boolean;
   /** Per-run HTML/markdown reports under <out>/reports/<run>. Default true. */
@@ -209,11 +214,21 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
   const recipe = recipeFor(options.kind, unit.category, options.layout?.supervised ?? false);
   if (options.imageSize) recipe.imageSize = options.imageSize;
   const seed = recipe.seed + unit.seedIndex;
-  const model = await options.createModel(recipe, seed);
   const checkpoint = path.join(options.out, 'work', `${unit.run}.checkpoint.safetensors`);
+  const found = options.loadModel ? await fs.stat(checkpoint).then(() => true, () => false) : false;
+  let resume: string | undefined;
+  let model: BenchModel | undefined;
+  if (found && options.loadModel) {
+    try {
+      model = await options.loadModel(checkpoint);
+      resume = checkpoint;
+      log(`${unit.run}: continuing from ${checkpoint}`);
+    } catch (e) {
+      log(`${unit.run}: cannot continue from ${checkpoint} (${(e as Error).message}); starting again`);
+    }
+  }
+  model ??= await options.createModel(recipe, seed);
   try {
-    const resume = await fs.stat(checkpoint).then(() => checkpoint, () => undefined);
-    if (resume) log(`${unit.run}: continuing from ${resume}`);
     await fs.mkdir(path.dirname(checkpoint), { recursive: true });
     const t0 = Date.now();
     let lastLog = 0;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -63,6 +63,35 @@ describe('benchmark', () => {
 
     // Other settings in the same folder are refused instead of mixed in.
     await expect(runBenchmark({ ...options, epochs: 2 })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+  });
+
+  test('an interrupted run continues from its training checkpoint; an unreadable one starts again', async () => {
+    const out = path.join(tmp, 'out-ckpt');
+    const ckpt = path.join(out, 'work', 'bottle-seed0.checkpoint.safetensors');
+    mkdirSync(path.dirname(ckpt), { recursive: true });
+    writeFileSync(ckpt, 'state');
+    const calls: string[] = [];
+    const fake = (name: string): BenchModel => ({
+      ...fakeEvalModel(8),
+      train: async (_items: DatasetItem[], options: Record<string, unknown>) => {
+        calls.push(`${name} train resume=${String(options.resume)}`);
+      },
+      save: async () => undefined,
+      dispose: () => undefined,
+    });
+    const base = { kind: 'mvtec' as const, root, categories: ['bottle'], epochs: 1, createModel: async () => fake('new') };
+    await runBenchmark({ ...base, out, loadModel: async (file: string) => fake(`loaded ${path.basename(file)}`) });
+    expect(calls).toEqual([`loaded bottle-seed0.checkpoint.safetensors train resume=${ckpt}`]);
+    expect(existsSync(ckpt)).toBe(false);
+
+    const out2 = path.join(tmp, 'out-ckpt2');
+    mkdirSync(path.join(out2, 'work'), { recursive: true });
+    writeFileSync(path.join(out2, 'work', 'bottle-seed0.checkpoint.safetensors'), 'torn');
+    calls.length = 0;
+    const lines: string[] = [];
+    await runBenchmark({ ...base, out: out2, log: (l) => lines.push(l), loadModel: async () => { throw new Error('bad file'); } });
+    expect(calls).toEqual(['new train resume=undefined']);
+    expect(lines.some((l) => l.includes('cannot continue') && l.includes('bad file'))).toBe(true);
   });
 
   test('limitItems keeps both classes in proportion and their order', () => {

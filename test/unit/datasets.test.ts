@@ -109,6 +109,22 @@ describe('benchmark layouts', () => {
     await expect(loadMagneticTile(root)).rejects.toMatchObject({ message: expect.stringContaining('exp1_num_3.png') });
   });
 
+  test('folder: <root>/train and <root>/test in the good/defect/masks layout', async () => {
+    const root = path.join(tmp, 'parts');
+    await writePng(path.join(root, 'train', 'good', 'a.png'), 8, 8, gray(60));
+    await writePng(path.join(root, 'test', 'good', 'b.png'), 8, 8, gray(60));
+    await writePng(path.join(root, 'test', 'defect', 'c.png'), 8, 8, gray(60));
+    await writePng(path.join(root, 'test', 'masks', 'c.png'), 8, 8, square(1, 1, 3), 1);
+    const split = await loadLayout('folder', root);
+    expect(split.name).toBe(`folder:${root}`);
+    expect(split.train.map((i) => i.id)).toEqual(['good/a.png']);
+    expect(split.test.map((i) => [i.id, i.label, i.mask])).toEqual([
+      ['good/b.png', 0, undefined],
+      ['defect/c.png', 1, path.join(root, 'test', 'masks', 'c.png')],
+    ]);
+    await expect(loadLayout('folder', path.join(tmp, 'nothing'))).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+  });
+
   test('resizeNearest follows OpenCV INTER_NEAREST (src = floor(dst * in / out))', () => {
     const src = Uint8Array.from([0, 1, 2, 3, 4]);
     expect([...resizeNearest(src, 1, 5, 1, 2)]).toEqual([0, 2]);

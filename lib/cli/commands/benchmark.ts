@@ -97,6 +97,7 @@ async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
     describe: { backbone },
     createModel: async (recipe: Recipe, seed: number) =>
       (await Model.create({ backbone, imageSize: recipe.imageSize, device: opts.device, seed, logger: log })) as unknown as BenchModel,
+    loadModel: async (file: string) => (await Model.load(file, { device: opts.device, logger: log })) as unknown as BenchModel,
   });
   const { header, rows } = summaryTable(summary, headlineMetrics(kind));
   printResult(formatTable(header, rows, header.slice(1)));

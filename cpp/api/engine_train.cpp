@@ -1,0 +1,213 @@
+// Engine::train: the trainer on a TrainSet, with a frozen-backbone feature cache, checkpoints that resume
+// exactly, and the training state carried by the model bundle.
+#include <algorithm>
+#include <chrono>
+
+#include "api/engine.h"
+#include "api/train_set.h"
+#include "common/error.h"
+#include "io/checkpoint.h"
+#include "io/json.h"
+
+namespace ssn {
+namespace {
+
+constexpr const char* kTrainPrefix = "train.";
+constexpr int64_t kCacheChunk = 8;  // images per backbone call while filling the cache
+
+// The stored 8-bit samples as the trainer reads them: preprocessed on demand (one image at a time, so
+// memory stays at the 8-bit size), with the backbone's features from the cache when it is filled.
+class TrainSetSource : public TrainDataSource {
+ public:
+  TrainSetSource(const TrainSet& set, const Preprocessing& prep) : set_(set), prep_(prep) {}
+
+  int64_t size() const override { return set_.size(); }
+  int64_t label(int64_t index) override { return set_.label(index); }
+
+  TrainSample get(int64_t index) override {
+    TrainSample s;
+    s.image = preprocess(set_.image(index).unsqueeze(0), prep_)[0];
+    const torch::Tensor mask = set_.mask(index);
+    if (mask.defined()) s.mask = mask.to(torch::kFloat32);
+    s.label = set_.label(index);
+    if (cache_.defined()) s.features = cache_[index];
+    return s;
+  }
+
+  // Bytes the cache would take: every image's features at the shape of the first one's.
+  int64_t cache_bytes(SuperSimpleNet& net) {
+    const torch::Tensor f = net->extract_features(get(0).image.unsqueeze(0));
+    return set_.size() * (f.numel() / f.size(0)) * static_cast<int64_t>(sizeof(float));
+  }
+
+  // The backbone runs in eval mode without gradients, so a sample's features never change: compute them
+  // once (CPU memory; the training step moves them to the model's device).
+  void fill_cache(SuperSimpleNet& net, const std::atomic<bool>* cancel) {
+    std::vector<torch::Tensor> chunks;
+    for (int64_t begin = 0; begin < set_.size(); begin += kCacheChunk) {
+      if (cancel != nullptr && cancel->load()) {
+        throw Error(ErrorCode::Aborted, "training cancelled while caching the backbone features",
+                    "train again to start over; nothing was trained yet");
+      }
+      std::vector<torch::Tensor> images;
+      for (int64_t i = begin; i < std::min(set_.size(), begin + kCacheChunk); ++i) images.push_back(get(i).image);
+      chunks.push_back(net->extract_features(torch::stack(images)).to(torch::kCPU, torch::kFloat32));
+    }
+    cache_ = torch::cat(chunks);
+  }
+
+ private:
+  const TrainSet& set_;
+  Preprocessing prep_;
+  torch::Tensor cache_;  // [N,C,fh,fw] float, CPU
+};
+
+Json parse_train_config_json(const std::string& text) {
+  try {
+    return Json::parse(text.empty() ? "{}" : text);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::Config, std::string("the training options are not valid JSON: ") + e.what(),
+                "pass a JSON object of training config keys");
+  }
+}
+
+// Keys whose values differ between two configs, for a resume that was asked for another recipe.
+std::string differing_keys(const TrainConfig& a, const TrainConfig& b) {
+  const Json ja = a.to_json(), jb = b.to_json();
+  std::string out;
+  for (const auto& [key, value] : ja.items()) {
+    if (value.dump() != jb.at(key).dump()) out += (out.empty() ? "" : ", ") + key + " " + value.dump() + " vs " + jb.at(key).dump();
+  }
+  return out;
+}
+
+}  // namespace
+
+void Engine::weights_changed() {
+  // Nothing derived from the weights is kept yet; the inference fast path drops its folded copies here.
+}
+
+void Engine::mark_trained() {
+  {
+    std::lock_guard<std::mutex> lock(config_mutex_);
+    config_.heads_trained = true;
+  }
+  weights_changed();
+}
+
+void Engine::update_training_json() {
+  Json training = Json::object();
+  training["config"] = trainer_->config().to_json();
+  training["epochs"] = Json(trainer_->config().epochs);
+  training["epoch"] = Json(trainer_->epoch());
+  training["step"] = Json(trainer_->step_in_epoch());
+  training["finished"] = Json(trainer_->finished());
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  config_.training = training;
+}
+
+void Engine::restore_training(const Json& training, const NamedTensors& tensors, const std::string& source) {
+  if (!training.is_object() || !training.contains("config")) {
+    throw Error(ErrorCode::Checkpoint, source + " has training state entries (train.*) but no training config",
+                "resume from a checkpoint written by train(); a plain model starts a new run");
+  }
+  auto trainer = std::make_unique<Trainer>(net_, TrainConfig::from_json(training.at("config")));
+  trainer->import_state(tensors);
+  trainer_ = std::move(trainer);
+  update_training_json();
+}
+
+TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, const TrainProgressCallback& progress,
+                           const std::atomic<bool>* cancel) {
+  const auto start = std::chrono::steady_clock::now();
+  if (data.height() != config_.image_h || data.width() != config_.image_w) {
+    throw Error(ErrorCode::Shape, "the training set holds " + std::to_string(data.height()) + "x" +
+                                      std::to_string(data.width()) + " images, the model takes " +
+                                      std::to_string(config_.image_h) + "x" + std::to_string(config_.image_w),
+                "build the training set at the model's size");
+  }
+  if (options.checkpoint_every < 0 || (options.checkpoint_every > 0 && options.checkpoint_path.empty())) {
+    throw Error(ErrorCode::Config, "checkpoints: every " + std::to_string(options.checkpoint_every) +
+                                       " epochs to '" + options.checkpoint_path + "'",
+                "give a checkpoint path and a number of epochs >= 1 (0 turns checkpoints off)");
+  }
+  if (options.cache_features != "auto" && options.cache_features != "on" && options.cache_features != "off") {
+    throw Error(ErrorCode::Config, "cache_features must be \"auto\", \"on\" or \"off\", got \"" + options.cache_features + "\"");
+  }
+  if (data.size() == 0) throw Error(ErrorCode::Input, "no training images", "pass at least one normal image");
+  if (data.count(0) == 0) {
+    throw Error(ErrorCode::Input, "no normal images among the " + std::to_string(data.size()) + " training images",
+                "SuperSimpleNet learns what normal looks like: add images labelled 0 (normal)");
+  }
+
+  if (!options.resume_path.empty()) {
+    std::unique_ptr<Engine> saved = Engine::load(options.resume_path, DevicePreference::Cpu);
+    const ModelConfig& c = saved->config();
+    if (c.arch != config_.arch || c.image_h != config_.image_h || c.image_w != config_.image_w || !saved->trainer_) {
+      throw Error(ErrorCode::Checkpoint, options.resume_path + " is not a training checkpoint of this model (" +
+                                             backbone_arch_name(c.arch) + " " + std::to_string(c.image_h) + "x" +
+                                             std::to_string(c.image_w) + (saved->trainer_ ? "" : ", no training state") + ")",
+                  "resume from a checkpoint written by train() for a model of the same backbone and size");
+    }
+    NamedTensors state = saved->trainer_->export_state();
+    restore_training(c.training, state, options.resume_path);
+  }
+
+  const TrainConfig requested = TrainConfig::from_json(parse_train_config_json(options.config_json));
+  const bool resumed = trainer_ && !trainer_->finished() && (trainer_->epoch() > 0 || trainer_->step_in_epoch() > 0);
+  if (resumed) {
+    const std::string diff = differing_keys(requested, trainer_->config());
+    if (!diff.empty()) {
+      throw Error(ErrorCode::Config, "the interrupted run being resumed was configured differently: " + diff,
+                  "resume with the options the run was started with");
+    }
+  } else {
+    trainer_ = std::make_unique<Trainer>(net_, requested);
+  }
+  const TrainConfig& config = trainer_->config();
+
+  TrainSummary summary;
+  summary.resumed = resumed;
+  summary.config_json = config.to_json().dump();
+  TrainSetSource source(data, config_.preprocessing);
+  const bool augmented = config.supervised() && config.flips;
+  if (options.cache_features == "on" && augmented) {
+    throw Error(ErrorCode::Config, "the feature cache needs un-augmented samples, but supervised flips are on",
+                "turn flips off, or leave the cache on \"auto\"");
+  }
+  if (options.cache_features == "on" ||
+      (options.cache_features == "auto" && !augmented && source.cache_bytes(net_) <= options.cache_budget_bytes)) {
+    const auto cache_start = std::chrono::steady_clock::now();
+    source.fill_cache(net_, cancel);
+    summary.cached_features = true;
+    summary.cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cache_start).count();
+  }
+
+  auto on_step = [&](const TrainProgress& p) {
+    summary.steps += 1;
+    summary.images += p.batch;
+    summary.last = p.losses;
+    if (progress) progress(p);
+  };
+  auto on_epoch_end = [&](int64_t finished_epochs) {
+    update_training_json();
+    mark_trained();
+    if (options.checkpoint_every > 0 && finished_epochs % options.checkpoint_every == 0) {
+      save(options.checkpoint_path, true);
+    }
+  };
+  try {
+    trainer_->fit(source, on_step, cancel, on_epoch_end);
+  } catch (...) {
+    update_training_json();
+    if (summary.steps > 0) mark_trained();
+    throw;
+  }
+  update_training_json();
+  mark_trained();
+  summary.epochs = trainer_->epoch();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace ssn

@@ -1,0 +1,130 @@
+/**
+ * `ssn train`: trains SuperSimpleNet's heads on a folder (good/, defect/, masks/; lib/data/folder.ts) with
+ * the default Keras ResNet50 backbone, the paper's recipe and the given overrides. Progress goes to stderr,
+ * Ctrl-C stops cleanly after the current step (the last checkpoint stays), the summary ends on stdout.
+ */
+import { Command } from 'commander';
+
+import { loadFolderItems } from '../../data/folder';
+import { SsnError } from '../../errors';
+import type { Device, TrainOptions, TrainSummary } from '../../types';
+import { fixed, parsePositiveInt, parseSize, UsageError } from '../format';
+import { deviceOption } from '../options';
+import { log, printResult } from '../output';
+import { formatDuration, progressReporter } from '../progress';
+import { type CliModel, modelClass } from '../runtime';
+
+interface TrainCliOptions {
+  data: string;
+  out: string;
+  supervised?: boolean;
+  epochs?: string;
+  size: string;
+  batchSize?: string;
+  seed?: string;
+  checkpointEvery?: string;
+  checkpoint?: string;
+  resume?: string;
+  device: Device;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on a folder of images (good/, and for --supervised defect/ and masks/)')
+    .requiredOption('--data <dir>', 'dataset folder: good/ (normal images), defect/ and masks/ (optional)')
+    .requiredOption('-o, --out <model>', 'where to write the trained model (.safetensors)')
+    .option('--supervised', "use defect/ (and masks/) with the paper's supervised recipe")
+    .option('--epochs <n>', 'training epochs (paper: 300)')
+    .option('--size <HxW>', 'model input size', '256x256')
+    .option('--batch-size <n>', 'images per step (paper: 32)')
+    .option('--seed <n>', 'seed of shuffling, Perlin masks and noise (paper: 42 / 456654)')
+    .option('--checkpoint-every <n>', 'write a checkpoint (model + training state) every n epochs')
+    .option('--checkpoint <file>', 'checkpoint file (default: <out>.ckpt.safetensors)')
+    .option('--resume <ckpt>', 'continue an interrupted run from its checkpoint')
+    .addOption(deviceOption())
+    .action((opts: TrainCliOptions) => runTrain(opts));
+}
+
+function trainOptions(opts: TrainCliOptions): TrainOptions {
+  const out: TrainOptions = {};
+  if (opts.epochs !== undefined) out.epochs = parsePositiveInt(opts.epochs, '--epochs');
+  if (opts.batchSize !== undefined) out.batchSize = parsePositiveInt(opts.batchSize, '--batch-size');
+  if (opts.seed !== undefined) {
+    if (!/^\s*\d+\s*$/.test(opts.seed)) throw new UsageError(`Expected --seed to be an integer >= 0 but received '${opts.seed}'.`);
+    out.seed = Number(opts.seed);
+  }
+  if (opts.checkpointEvery !== undefined) {
+    out.checkpoint = {
+      path: opts.checkpoint ?? opts.out.replace(/(\.safetensors)?$/, '.ckpt.safetensors'),
+      everyEpochs: parsePositiveInt(opts.checkpointEvery, '--checkpoint-every'),
+    };
+  } else if (opts.checkpoint !== undefined) {
+    throw new UsageError('--checkpoint needs --checkpoint-every.', 'For example --checkpoint-every 10.');
+  }
+  return out;
+}
+
+async function runTrain(opts: TrainCliOptions): Promise<void> {
+  const [height, width] = parseSize(opts.size);
+  const options = trainOptions(opts);
+  const all = await loadFolderItems(opts.data);
+  const items = opts.supervised ? all : all.filter((item) => item.label === 0);
+  const normal = items.filter((item) => item.label === 0).length;
+  log(`${opts.data}: ${normal} normal${opts.supervised ? `, ${items.length - normal} defective` : ''} training images` +
+    (!opts.supervised && all.length > items.length ? ` (${all.length - items.length} in defect/ left out: add --supervised to use them)` : ''));
+  options.setting = opts.supervised ? 'supervised' : 'unsupervised';
+
+  const started = Date.now();
+  const Model = modelClass();
+  let model: CliModel;
+  if (opts.resume !== undefined) {
+    // The checkpoint holds the whole model (backbone, heads, training state): continue it as it is.
+    model = await Model.load(opts.resume, { device: opts.device, logger: log });
+    const info = await model.info();
+    if (info.imageSize[0] !== height || info.imageSize[1] !== width) {
+      if (opts.size !== '256x256') {
+        throw new UsageError(`--size ${height}x${width} differs from the checkpoint's ${info.imageSize.join('x')}.`,
+          'Leave --size out when resuming.');
+      }
+    }
+  } else {
+    model = await Model.create({ imageSize: [height, width], device: opts.device, logger: log });
+  }
+
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: leave at once
+    log('\nstopping after the current step (Ctrl-C again to quit at once)...');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = progressReporter();
+  let summary: TrainSummary;
+  try {
+    summary = await model.train(items, { ...options, signal: controller.signal, onProgress: (p) => progress.report(p) });
+    progress.done();
+    await model.save(opts.out);
+  } catch (e) {
+    progress.done();
+    if (e instanceof SsnError && e.code === 'ERR_SSN_ABORTED') {
+      const ckpt = options.checkpoint?.path;
+      throw new SsnError('ERR_SSN_ABORTED', `Training stopped: ${e.message}`, ckpt
+        ? `The last checkpoint is ${ckpt}; continue with the same options and --resume ${ckpt}.`
+        : 'Nothing was saved: use --checkpoint-every to be able to resume.');
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    model.dispose();
+  }
+  const wall = (Date.now() - started) / 1000;
+  const rate = summary.seconds > 0 ? summary.images / summary.seconds : 0;
+  printResult([
+    `trained ${summary.epochs} epochs (${summary.steps} steps, ${summary.images} images${summary.resumed ? ', resumed' : ''}) ` +
+      `in ${formatDuration(summary.seconds)}: ${rate.toFixed(1)} images/s` +
+      (summary.cachedFeatures ? `, backbone features cached in ${formatDuration(summary.cacheSeconds)}` : ''),
+    `final loss ${fixed(summary.loss)} (l1 ${fixed(summary.truncatedL1)}, map ${fixed(summary.focalMap)}, score ${fixed(summary.focalScore)})`,
+    `model written to ${opts.out}${options.checkpoint ? `, checkpoints to ${options.checkpoint.path}` : ''}; total ${formatDuration(wall)}`,
+  ].join('\n'));
+}

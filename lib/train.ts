@@ -1,0 +1,248 @@
+/**
+ * Training from JS: checks the dataset and the options, decodes the images a chunk at a time into a native
+ * TrainSet (which keeps them at the model size only), and runs the native trainer with progress and abort.
+ */
+import type { DatasetItem, DatasetSplit } from './data/dataset';
+import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
+import { decodeImage } from './image';
+import type {
+  NativeAbortHandle,
+  NativeImage,
+  NativeModel,
+  NativeModule,
+  NativeTrainOptions,
+  NativeTrainProgress,
+  NativeTrainSet,
+  NativeTrainSummary,
+  TrainOptions,
+  TrainProgress,
+  TrainSummary,
+} from './types';
+
+/** Images decoded and handed to the addon at a time: bounds the memory held by full-size pixels. */
+export const DECODE_CHUNK = 16;
+
+/** TrainOptions keys that map onto TrainConfig keys (spec section 8). */
+const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boolean' }> = {
+  epochs: { key: 'epochs', kind: 'int' },
+  batchSize: { key: 'batch_size', kind: 'int' },
+  adaptLr: { key: 'adapt_lr', kind: 'number' },
+  segLr: { key: 'seg_lr', kind: 'number' },
+  decLr: { key: 'dec_lr', kind: 'number' },
+  adaptWeightDecay: { key: 'adapt_wd', kind: 'number' },
+  segWeightDecay: { key: 'seg_wd', kind: 'number' },
+  decWeightDecay: { key: 'dec_wd', kind: 'number' },
+  gamma: { key: 'gamma', kind: 'number' },
+  perlinThreshold: { key: 'perlin_thr', kind: 'number' },
+  overlap: { key: 'overlap', kind: 'boolean' },
+  noiseStd: { key: 'noise_std', kind: 'number' },
+  stopGrad: { key: 'stop_grad', kind: 'boolean' },
+  clipGradNorm: { key: 'clip_grad_norm', kind: 'number' },
+  flips: { key: 'flips', kind: 'boolean' },
+  seed: { key: 'seed', kind: 'int' },
+};
+const OTHER_KEYS = ['setting', 'onProgress', 'signal', 'checkpoint', 'resume', 'cacheFeatures', 'cacheBudgetMB'];
+
+export interface ResolvedTraining {
+  items: DatasetItem[];
+  native: NativeTrainOptions;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** The items of a DatasetItem[] or of a DatasetSplit's train part, checked. */
+export function trainItems(dataset: unknown): DatasetItem[] {
+  const items = Array.isArray(dataset)
+    ? dataset
+    : typeof dataset === 'object' && dataset !== null && Array.isArray((dataset as DatasetSplit).train)
+      ? (dataset as DatasetSplit).train
+      : undefined;
+  if (!items) throw invalidOption('an array of DatasetItem {id, image, label, mask?} or a DatasetSplit', 'dataset', dataset);
+  items.forEach((item: unknown, i) => {
+    const name = `dataset[${i}]`;
+    expectObject(item, name);
+    const { label, image } = item as Partial<DatasetItem>;
+    if (label !== 0 && label !== 1) throw invalidOption('0 (normal) or 1 (anomalous)', `${name}.label`, label);
+    if (image === undefined || image === null) throw invalidOption('an image (path, Buffer or RawImage)', `${name}.image`, image);
+  });
+  if (items.length === 0) {
+    throw new SsnError('ERR_SSN_INPUT', 'No training images: the dataset is empty.', 'Pass normal (label 0) images to learn from.');
+  }
+  if (!items.some((item: DatasetItem) => item.label === 0)) {
+    throw new SsnError('ERR_SSN_INPUT', `No normal images among the ${items.length} training items (all have label 1).`,
+      'SuperSimpleNet learns what normal looks like: add images labelled 0.');
+  }
+  return items as DatasetItem[];
+}
+
+/** Checks the options and turns them into the addon's JSON. */
+export function resolveTraining(dataset: unknown, options: TrainOptions): ResolvedTraining {
+  const items = trainItems(dataset);
+  expectObject(options, 'options');
+  for (const key of Object.keys(options)) {
+    if (!(key in CONFIG_KEYS) && !OTHER_KEYS.includes(key)) {
+      throw new SsnError('ERR_SSN_INPUT', `Unknown training option '${key}'.`,
+        `Known options: ${[...Object.keys(CONFIG_KEYS), ...OTHER_KEYS].join(', ')}.`);
+    }
+  }
+  const setting = options.setting === undefined
+    ? (items.some((item) => item.label === 1) ? 'supervised' : 'unsupervised')
+    : options.setting;
+  if (setting !== 'supervised' && setting !== 'unsupervised') {
+    throw invalidOption("'unsupervised' or 'supervised'", 'options.setting', setting);
+  }
+  const config: Record<string, unknown> = { setting };
+  for (const [name, { key, kind }] of Object.entries(CONFIG_KEYS)) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    const option = `options.${name}`;
+    if (kind === 'boolean') config[key] = expectBoolean(value, option);
+    else if (kind === 'int') config[key] = expectInteger(value, option, name === 'seed' ? 0 : 1);
+    else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalidOption('a finite number >= 0', option, value);
+    else config[key] = value;
+  }
+  const native: NativeTrainOptions = { config };
+  if (options.checkpoint !== undefined) {
+    expectObject(options.checkpoint, 'options.checkpoint');
+    native.checkpointPath = expectString(options.checkpoint.path, 'options.checkpoint.path');
+    native.checkpointEvery = options.checkpoint.everyEpochs === undefined ? 1
+      : expectInteger(options.checkpoint.everyEpochs, 'options.checkpoint.everyEpochs', 1);
+  }
+  if (options.resume !== undefined) native.resumePath = expectString(options.resume, 'options.resume');
+  if (options.cacheFeatures !== undefined) {
+    const c = options.cacheFeatures;
+    if (c !== true && c !== false && c !== 'auto') throw invalidOption("true, false or 'auto'", 'options.cacheFeatures', c);
+    native.cacheFeatures = c === 'auto' ? 'auto' : c ? 'on' : 'off';
+  }
+  if (options.cacheBudgetMB !== undefined) {
+    native.cacheBudgetBytes = expectInteger(options.cacheBudgetMB, 'options.cacheBudgetMB', 0, 1 << 30) * 1024 * 1024;
+  }
+  const onProgress = options.onProgress === undefined ? undefined
+    : expectFunction<(p: TrainProgress) => void>(options.onProgress, 'options.onProgress');
+  const signal = options.signal;
+  if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('an AbortSignal', 'options.signal', signal);
+  return { items, native, onProgress, signal };
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+export function abortedError(when: string): SsnError {
+  return new SsnError('ERR_SSN_ABORTED', `Training was aborted ${when}.`,
+    'Call train() again to continue: the model keeps its training state.');
+}
+
+/** Decodes the items `DECODE_CHUNK` at a time into a native TrainSet; errors name the item. */
+export async function fillTrainSet(set: NativeTrainSet, items: DatasetItem[], signal?: AbortSignal): Promise<void> {
+  for (let start = 0; start < items.length; start += DECODE_CHUNK) {
+    if (signal?.aborted) throw abortedError('while the images were read');
+    const chunk = items.slice(start, start + DECODE_CHUNK);
+    const decoded = await Promise.all(chunk.map((item, j) => decodeItem(item, start + j)));
+    try {
+      await set.add(decoded.map((d) => d.image), decoded.map((d) => d.mask), chunk.map((item) => item.label));
+    } catch (e) {
+      // The core names the item by its index ("training item 17"): add the id.
+      const error = fromNative(e);
+      const index = /training item (\d+)/.exec(error.message)?.[1];
+      throw nameItem(error, index === undefined ? undefined : items[Number(index)]?.id);
+    }
+  }
+}
+
+async function decodeItem(item: DatasetItem, index: number): Promise<{ image: NativeImage; mask: NativeImage | null }> {
+  const id = typeof item.id === 'string' && item.id.length > 0 ? item.id : `dataset[${index}]`;
+  let image: NativeImage;
+  let mask: NativeImage | null = null;
+  try {
+    image = await decodeImage(item.image, `${id} image`);
+    if (item.mask !== undefined && item.mask !== null) mask = await decodeImage(item.mask, `${id} mask`);
+  } catch (e) {
+    throw nameItem(e, id);
+  }
+  if (mask && (mask.width !== image.width || mask.height !== image.height)) {
+    throw new SsnError('ERR_SSN_INPUT',
+      `Mask size mismatch for training item '${id}': the image is ${image.width}x${image.height}, its mask ${mask.width}x${mask.height}.`,
+      'A mask must have its image\'s width and height (a pixel >= 128 is defective).');
+  }
+  return { image, mask };
+}
+
+function nameItem(e: unknown, id: string | undefined): unknown {
+  if (!(e instanceof SsnError) || id === undefined || e.message.includes(id)) return e;
+  return new SsnError(e.code, `Training item '${id}': ${e.message}`, e.hint, { cause: e });
+}
+
+export function toProgress(p: NativeTrainProgress): TrainProgress {
+  return {
+    epoch: p.epoch,
+    epochs: p.epochs,
+    step: p.step,
+    stepsPerEpoch: p.stepsPerEpoch,
+    batch: p.batch,
+    loss: p.loss,
+    truncatedL1: p.truncatedL1,
+    focalMap: p.focalMap,
+    focalScore: p.focalScore,
+    gradNorm: p.gradNorm,
+    lr: { adaptor: p.lrAdaptor, seg: p.lrSeg, cls: p.lrCls },
+    imagesPerSecond: p.imagesPerSecond,
+    etaSeconds: p.etaSeconds,
+  };
+}
+
+export function toSummary(s: NativeTrainSummary): TrainSummary {
+  return {
+    epochs: s.epochs,
+    steps: s.steps,
+    images: s.images,
+    seconds: s.seconds,
+    cacheSeconds: s.cacheSeconds,
+    cachedFeatures: s.cachedFeatures,
+    resumed: s.resumed,
+    loss: s.loss,
+    truncatedL1: s.truncatedL1,
+    focalMap: s.focalMap,
+    focalScore: s.focalScore,
+    config: JSON.parse(s.config) as Record<string, unknown>,
+  };
+}
+
+/**
+ * Runs the native trainer: the signal sets the native abort flag; an error thrown by onProgress aborts the
+ * run and is what the call rejects with.
+ */
+export async function runTraining(
+  addon: NativeModule,
+  train: NonNullable<NativeModel['train']>,
+  set: NativeTrainSet,
+  resolved: ResolvedTraining,
+): Promise<NativeTrainSummary> {
+  if (!addon.AbortHandle) throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot train.', 'Rebuild it: npx ssn build.');
+  const abort: NativeAbortHandle = new addon.AbortHandle();
+  const { signal, onProgress } = resolved;
+  const onAbort = (): void => abort.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let callbackError: { error: unknown } | undefined;
+  const report = onProgress
+    ? (p: NativeTrainProgress): void => {
+        if (callbackError) return;
+        try {
+          onProgress(toProgress(p));
+        } catch (e) {
+          callbackError = { error: e };
+          abort.abort();
+        }
+      }
+    : undefined;
+  try {
+    if (signal?.aborted) throw abortedError('before it started');
+    return await train(set, JSON.stringify(resolved.native), report, abort);
+  } catch (e) {
+    if (callbackError) throw callbackError.error;
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

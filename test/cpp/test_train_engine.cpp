@@ -1,0 +1,272 @@
+// Engine::train on a random resnet18 at 32x32: the 8-bit training set (resize, masks), the feature cache
+// (same weights as without it), cancel + resume and checkpoints (same weights as straight through), the
+// saved bundle with and without the training state, and input errors.
+#include <atomic>
+#include <cstdio>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "api/engine.h"
+#include "api/train_set.h"
+#include "common/error.h"
+#include "data/resize_nearest.h"
+#include "io/checkpoint.h"
+#include "io/json.h"
+#include "test_framework.h"
+
+namespace {
+
+constexpr int64_t kSize = 32;
+
+std::unique_ptr<ssn::Engine> tiny_engine() {
+  ssn::CreateOptions o;
+  o.arch = "resnet18";
+  o.random_backbone = true;
+  o.image_h = kSize;
+  o.image_w = kSize;
+  o.device = ssn::DevicePreference::Cpu;
+  o.seed = 5;
+  return ssn::Engine::create(o);
+}
+
+// Images of various sizes (40x36 RGB, 20x24 gray): the set resizes them. Item 5 is anomalous with a mask.
+struct Pixels {
+  std::vector<std::vector<uint8_t>> images, masks;
+  std::vector<ssn::ImageU8> views, mask_views;
+};
+
+Pixels make_pixels(int count) {
+  Pixels p;
+  for (int i = 0; i < count; ++i) {
+    const bool gray = i % 2 == 1;
+    const int64_t w = gray ? 20 : 40, h = gray ? 24 : 36, c = gray ? 1 : 3;
+    std::vector<uint8_t> img(w * h * c);
+    for (size_t k = 0; k < img.size(); ++k) img[k] = static_cast<uint8_t>((k * 31 + i * 17) % 251);
+    p.images.push_back(std::move(img));
+    std::vector<uint8_t> mask(w * h, 0);
+    for (int64_t y = h / 4; y < h / 2; ++y)
+      for (int64_t x = w / 4; x < w / 2; ++x) mask[y * w + x] = 255;
+    p.masks.push_back(std::move(mask));
+  }
+  for (int i = 0; i < count; ++i) {
+    const bool gray = i % 2 == 1;
+    const int64_t w = gray ? 20 : 40, h = gray ? 24 : 36;
+    p.views.push_back(ssn::ImageU8{p.images[i].data(), w, h, gray ? 1 : 3});
+    p.mask_views.push_back(ssn::ImageU8{p.masks[i].data(), w, h, 1});
+  }
+  return p;
+}
+
+ssn::TrainSet make_set(const Pixels& p, bool with_anomaly) {
+  ssn::TrainSet set(kSize, kSize);
+  for (size_t i = 0; i < p.views.size(); ++i) {
+    const bool anomalous = with_anomaly && i == 5;
+    set.add(p.views[i], anomalous ? &p.mask_views[i] : nullptr, anomalous ? 1 : 0);
+  }
+  return set;
+}
+
+std::string config_json(int64_t epochs, int64_t batch, const std::string& setting = "unsupervised") {
+  return "{\"setting\":\"" + setting + "\",\"epochs\":" + std::to_string(epochs) + ",\"batch_size\":" +
+         std::to_string(batch) + ",\"seg_lr\":0.001,\"dec_lr\":0.001}";
+}
+
+ssn::NamedTensors heads(ssn::Engine& e) {
+  ssn::NamedTensors out;
+  for (const auto& [k, t] : e.network()->head_state()) out[k] = t.detach().clone();
+  return out;
+}
+
+bool same_tensors(const ssn::NamedTensors& a, const ssn::NamedTensors& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, t] : a) {
+    const auto it = b.find(k);
+    if (it == b.end() || !torch::equal(t.to(torch::kCPU), it->second.to(torch::kCPU))) return false;
+  }
+  return true;
+}
+
+std::string temp_path(const std::string& name) {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/ssn_train_engine_" + std::to_string(::getpid()) + "_" + name;
+}
+
+}  // namespace
+
+SSN_TEST(train_nearest_resize_matches_opencv_offsets) {
+  // 3 -> 7: OpenCV picks floor(x * 3/7): 0 0 0 1 1 2 2.
+  const std::vector<uint8_t> src{10, 20, 30};
+  const std::vector<uint8_t> up = ssn::resize_nearest_u8(src.data(), 1, 3, 1, 1, 7);
+  SSN_CHECK((up == std::vector<uint8_t>{10, 10, 10, 20, 20, 30, 30}));
+  // 5 -> 2: floor(x * 2.5): 0, 2.
+  const std::vector<uint8_t> five{1, 2, 3, 4, 5};
+  SSN_CHECK((ssn::resize_nearest_u8(five.data(), 5, 1, 1, 2, 1) == std::vector<uint8_t>{1, 3}));
+}
+
+SSN_TEST(train_set_resizes_images_and_thresholds_masks) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, true);
+  SSN_CHECK(set.size() == 6 && set.count(0) == 5 && set.count(1) == 1);
+  SSN_CHECK(set.image(1).sizes() == torch::IntArrayRef({3, kSize, kSize}));
+  // Gray images are replicated to RGB.
+  SSN_CHECK(torch::equal(set.image(1)[0], set.image(1)[2]));
+  SSN_CHECK(!set.mask(0).defined());
+  const torch::Tensor m = set.mask(5);
+  SSN_CHECK(m.max().item<int64_t>() == 1 && m.min().item<int64_t>() == 0);
+  // Mask 24x20 region rows [6,12), cols [5,10) -> nearest at 32x32: rows 8..15, cols 8..15 set.
+  SSN_CHECK(m[10][10].item<int64_t>() == 1 && m[2][2].item<int64_t>() == 0 && m[20][20].item<int64_t>() == 0);
+
+  ssn::ImageU8 small_mask{p.masks[0].data(), 10, 10, 1};
+  SSN_CHECK_THROWS_CODE(set.add(p.views[0], &small_mask, 1), ssn::ErrorCode::Input);
+  SSN_CHECK_THROWS_CODE(set.add(p.views[0], nullptr, 2), ssn::ErrorCode::Input);
+  SSN_CHECK(set.size() == 6);
+}
+
+SSN_TEST(train_engine_trains_and_reports_progress) {
+  auto engine = tiny_engine();
+  const ssn::NamedTensors before = heads(*engine);
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, false);
+  ssn::TrainOptions o;
+  o.config_json = config_json(2, 4);
+  int reports = 0;
+  const ssn::TrainSummary s = engine->train(set, o, [&](const ssn::TrainProgress& pr) {
+    reports += 1;
+    SSN_CHECK(pr.epochs == 2 && pr.steps_per_epoch == 2 && pr.batch == (pr.step == 1 ? 4 : 2));
+  });
+  SSN_CHECK(reports == 4 && s.steps == 4 && s.images == 12 && s.epochs == 2 && !s.resumed);
+  SSN_CHECK(s.cached_features);  // 6 tiny samples fit the default budget
+  SSN_CHECK(std::isfinite(s.last.loss) && s.last.loss > 0);
+  SSN_CHECK(!same_tensors(before, heads(*engine)));
+  SSN_CHECK(engine->config().heads_trained);
+  const ssn::Json info = ssn::Json::parse(engine->info_json());
+  SSN_CHECK(info.at("training").at("finished").as_bool() && info.at("training").at("epoch").as_int() == 2);
+  SSN_CHECK(info.at("training").at("config").at("seg_lr").as_number() == 0.001);
+}
+
+SSN_TEST(train_feature_cache_gives_the_same_weights) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, true);
+  ssn::NamedTensors results[2];
+  for (int cached = 0; cached < 2; ++cached) {
+    auto engine = tiny_engine();
+    ssn::TrainOptions o;
+    o.config_json = config_json(2, 4, "supervised").replace(0, 1, "{\"flips\":false,");
+    o.cache_features = cached ? "on" : "off";
+    const ssn::TrainSummary s = engine->train(set, o);
+    SSN_CHECK(s.cached_features == (cached == 1));
+    results[cached] = heads(*engine);
+  }
+  SSN_CHECK(same_tensors(results[0], results[1]));
+  // The cache needs un-augmented samples: "on" with supervised flips is refused, "auto" quietly skips it.
+  auto engine = tiny_engine();
+  ssn::TrainOptions o;
+  o.config_json = config_json(1, 4, "supervised");
+  o.cache_features = "on";
+  SSN_CHECK_THROWS_CODE(engine->train(set, o), ssn::ErrorCode::Config);
+  o.cache_features = "auto";
+  SSN_CHECK(!engine->train(set, o).cached_features);
+  // A budget too small for the cache turns it off.
+  auto small = tiny_engine();
+  o.config_json = config_json(1, 4);
+  o.cache_budget_bytes = 1024;
+  SSN_CHECK(!small->train(set, o).cached_features);
+}
+
+SSN_TEST(train_cancel_checkpoint_and_resume_match_a_straight_run) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, false);
+  ssn::TrainOptions o;
+  o.config_json = config_json(3, 4);
+
+  auto straight = tiny_engine();
+  straight->train(set, o);
+  const ssn::NamedTensors want = heads(*straight);
+
+  // Cancelled after 3 steps (epoch 1, step 1), saved with its state, loaded, resumed.
+  auto first = tiny_engine();
+  std::atomic<bool> cancel{false};
+  int steps = 0;
+  ssn::TrainOptions with_ckpt = o;
+  with_ckpt.checkpoint_path = temp_path("ckpt.safetensors");
+  with_ckpt.checkpoint_every = 1;
+  SSN_CHECK_THROWS_CODE(first->train(set, with_ckpt, [&](const ssn::TrainProgress&) {
+    if (++steps == 3) cancel = true;
+  }, &cancel), ssn::ErrorCode::Aborted);
+  SSN_CHECK(ssn_test::file_exists(with_ckpt.checkpoint_path));
+  const std::string state_path = temp_path("state.safetensors");
+  first->save(state_path, true);
+  auto resumed = ssn::Engine::load(state_path, ssn::DevicePreference::Cpu);
+  const ssn::TrainSummary s = resumed->train(set, o);
+  SSN_CHECK(s.resumed && s.steps == 3 && s.epochs == 3);
+  SSN_CHECK(same_tensors(want, heads(*resumed)));
+
+  // The same from the epoch-1 checkpoint, through TrainOptions::resume_path on a fresh model.
+  auto fresh = tiny_engine();
+  ssn::TrainOptions from_ckpt = o;
+  from_ckpt.resume_path = with_ckpt.checkpoint_path;
+  SSN_CHECK(fresh->train(set, from_ckpt).steps == 4);
+  SSN_CHECK(same_tensors(want, heads(*fresh)));
+
+  // In-memory resume after a cancel: the same engine continues.
+  auto again = tiny_engine();
+  cancel = false;
+  steps = 0;
+  SSN_CHECK_THROWS_CODE(again->train(set, o, [&](const ssn::TrainProgress&) {
+    if (++steps == 2) cancel = true;
+  }, &cancel), ssn::ErrorCode::Aborted);
+  cancel = false;
+  SSN_CHECK_THROWS_CODE(again->train(set, ssn::TrainOptions{config_json(5, 4)}), ssn::ErrorCode::Config);
+  SSN_CHECK(again->train(set, o).resumed);
+  SSN_CHECK(same_tensors(want, heads(*again)));
+
+  // The final model carries no optimizer state unless asked; a checkpoint does.
+  const std::string final_path = temp_path("final.safetensors");
+  straight->save(final_path);
+  size_t train_keys = 0;
+  for (const auto& kv : ssn::read_safetensors(final_path).tensors) train_keys += kv.first.rfind("train.", 0) == 0;
+  SSN_CHECK(train_keys == 0);
+  for (const auto& kv : ssn::read_safetensors(with_ckpt.checkpoint_path).tensors) train_keys += kv.first.rfind("train.", 0) == 0;
+  SSN_CHECK(train_keys > 0);
+  auto plain = ssn::Engine::load(final_path, ssn::DevicePreference::Cpu);
+  SSN_CHECK(plain->config().heads_trained && same_tensors(want, heads(*plain)));
+  for (const std::string& f : {with_ckpt.checkpoint_path, state_path, final_path}) std::remove(f.c_str());
+}
+
+SSN_TEST(train_engine_rejects_bad_input) {
+  auto engine = tiny_engine();
+  Pixels p = make_pixels(2);
+  ssn::TrainSet anomalous_only(kSize, kSize);
+  anomalous_only.add(p.views[0], &p.mask_views[0], 1);
+  ssn::TrainOptions o;
+  o.config_json = config_json(1, 2);
+  SSN_CHECK_THROWS_CODE(engine->train(anomalous_only, o), ssn::ErrorCode::Input);
+  SSN_CHECK_THROWS_CODE(engine->train(ssn::TrainSet(kSize, kSize), o), ssn::ErrorCode::Input);
+  ssn::TrainSet other_size(16, 16);
+  other_size.add(p.views[0], nullptr, 0);
+  SSN_CHECK_THROWS_CODE(engine->train(other_size, o), ssn::ErrorCode::Shape);
+  ssn::TrainSet ok = make_set(p, false);
+  o.config_json = "{\"epochs\": 0}";
+  SSN_CHECK_THROWS_CODE(engine->train(ok, o), ssn::ErrorCode::Config);
+  o.config_json = "{\"unknown_key\": 1}";
+  SSN_CHECK_THROWS_CODE(engine->train(ok, o), ssn::ErrorCode::Config);
+  o.config_json = "{";
+  SSN_CHECK_THROWS_CODE(engine->train(ok, o), ssn::ErrorCode::Config);
+  o.config_json = config_json(1, 2);
+  o.checkpoint_every = 1;  // no path
+  SSN_CHECK_THROWS_CODE(engine->train(ok, o), ssn::ErrorCode::Config);
+  o.checkpoint_every = 0;
+  o.resume_path = temp_path("missing.safetensors");
+  SSN_CHECK(engine->train(ok, ssn::TrainOptions{config_json(1, 2)}).steps == 1);
+  bool failed = false;
+  try {
+    engine->train(ok, o);
+  } catch (const ssn::Error&) {
+    failed = true;
+  }
+  SSN_CHECK(failed);
+}
