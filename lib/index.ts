@@ -19,7 +19,9 @@ export type {
   LoadOptions,
   Logger,
   ModelInfo,
+  Precision,
   Prediction,
   PredictOptions,
   RawImage,
+  RuntimeOptions,
 } from './types';
