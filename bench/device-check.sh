@@ -141,8 +141,8 @@ grep -q 'weights=None' "$OFFICIAL/model/feature_extractor.py" && grep -q SSN_OFF
   && log "official copy patched (random backbone, reps/cycles from env)" || log "WARNING: official patch did not apply"
 
 # ---- GPU steps, most important first ----------------------------------------------------------------
-REPS="${SSN_BENCH_REPS:-200}"
-WARMUP="${SSN_BENCH_WARMUP:-50}"
+REPS="${SSN_BENCH_REPS:-100}"
+WARMUP="${SSN_BENCH_WARMUP:-30}"
 CYCLES="${SSN_BENCH_CYCLES:-3}"
 if [[ $DRY == 0 ]]; then
   nvidia-smi >>"$LOG" 2>&1
@@ -162,12 +162,16 @@ fi
 merge
 
 # ---- CPU steps: same protocol, fewer reps (a wide_resnet50_2 forward takes ~0.1-1 s on a CPU) ----------
-CPU_ARGS=(--warmup "${SSN_BENCH_CPU_WARMUP:-2}" --reps "${SSN_BENCH_CPU_REPS:-5}" --cycles "${SSN_BENCH_CPU_CYCLES:-2}")
-if [[ $DRY == 1 ]]; then CPU_ARGS+=(--backbone resnet18 --size 64 --batch 2); fi
+CPU_ARGS=(--warmup "${SSN_BENCH_CPU_WARMUP:-1}" --reps "${SSN_BENCH_CPU_REPS:-3}" --cycles "${SSN_BENCH_CPU_CYCLES:-2}")
+OFFICIAL_ARGS=()
+if [[ $DRY == 1 ]]; then
+  CPU_ARGS+=(--backbone resnet18 --size 64 --batch 2)
+  OFFICIAL_ARGS+=(--backbone resnet18 --size 64 --batch 2)
+fi
 run_step ssn_bench_cpu 180 node bench/ssn-bench.js --device cpu --precision fp32 "${CPU_ARGS[@]}" --json --out "$PARTS/ssn_bench_cpu.json"
 if [[ $TORCH_PY != none ]]; then
   run_step official_cpu 180 python3 bench/official-perf.py --official "$OFFICIAL" --device cpu --precision fp32 \
-    --warmup "${SSN_BENCH_CPU_WARMUP:-2}" --reps "${SSN_BENCH_CPU_REPS:-5}" --cycles "${SSN_BENCH_CPU_CYCLES:-2}" --out "$PARTS/official_cpu.json"
+    --warmup "${SSN_BENCH_CPU_WARMUP:-1}" --reps "${SSN_BENCH_CPU_REPS:-3}" --cycles "${SSN_BENCH_CPU_CYCLES:-2}" "${OFFICIAL_ARGS[@]}" --out "$PARTS/official_cpu.json"
 else
   skip_step official_cpu "python3 has no torch here"
 fi

@@ -29,6 +29,8 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--cycles", type=int, default=2)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--size", type=int, default=256, help="image side (the paper: 256)")
+    p.add_argument("--backbone", default="wide_resnet50_2", help="the paper: wide_resnet50_2 (others for dry runs)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--out", default="")
     a = p.parse_args()
@@ -41,11 +43,11 @@ def main():
     precision = a.precision or ("fp16" if a.device == "cuda" else "fp32")
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     torch.backends.cudnn.deterministic = True
-    config = {"backbone": "wide_resnet50_2", "layers": ["layer2", "layer3"], "patch_size": 3,
+    config = {"backbone": a.backbone, "layers": ["layer2", "layer3"], "patch_size": 3,
               "noise_std": 0.015, "stop_grad": False}
 
     def model():
-        m = SuperSimpleNet(image_size=(256, 256), config=config)
+        m = SuperSimpleNet(image_size=(a.size, a.size), config=config)
         return m.to(a.device).to(dtype).eval()
 
     def sync():
@@ -55,7 +57,7 @@ def main():
     @torch.no_grad()
     def timed(batch):
         m = model()
-        img = torch.randn(batch, 3, 256, 256, dtype=dtype)
+        img = torch.randn(batch, 3, a.size, a.size, dtype=dtype)
         times = []
         for i in range(a.warmup + a.reps):
             img = img.to("cpu")
@@ -75,7 +77,7 @@ def main():
         if a.device != "cuda":
             return None
         m = model()
-        img = torch.randn(1, 3, 256, 256, dtype=dtype).to("cuda")
+        img = torch.randn(1, 3, a.size, a.size, dtype=dtype).to("cuda")
         total = 0
         for _ in range(a.reps):
             gc.collect()
@@ -90,7 +92,7 @@ def main():
     @torch.no_grad()
     def gflops():
         m = model()
-        img = torch.randn(1, 3, 256, 256, dtype=dtype).to(a.device)
+        img = torch.randn(1, 3, a.size, a.size, dtype=dtype).to(a.device)
         m(img)
         with torch.profiler.profile(with_flops=True) as prof:
             m(img)
@@ -116,7 +118,7 @@ def main():
                           "min": min(xs), "n": len(xs)}
     result = {"tool": "official-perf.py (official model, spec section 11 protocol)",
               "protocol": {"device": a.device, "precision": precision, "warmup": a.warmup, "reps": a.reps,
-                           "cycles": a.cycles, "batch": a.batch, "model": "wide_resnet50_2 random init, 256x256",
+                           "cycles": a.cycles, "batch": a.batch, "model": f"{a.backbone} random init, {a.size}x{a.size}",
                            "input": f"randn {precision} on the host"},
               "versions": {"torch": torch.__version__, "threads": torch.get_num_threads()},
               "cycles": rows, "summary": summary}

@@ -29,8 +29,8 @@ const USAGE = `Usage: ssn-bench [options]
   --backbone ARCH            ${ARCHS.join(', ')} (default wide_resnet50_2, random init)
   --size N | HxW             model input size (default 256)
   --precision fp32|fp16|bf16 default fp16 on CUDA (as the paper), fp32 on the CPU
-  --warmup N --reps N        per measurement (default 1000/1000 on CUDA, 3/10 on the CPU)
-  --cycles N                 measurement cycles, the first is dropped (default 6 on CUDA, 3 on the CPU)
+  --warmup N --reps N        per measurement (default 1000/1000 on CUDA, 2/5 on the CPU)
+  --cycles N                 measurement cycles, the first is dropped (default 6 on CUDA, 2 on the CPU)
   --batch N                  throughput batch (default 16); 0 skips throughput
   --memory-reps N            CUDA peak-memory samples per cycle (default 100; 0 skips)
   --threads N                libtorch intra-op threads (default: libtorch's choice)
@@ -127,9 +127,10 @@ async function main() {
   if (!ARCHS.includes(arch)) throw new Error(`Expected one of ${ARCHS.join(', ')} for --backbone but received '${arch}'`);
   const size = parseSize(args.size ?? 256);
   const precision = args.precision ?? (onCuda ? 'fp16' : 'fp32');
-  const warmup = int(args.warmup ?? (onCuda ? 1000 : 3), 'warmup', 0);
-  const reps = int(args.reps ?? (onCuda ? 1000 : 10), 'reps', 1);
-  const cycles = int(args.cycles ?? (onCuda ? 6 : 3), 'cycles', 1);
+  // CPU defaults sized for a few minutes on an 8-core machine (a wide_resnet50_2 forward is ~0.5 s there).
+  const warmup = int(args.warmup ?? (onCuda ? 1000 : 2), 'warmup', 0);
+  const reps = int(args.reps ?? (onCuda ? 1000 : 5), 'reps', 1);
+  const cycles = int(args.cycles ?? (onCuda ? 6 : 2), 'cycles', 1);
   const batch = int(args.batch ?? 16, 'batch', 0);
   const memoryReps = onCuda ? int(args['memory-reps'] ?? 100, 'memory-reps', 0) : 0;
   const threads = args.threads === undefined ? undefined : int(args.threads, 'threads', 1);
