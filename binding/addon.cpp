@@ -49,15 +49,15 @@ class CreateWorker : public EngineWorker {
 
 class LoadWorker : public EngineWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, ssn::DevicePreference device)
-      : EngineWorker(env, "supersimplenet:loadModel"), path_(std::move(path)), device_(device) {}
+  LoadWorker(Napi::Env env, std::string path, ssn::LoadOptions options)
+      : EngineWorker(env, "supersimplenet:loadModel"), path_(std::move(path)), options_(std::move(options)) {}
 
  protected:
-  std::unique_ptr<ssn::Engine> Build() override { return ssn::Engine::load(path_, device_); }
+  std::unique_ptr<ssn::Engine> Build() override { return ssn::Engine::load(path_, options_); }
 
  private:
   std::string path_;
-  ssn::DevicePreference device_;
+  ssn::LoadOptions options_;
 };
 
 }  // namespace
@@ -115,13 +115,8 @@ Napi::Value Addon::CreateModel(const Napi::CallbackInfo& info) {
 Napi::Value Addon::LoadModel(const Napi::CallbackInfo& info) {
   try {
     std::string path = parse_path(info[0], "path");
-    Napi::Value device = info[1];
-    if (!device.IsUndefined() && !device.IsString()) {
-      throw ArgumentError("Expected 'auto', 'cpu' or 'cuda' for device but received " + describe_value(device));
-    }
-    const ssn::DevicePreference preference =
-        ssn::parse_device_preference(device.IsString() ? device.As<Napi::String>().Utf8Value() : "auto");
-    return (new LoadWorker(info.Env(), std::move(path), preference))->Start();
+    ssn::LoadOptions options = parse_load_options(info[1], info[2]);
+    return (new LoadWorker(info.Env(), std::move(path), std::move(options)))->Start();
   } catch (...) {
     return rejected_promise(info.Env());
   }

@@ -30,6 +30,21 @@ std::string optional_string(const Napi::Object& obj, const char* key, const std:
   return v.As<Napi::String>().Utf8Value();
 }
 
+bool optional_bool(const Napi::Object& obj, const char* key, bool fallback) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) fail("a boolean", std::string("options.") + key, v);
+  return v.As<Napi::Boolean>().Value();
+}
+
+// precision (the core names the valid values), threads, cudaGraphs: shared by create and load.
+void parse_runtime_fields(const Napi::Object& obj, std::string& precision, int64_t& threads, bool& cuda_graphs) {
+  precision = optional_string(obj, "precision", precision);
+  Napi::Value t = obj.Get("threads");
+  if (!t.IsUndefined()) threads = static_cast<int64_t>(integer_in_range(t, "options.threads", 0, 1024));
+  cuda_graphs = optional_bool(obj, "cudaGraphs", cuda_graphs);
+}
+
 }  // namespace
 
 double integer_in_range(const Napi::Value& value, const std::string& name, double min, double max) {
@@ -151,6 +166,17 @@ ssn::CreateOptions parse_create_options(const Napi::Value& value) {
   if (!seed.IsUndefined()) {
     options.seed = static_cast<uint64_t>(integer_in_range(seed, "options.seed", 0, kMaxSafeInteger));
   }
+  parse_runtime_fields(obj, options.precision, options.threads, options.cuda_graphs);
+  return options;
+}
+
+ssn::LoadOptions parse_load_options(const Napi::Value& device, const Napi::Value& runtime) {
+  ssn::LoadOptions options;
+  if (!device.IsUndefined() && !device.IsString()) fail("'auto', 'cpu' or 'cuda'", "device", device);
+  options.device = ssn::parse_device_preference(device.IsString() ? device.As<Napi::String>().Utf8Value() : "auto");
+  if (runtime.IsUndefined()) return options;
+  if (!runtime.IsObject() || runtime.IsArray()) fail("an object {precision?, threads?, cudaGraphs?}", "options", runtime);
+  parse_runtime_fields(runtime.As<Napi::Object>(), options.precision, options.threads, options.cuda_graphs);
   return options;
 }
 

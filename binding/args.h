@@ -33,6 +33,9 @@ std::vector<ssn::ImageU8> image_views(const std::vector<OwnedImage>& images);
 // NativeCreateOptions of lib/types.ts; absent optional fields take the ssn::CreateOptions defaults.
 ssn::CreateOptions parse_create_options(const Napi::Value& value);
 
+// loadModel's (device, {precision?, threads?, cudaGraphs?}) arguments; both may be undefined.
+ssn::LoadOptions parse_load_options(const Napi::Value& device, const Napi::Value& runtime);
+
 // A whole number in [min, max].
 double integer_in_range(const Napi::Value& value, const std::string& name, double min, double max);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "args.h"
+#include "benchmark_worker.h"
 #include "errors.h"
 #include "promise_worker.h"
 #include "train.h"
@@ -29,25 +30,30 @@ Napi::Float32Array copy_to_js(Napi::Env env, const std::vector<float>& values) {
 class PredictWorker : public PromiseWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::vector<OwnedImage> images)
-      : PromiseWorker(env, "supersimplenet:predict"), slot_(std::move(slot)), images_(std::move(images)) {}
+      : PromiseWorker(env, "supersimplenet:predict"), slot_(std::move(slot)), images_(std::move(images)),
+        expected_(images_.size()) {}
+  // A preprocessed [B,3,H,W] float32 batch (owned copy), for timing without image decoding.
+  PredictWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, torch::Tensor batch)
+      : PromiseWorker(env, "supersimplenet:predictTensor"), slot_(std::move(slot)), batch_(std::move(batch)),
+        expected_(static_cast<size_t>(batch_.size(0))) {}
 
  protected:
   void Run() override {
-    const std::vector<ssn::ImageU8> views = image_views(images_);
     {
       std::lock_guard<std::mutex> lock(slot_->run_mutex);
-      result_ = slot_->engine->predict(views);
+      result_ = batch_.defined() ? slot_->engine->predict_tensor(batch_) : slot_->engine->predict(image_views(images_));
     }
     images_.clear();
     images_.shrink_to_fit();
+    batch_ = torch::Tensor();
     // Result() copies by these sizes: check them here rather than trust them there.
     const auto batch = static_cast<size_t>(result_.batch);
-    if (result_.batch != static_cast<int64_t>(views.size()) || result_.height <= 0 || result_.width <= 0 ||
+    if (result_.batch != static_cast<int64_t>(expected_) || result_.height <= 0 || result_.width <= 0 ||
         result_.logits.size() != batch ||
         result_.maps.size() != batch * static_cast<size_t>(result_.height * result_.width)) {
       throw ssn::Error(ssn::ErrorCode::Internal,
                        "Inconsistent prediction: batch " + std::to_string(result_.batch) + " for " +
-                           std::to_string(views.size()) + " images, maps " + std::to_string(result_.maps.size()) +
+                           std::to_string(expected_) + " images, maps " + std::to_string(result_.maps.size()) +
                            " values for " + std::to_string(result_.height) + "x" + std::to_string(result_.width) +
                            ", logits " + std::to_string(result_.logits.size()),
                        "This is a bug in supersimplenet; please report it.");
@@ -67,6 +73,8 @@ class PredictWorker : public PromiseWorker {
  private:
   std::shared_ptr<EngineSlot> slot_;
   std::vector<OwnedImage> images_;
+  torch::Tensor batch_;
+  size_t expected_;
   ssn::PredictResult result_;
 };
 
@@ -98,6 +106,8 @@ Napi::Function ModelHandle::DefineClass(Napi::Env env) {
   return Napi::ObjectWrap<ModelHandle>::DefineClass(env, "NativeModel",
                                                     {
                                                         InstanceMethod<&ModelHandle::Predict>("predict"),
+                                                        InstanceMethod<&ModelHandle::PredictTensor>("predictTensor"),
+                                                        InstanceMethod<&ModelHandle::Benchmark>("benchmark"),
                                                         InstanceMethod<&ModelHandle::Save>("save"),
                                                         InstanceMethod<&ModelHandle::Train>("train"),
                                                         InstanceMethod<&ModelHandle::Info>("info"),
@@ -137,6 +147,38 @@ Napi::Value ModelHandle::Predict(const Napi::CallbackInfo& info) {
     std::shared_ptr<EngineSlot> slot = Slot();
     std::vector<OwnedImage> images = parse_images(info[0]);
     return (new PredictWorker(info.Env(), std::move(slot), std::move(images)))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::PredictTensor(const Napi::CallbackInfo& info) {
+  try {
+    std::shared_ptr<EngineSlot> slot = Slot();
+    const ssn::ModelConfig& config = slot->engine->config();
+    Napi::Value data = info[0];
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw ArgumentError("Expected a Float32Array for data but received " + describe_value(data));
+    const int64_t batch = static_cast<int64_t>(integer_in_range(info[1], "batch", 1, 1 << 20));
+    Napi::Float32Array array = data.As<Napi::Float32Array>();
+    const int64_t per_image = 3 * config.image_h * config.image_w;
+    if (static_cast<int64_t>(array.ElementLength()) != batch * per_image)
+      throw ArgumentError("Expected " + std::to_string(batch * per_image) + " floats ([" + std::to_string(batch) + ",3," +
+                              std::to_string(config.image_h) + "," + std::to_string(config.image_w) +
+                              "]) for data but received " + std::to_string(array.ElementLength()),
+                          "pass preprocessed channel-first images of the model size");
+    // Copied on the JS thread: the buffer may be detached while the job runs.
+    torch::Tensor tensor = torch::empty({batch, 3, config.image_h, config.image_w});
+    std::memcpy(tensor.data_ptr<float>(), array.Data(), static_cast<size_t>(batch * per_image) * sizeof(float));
+    return (new PredictWorker(info.Env(), std::move(slot), std::move(tensor)))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::Benchmark(const Napi::CallbackInfo& info) {
+  try {
+    return start_benchmark(info.Env(), Slot(), info[0]);
   } catch (...) {
     return rejected_promise(info.Env());
   }

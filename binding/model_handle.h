@@ -22,6 +22,8 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
 
  private:
   Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value PredictTensor(const Napi::CallbackInfo& info);  // (Float32Array [B,3,H,W], B)
+  Napi::Value Benchmark(const Napi::CallbackInfo& info);      // ({batch?, warmup?, reps?, memoryReps?, reference?})
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);

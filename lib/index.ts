@@ -20,6 +20,7 @@ export type {
   LoadOptions,
   Logger,
   ModelInfo,
+  Precision,
   Prediction,
   PredictOptions,
   RawImage,
@@ -27,4 +28,5 @@ export type {
   TrainOptions,
   TrainProgress,
   TrainSummary,
+  RuntimeOptions,
 } from './types';

@@ -6,7 +6,7 @@
 import { expectBoolean, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
 import { loadNative } from './native';
-import { checkDevice, checkLogger, resolveCreateOptions } from './options';
+import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
 import { toPredictions } from './prediction';
 import { SerialQueue } from './queue';
 import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
@@ -59,7 +59,8 @@ export class SuperSimpleNet {
     expectObject(options, 'options');
     const device = checkDevice(options.device);
     const logger = checkLogger(options.logger);
-    const native = await callNative(() => loadNative().loadModel(file, device));
+    const runtime = checkRuntimeOptions(options);
+    const native = await callNative(() => loadNative().loadModel(file, device, runtime));
     return SuperSimpleNet.#adopt(native, device, logger);
   }
 

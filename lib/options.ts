@@ -16,6 +16,8 @@ import {
   type Device,
   type Logger,
   type NativeCreateOptions,
+  type Precision,
+  type RuntimeOptions,
 } from './types';
 
 export const BACKBONE_ARCHS: readonly BackboneArch[] = [
@@ -32,6 +34,8 @@ const DEFAULT_IMAGE_SIZE = 256;
 /** The model's smallest side: the backbone's layer3 must keep at least one feature cell. */
 const MIN_IMAGE_SIDE = 13;
 
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'bf16'];
+
 export const defaultLogger: Logger = (line) => console.error(line);
 
 export interface ResolvedCreateOptions {
@@ -45,6 +49,15 @@ export function checkDevice(value: unknown, option = 'device'): Device {
 
 export function checkLogger(value: unknown, option = 'logger'): Logger {
   return value === undefined ? defaultLogger : expectFunction<Logger>(value, option);
+}
+
+/** precision, threads and cudaGraphs of create and load options; absent fields stay absent (native defaults). */
+export function checkRuntimeOptions(opts: Record<string, unknown>): RuntimeOptions {
+  const out: RuntimeOptions = {};
+  if (opts.precision !== undefined) out.precision = expectOneOf(opts.precision, 'precision', PRECISIONS);
+  if (opts.threads !== undefined) out.threads = expectInteger(opts.threads, 'threads', 0, 1024);
+  if (opts.cudaGraphs !== undefined) out.cudaGraphs = expectBoolean(opts.cudaGraphs, 'cudaGraphs');
+  return out;
 }
 
 /** [height, width] from a number or a pair, each an integer > 12. */
@@ -109,6 +122,7 @@ export async function resolveCreateOptions(options: unknown): Promise<ResolvedCr
   const device = checkDevice(opts.device);
   const seed = opts.seed === undefined ? 0 : expectInteger(opts.seed, 'seed', 0);
   const logger = checkLogger(opts.logger);
+  const runtime = checkRuntimeOptions(opts);
 
   const backboneWeights = backbone.isDefault ? await defaultBackbonePath({ logger }) : backbone.weights;
   return {
@@ -122,6 +136,7 @@ export async function resolveCreateOptions(options: unknown): Promise<ResolvedCr
       imageW,
       device,
       seed,
+      ...runtime,
     },
     logger,
   };

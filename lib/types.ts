@@ -33,7 +33,20 @@ export interface HeadsSpec {
 
 export type Logger = (line: string) => void;
 
-export interface CreateOptions {
+/** Inference precision: fp16 needs CUDA; the anomaly map is post-processed in fp32 either way. */
+export type Precision = 'fp32' | 'fp16' | 'bf16';
+
+/** How inference runs (the fast path: BatchNorm folded, separable blur, CUDA graphs). */
+export interface RuntimeOptions {
+  /** Default 'fp32'. */
+  precision?: Precision;
+  /** libtorch intra-op threads; process-wide, the last model created or loaded with it wins. Default: libtorch's choice. */
+  threads?: number;
+  /** CUDA: replay one captured CUDA graph per batch size. Default true. */
+  cudaGraphs?: boolean;
+}
+
+export interface CreateOptions extends RuntimeOptions {
   backbone?: typeof DEFAULT_BACKBONE | BackboneSpec;
   heads?: HeadsSpec;
   /** Model input size: [height, width] or one number for a square. Default 256. Both must exceed 12. */
@@ -45,7 +58,7 @@ export interface CreateOptions {
   logger?: Logger;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends RuntimeOptions {
   device?: Device;
   logger?: Logger;
 }
@@ -207,6 +220,34 @@ export interface NativeCreateOptions {
   imageW: number;
   device: Device;
   seed: number;
+  precision?: Precision;
+  threads?: number;
+  cudaGraphs?: boolean;
+}
+
+export interface NativeBenchmarkOptions {
+  batch?: number;
+  warmup?: number;
+  reps?: number;
+  /** CUDA peak-reserved samples (batch 1, input on the device). */
+  memoryReps?: number;
+  /** Time the trainable module's eager forward instead of the inference plan. */
+  reference?: boolean;
+}
+
+export interface NativeBenchmarkResult {
+  batch: number;
+  /** Each timed iteration: copy in, forward, copy of map and score out. */
+  iterationMs: Float64Array;
+  /** Analytic GFLOPs of one image (blur counted as the official 25x25 convolution). */
+  gflops: number;
+  /** The same as torch.profiler counts it, i.e. the paper's 56.3 G (no formula for the padding="same" 5x5 conv). */
+  gflopsProfiler: number;
+  /** CUDA caching allocator peak reserved bytes (mean); -1 on the CPU. */
+  peakReservedBytes: number;
+  precision: Precision;
+  path: 'plan' | 'plan+cuda-graph' | 'reference';
+  threads: number;
 }
 
 export interface NativeImage {
@@ -293,6 +334,10 @@ export interface NativeModel {
   /** Progress reports arrive on the JS thread, coalesced; the last one before the promise settles. */
   train?(set: NativeTrainSet, optionsJson: string, onProgress?: (p: NativeTrainProgress) => void,
     abort?: NativeAbortHandle): Promise<NativeTrainSummary>;
+  /** (Absent in addons built before the fast path.) Inference on preprocessed channel-first float32 images of the model size ([batch,3,H,W]). */
+  predictTensor?(data: Float32Array, batch: number): Promise<NativePrediction>;
+  /** The native timed inference loop (spec section 11). */
+  benchmark?(options?: NativeBenchmarkOptions): Promise<NativeBenchmarkResult>;
   /** JSON of ModelInfo. */
   info(): string;
   /** Why 'auto' chose the device it did, in one line. */
@@ -307,7 +352,7 @@ export interface NativeModule {
   /** What the addon was compiled against and the libtorch it runs with (absent in old builds). */
   buildInfo?(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number };
   createModel(options: NativeCreateOptions): Promise<NativeModel>;
-  loadModel(path: string, device: Device): Promise<NativeModel>;
+  loadModel(path: string, device: Device, runtime?: RuntimeOptions): Promise<NativeModel>;
   /**
    * The full Keras ResNet50 ImageNet classifier of a TF.js model.json (the default backbone's package):
    * each image resized to 224x224, its top `k` classes (1..1000), most probable first.

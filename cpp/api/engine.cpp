@@ -1,5 +1,7 @@
 #include "api/engine.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -49,6 +51,13 @@ std::mutex& seeded_init_mutex() {
   return m;
 }
 
+// Channels-last activations: on CUDA (cuDNN's NHWC kernels, tensor cores); on the CPU only where measured to
+// pay (bench/README.md). SSN_CHANNELS_LAST=0|1 overrides, for measurements.
+bool channels_last_for(const torch::Device& device) {
+  if (const char* env = std::getenv("SSN_CHANNELS_LAST")) return std::string(env) == "1";
+  return device.is_cuda();
+}
+
 int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
   int64_t n = 0;
   for (const auto& t : tensors) n += t.numel();
@@ -65,6 +74,7 @@ Engine::Engine(ModelConfig config, SuperSimpleNet net, torch::Device device, std
 
 std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   auto [device, reason] = choose_device(options.device);
+  parse_precision(options.precision);  // fail before building anything
   ModelConfig config;
   config.arch = parse_backbone_arch(options.arch);
   config.image_h = options.image_h;
@@ -97,11 +107,20 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
     net->load_head_state(official_head_tensors(raw, parse_head_format(options.head_format, raw)));
     config.heads_trained = true;
   }
-  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+  engine->configure(options.precision, options.threads, options.cuda_graphs);
+  return engine;
 }
 
 std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference preference) {
-  auto [device, reason] = choose_device(preference);
+  LoadOptions options;
+  options.device = preference;
+  return load(path, options);
+}
+
+std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions& options) {
+  auto [device, reason] = choose_device(options.device);
+  parse_precision(options.precision);
   SafetensorsContent content = read_safetensors(path);
   auto format = content.metadata.find(kFormatKey);
   auto config_text = content.metadata.find(kConfigKey);
@@ -131,8 +150,68 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference p
                  unexpected_keys(*net, network_tensors));
   const Json training = config.training;
   std::unique_ptr<Engine> engine(new Engine(std::move(config), std::move(net), device, std::move(reason)));
+  engine->configure(options.precision, options.threads, options.cuda_graphs);
   if (has_training_state) engine->restore_training(training, content.tensors, path);
   return engine;
+}
+
+void Engine::configure(const std::string& precision, int64_t threads, bool cuda_graphs) {
+  precision_ = parse_precision(precision);
+  if (precision_ == Precision::Float16 && !device_.is_cuda())
+    throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
+                "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
+  if (threads < 0 || threads > 1024)
+    throw Error(ErrorCode::Input, "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
+  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
+  cuda_graphs_ = cuda_graphs;
+  // cuDNN picks the fastest algorithm per input shape once; the plan's shapes are fixed per batch size.
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  // fp32 means fp32: libtorch's default lets cuDNN run fp32 convolutions in TF32 on Ampere and later
+  // (10-bit mantissa). Process-wide, as libtorch's setting is.
+  if (device_.is_cuda() && precision_ == Precision::Float32) at::globalContext().setAllowTF32CuDNN(false);
+}
+
+void Engine::weights_changed() {
+  graphs_.reset();  // holds a reference to the plan
+  plan_.reset();
+}
+
+void Engine::check_input(const torch::Tensor& batch) const {
+  if (batch.dim() != 4 || batch.size(0) < 1 || batch.size(1) != 3 || batch.size(2) != config_.image_h ||
+      batch.size(3) != config_.image_w) {
+    std::ostringstream os;
+    os << "expected a [B,3," << config_.image_h << "," << config_.image_w << "] batch, received " << batch.sizes();
+    throw Error(ErrorCode::Shape, os.str(), "resize inputs to the model size, or use predict() which resizes for you");
+  }
+}
+
+void Engine::ensure_plan() {
+  if (plan_) return;
+  PlanOptions options;
+  options.device = device_;
+  options.precision = precision_;
+  options.channels_last = channels_last_for(device_);
+  plan_ = std::make_unique<InferencePlan>(*net_, options);
+  if (device_.is_cuda() && cuda_graphs_) graphs_ = make_cuda_graph_runner(*plan_);
+}
+
+InferenceOutput Engine::run_plan(const torch::Tensor& batch) {
+  ensure_plan();
+  if (graphs_) return graphs_->run(batch.to(torch::kCPU, torch::kFloat).contiguous());
+  if (device_.is_cuda() && batch.is_cpu()) return plan_->run(batch.to(torch::kFloat).pin_memory().to(device_, true));
+  return plan_->run(batch);
+}
+
+PredictResult Engine::to_result(const InferenceOutput& out, int64_t batch) const {
+  torch::Tensor maps = out.map.to(torch::kCPU, torch::kFloat).contiguous();
+  torch::Tensor logits = out.score_logit.to(torch::kCPU, torch::kFloat).contiguous();
+  PredictResult result;
+  result.batch = batch;
+  result.height = config_.image_h;
+  result.width = config_.image_w;
+  result.maps.assign(maps.data_ptr<float>(), maps.data_ptr<float>() + maps.numel());
+  result.logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  return result;
 }
 
 PredictResult Engine::predict(const std::vector<ImageU8>& images) {
@@ -140,21 +219,64 @@ PredictResult Engine::predict(const std::vector<ImageU8>& images) {
 }
 
 PredictResult Engine::predict_tensor(const torch::Tensor& batch) {
-  if (batch.dim() != 4 || batch.size(1) != 3 || batch.size(2) != config_.image_h || batch.size(3) != config_.image_w) {
-    std::ostringstream os;
-    os << "expected a [B,3," << config_.image_h << "," << config_.image_w << "] batch, received " << batch.sizes();
-    throw Error(ErrorCode::Shape, os.str(), "resize inputs to the model size, or use predict() which resizes for you");
-  }
+  check_input(batch);
   torch::InferenceMode guard;
-  InferenceOutput out = net_->infer(batch.to(device_, torch::kFloat32));
-  torch::Tensor maps = out.map.to(torch::kCPU, torch::kFloat32).contiguous();
-  torch::Tensor logits = out.score_logit.to(torch::kCPU, torch::kFloat32).contiguous();
-  PredictResult result;
-  result.batch = batch.size(0);
-  result.height = config_.image_h;
-  result.width = config_.image_w;
-  result.maps.assign(maps.data_ptr<float>(), maps.data_ptr<float>() + maps.numel());
-  result.logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  return to_result(run_plan(batch), batch.size(0));
+}
+
+PredictResult Engine::predict_tensor_reference(const torch::Tensor& batch) {
+  check_input(batch);
+  torch::InferenceMode guard;
+  return to_result(net_->infer(batch.to(device_, torch::kFloat32)), batch.size(0));
+}
+
+BenchmarkResult Engine::benchmark(const BenchmarkOptions& options) {
+  if (options.batch < 1 || options.warmup < 0 || options.reps < 1 || options.memory_reps < 0)
+    throw Error(ErrorCode::Input, "Expected batch >= 1, warmup >= 0, reps >= 1 and memoryReps >= 0 for a benchmark",
+                "e.g. batch 1, warmup 10, reps 10");
+  torch::InferenceMode guard;
+  torch::Tensor host = torch::randn({options.batch, 3, config_.image_h, config_.image_w});
+  if (device_.is_cuda()) host = host.pin_memory();
+  BenchmarkResult result;
+  auto iteration = [&] {
+    InferenceOutput out = options.reference ? net_->infer(host.to(device_, true)) : run_plan(host);
+    // The copies back synchronise with the device, as the official loop's .cpu() does.
+    torch::Tensor map = out.map.to(torch::kCPU), score = out.score_logit.to(torch::kCPU);
+    return map.numel() + score.numel();
+  };
+  ensure_plan();
+  if (device_.is_cuda() && options.memory_reps > 0) {
+    // Spec section 11: batch 1, input already on the device, peak reserved bytes of one forward; measured
+    // before any graph is captured, whose private pool would count.
+    torch::Tensor one = host.slice(0, 0, 1).to(device_);
+    double sum = 0;
+    int64_t samples = 0;
+    for (int64_t i = 0; i < options.memory_reps; ++i) {
+      const int64_t peak = cuda_peak_reserved_bytes(device_, [&] {
+        if (options.reference) net_->infer(one);
+        else plan_->run(one);
+      });
+      if (peak < 0) break;
+      sum += static_cast<double>(peak);
+      ++samples;
+    }
+    if (samples > 0) result.peak_reserved_bytes = static_cast<int64_t>(sum / static_cast<double>(samples));
+  }
+  for (int64_t i = 0; i < options.warmup; ++i) iteration();
+  result.iteration_ms.reserve(options.reps);
+  for (int64_t i = 0; i < options.reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    iteration();
+    const auto t1 = std::chrono::steady_clock::now();
+    result.iteration_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  result.batch = options.batch;
+  const InferencePlan::Flops flops = plan_->gflops(1);
+  result.gflops = flops.total;
+  result.gflops_profiler = flops.profiler_equivalent;
+  result.precision = options.reference ? "fp32" : precision_name(precision_);
+  result.path = options.reference ? "reference" : (graphs_ ? "plan+cuda-graph" : "plan");
+  result.threads = torch::get_num_threads();
   return result;
 }
 

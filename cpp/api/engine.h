@@ -10,8 +10,10 @@
 
 #include <torch/torch.h>
 
+#include "api/cuda_runtime.h"
 #include "api/device.h"
 #include "model/config.h"
+#include "model/inference_plan.h"
 #include "model/supersimplenet.h"
 #include "train/trainer.h"
 
@@ -35,6 +37,37 @@ struct CreateOptions {
   int64_t image_w = 256;
   DevicePreference device = DevicePreference::Auto;
   uint64_t seed = 0;                    // head initialisation when no head weights are given
+  std::string precision = "fp32";       // inference: "fp32" | "fp16" (CUDA only) | "bf16"
+  int64_t threads = 0;                  // libtorch intra-op threads (process-wide); 0 keeps libtorch's choice
+  bool cuda_graphs = true;              // replay one captured CUDA graph per batch size (CUDA builds with graphs)
+};
+
+struct LoadOptions {
+  DevicePreference device = DevicePreference::Auto;
+  std::string precision = "fp32";
+  int64_t threads = 0;
+  bool cuda_graphs = true;
+};
+
+// Timing of the inference path (spec section 11): per iteration, copy of a random [batch,3,H,W] float32
+// input host->device, forward, copy of map and score back (synchronised). CUDA inputs come from pinned memory.
+struct BenchmarkOptions {
+  int64_t batch = 1;
+  int64_t warmup = 10;
+  int64_t reps = 10;
+  int64_t memory_reps = 10;  // CUDA peak-reserved samples (input already on the device); 0 skips
+  bool reference = false;    // time the trainable module's eager forward instead of the inference plan
+};
+
+struct BenchmarkResult {
+  int64_t batch = 0;
+  std::vector<double> iteration_ms;   // each timed iteration
+  double gflops = 0;                  // analytic, batch 1, blur counted as the official 25x25 convolution
+  double gflops_profiler = 0;         // the same as torch.profiler counts it (the paper's 56.3 G at 256x256)
+  int64_t peak_reserved_bytes = -1;   // mean over memory_reps; -1 on the CPU or without allocator stats
+  std::string precision;
+  std::string path;                   // "plan", "plan+cuda-graph" or "reference"
+  int64_t threads = 0;                // libtorch intra-op threads during the run
 };
 
 struct PredictResult {
@@ -72,20 +105,27 @@ class Engine {
  public:
   static std::unique_ptr<Engine> create(const CreateOptions& options);
   static std::unique_ptr<Engine> load(const std::string& path, DevicePreference device);
+  static std::unique_ptr<Engine> load(const std::string& path, const LoadOptions& options);
 
   // Resizes each image to the model size like the official pipeline (OpenCV INTER_LINEAR on uint8),
   // converts gray/RGBA to RGB, applies the backbone's preprocessing and runs inference.
   PredictResult predict(const std::vector<ImageU8>& images);
-  // Inference on an already preprocessed [B,3,H,W] float tensor of exactly the model size.
+  // Inference on an already preprocessed [B,3,H,W] float tensor of exactly the model size, through the
+  // inference plan (BatchNorm folded, chosen precision, CUDA graphs).
   PredictResult predict_tensor(const torch::Tensor& batch);
+  // The same through the trainable module's eager forward (fp32): the reference the plan is checked against.
+  PredictResult predict_tensor_reference(const torch::Tensor& batch);
+  BenchmarkResult benchmark(const BenchmarkOptions& options);
+
+  // Call after changing the network's weights in place (training, loading heads): the inference plan,
+  // a frozen copy of the weights, is rebuilt from the network on the next prediction.
+  void weights_changed();
 
   // Trains the heads on `data` (which must have the model size). A run interrupted by `cancel`
   // (ssn::Error(Aborted)) or saved in a checkpoint continues exactly where it stopped on the next call;
   // a finished run followed by another call starts a new run from the current heads.
   TrainSummary train(const TrainSet& data, const TrainOptions& options, const TrainProgressCallback& progress = nullptr,
                      const std::atomic<bool>* cancel = nullptr);
-  // Called whenever the weights change (training): drops anything derived from them.
-  void weights_changed();
 
   // Our .safetensors bundle, written atomically. `with_training_state` adds the "train.*" entries
   // (optimizer moments, RNG states, position) a resume needs; they roughly triple the heads' size.
@@ -97,6 +137,7 @@ class Engine {
   SuperSimpleNet& network() { return net_; }
   const torch::Device& device() const { return device_; }
   const std::string& device_reason() const { return device_reason_; }  // why 'auto' chose what it did
+  Precision precision() const { return precision_; }
 
  private:
   Engine(ModelConfig config, SuperSimpleNet net, torch::Device device, std::string reason);
@@ -104,12 +145,23 @@ class Engine {
   void restore_training(const Json& training, const NamedTensors& tensors, const std::string& source);
   void update_training_json();
   void mark_trained();  // heads_trained, then weights_changed()
+  // Applies precision, threads and graphs; validates them against the device.
+  void configure(const std::string& precision, int64_t threads, bool cuda_graphs);
+  void check_input(const torch::Tensor& batch) const;
+  void ensure_plan();  // builds the plan (and the graph runner) from the network's current weights
+  InferenceOutput run_plan(const torch::Tensor& batch);
+  PredictResult to_result(const InferenceOutput& out, int64_t batch) const;
+
   ModelConfig config_;
   SuperSimpleNet net_;
   torch::Device device_;
   std::string device_reason_;
   std::unique_ptr<Trainer> trainer_;  // the current or last training run
   mutable std::mutex config_mutex_;   // train() updates config_.training while info_json() may read it
+  Precision precision_ = Precision::Float32;
+  bool cuda_graphs_ = true;
+  std::unique_ptr<InferencePlan> plan_;
+  std::unique_ptr<CudaGraphRunner> graphs_;
 };
 
 // Versions of everything, as JSON: package, libtorch, CUDA availability and devices, threads.

@@ -83,10 +83,6 @@ std::string differing_keys(const TrainConfig& a, const TrainConfig& b) {
 
 }  // namespace
 
-void Engine::weights_changed() {
-  // Nothing derived from the weights is kept yet; the inference fast path drops its folded copies here.
-}
-
 void Engine::mark_trained() {
   {
     std::lock_guard<std::mutex> lock(config_mutex_);

@@ -20,6 +20,7 @@ std::string library_info_json() {
 #else
   torch_info["cuda"] = Json(false);
 #endif
+  torch_info["cudaGraphs"] = Json(cuda_graphs_compiled());
   torch_info["threads"] = Json(static_cast<int64_t>(at::get_num_threads()));
   info["libtorch"] = torch_info;
   Json cuda = Json::object();

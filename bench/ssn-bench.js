@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+/**
+ * ssn-bench: inference timing with the protocol of the official perf script (spec section 11).
+ *
+ *   latency     batch 1: copy of a random float32 input host->device, forward (backbone, adaptor, both heads,
+ *               upsampling, Gaussian blur), copy of map and score back (synchronised); mean ms per iteration
+ *   throughput  the same loop at batch 16; images/s = 16 * reps / total time
+ *   memory      CUDA only: batch 1, input already on the device, caching allocator emptied and its peak reset
+ *               before each forward; mean peak reserved bytes / 1e6 ("MB")
+ *   flops       analytic, batch 1, 2 x multiply-accumulates (blur counted as the official 25x25 convolution):
+ *               as torch.profiler counts the official model (the paper's 56.3 G, which leaves out the padding="same"
+ *               5x5 conv of the classification head) and the true total of every convolution and linear layer
+ *   cycles      each measurement builds a fresh model (random init, no weights needed); the first cycle is
+ *               dropped; mean and sample std over the rest
+ *
+ * Each figure is taken twice: by the native timed loop (Engine::benchmark, no JavaScript inside) and from
+ * JavaScript (predictTensor on a preprocessed Float32Array through the binding), so the binding's overhead shows.
+ * Only the native addon is loaded (never sharp), so this runs wherever the addon does.
+ */
+'use strict';
+const path = require('path');
+const os = require('os');
+const fs = require('fs');
+
+const ROOT = path.join(__dirname, '..');
+const ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras'];
+const USAGE = `Usage: ssn-bench [options]
+  --device cpu|cuda|auto     default auto
+  --backbone ARCH            ${ARCHS.join(', ')} (default wide_resnet50_2, random init)
+  --size N | HxW             model input size (default 256)
+  --precision fp32|fp16|bf16 default fp16 on CUDA (as the paper), fp32 on the CPU
+  --warmup N --reps N        per measurement (default 1000/1000 on CUDA, 2/5 on the CPU)
+  --cycles N                 measurement cycles, the first is dropped (default 6 on CUDA, 2 on the CPU)
+  --batch N                  throughput batch (default 16); 0 skips throughput
+  --memory-reps N            CUDA peak-memory samples per cycle (default 100; 0 skips)
+  --threads N                libtorch intra-op threads (default: libtorch's choice)
+  --no-cuda-graphs           CUDA: run the plan eagerly instead of replaying CUDA graphs
+  --reference                time the trainable module's eager forward (fp32) instead of the inference plan
+  --no-js                    skip the timings seen from JavaScript
+  --json                     print JSON instead of the table
+  --out FILE                 also write the JSON to FILE
+  --help`;
+
+function parseArgs(argv) {
+  const flags = new Set(['--json', '--no-js', '--no-cuda-graphs', '--reference', '--help']);
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (flags.has(a)) out[a.slice(2)] = true;
+    else if (a.startsWith('--') && i + 1 < argv.length) out[a.slice(2)] = argv[++i];
+    else throw new Error(`unknown or incomplete argument '${a}'\n${USAGE}`);
+  }
+  return out;
+}
+
+function int(value, name, min) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Expected an integer >= ${min} for --${name} but received '${value}'`);
+  return n;
+}
+
+function parseSize(value) {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(String(value));
+  if (!m) throw new Error(`Expected N or HxW for --size but received '${value}'`);
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
+/**
+ * The addon through the package's loader (dist/native.js) when it is compiled, else straight from
+ * SSN_NATIVE_BINDING (a checkout without dist/, as on a device machine). Never the package index: that
+ * would load sharp.
+ */
+function loadAddon() {
+  const loader = path.join(ROOT, 'dist', 'native.js');
+  if (fs.existsSync(loader)) {
+    const { loadNative, loadedBinding } = require(loader);
+    const native = loadNative();
+    return { native, binding: loadedBinding() };
+  }
+  const file = process.env.SSN_NATIVE_BINDING;
+  if (!file) throw new Error('no dist/native.js (run npm run build:ts) and no SSN_NATIVE_BINDING addon path');
+  return { native: require(path.resolve(file)), binding: `SSN_NATIVE_BINDING=${file}` };
+}
+module.exports = { loadAddon };
+
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const stats = (xs) => ({ mean: mean(xs), std: std(xs), min: Math.min(...xs), median: median(xs), n: xs.length });
+
+/** Same loop as the native one, but each iteration is a predictTensor call awaited from JavaScript. */
+async function jsTimes(model, batch, size, warmup, reps) {
+  const n = batch * 3 * size[0] * size[1];
+  const data = new Float32Array(n);
+  let seed = 1;
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    data[i] = seed / 2 ** 31 - 1;
+  }
+  for (let i = 0; i < warmup; i++) await model.predictTensor(data, batch);
+  const ms = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    await model.predictTensor(data, batch);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return ms;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { native, binding } = loadAddon();
+  const library = JSON.parse(native.libraryInfo());
+  const deviceArg = args.device ?? 'auto';
+  if (!['cpu', 'cuda', 'auto'].includes(deviceArg)) throw new Error(`Expected cpu, cuda or auto for --device but received '${deviceArg}'`);
+  const cudaAvailable = Boolean(library.cuda && (library.cuda.available ?? library.cuda.deviceCount > 0));
+  const onCuda = deviceArg === 'cuda' || (deviceArg === 'auto' && cudaAvailable);
+  const device = onCuda ? 'cuda' : 'cpu';
+  const arch = args.backbone ?? 'wide_resnet50_2';
+  if (!ARCHS.includes(arch)) throw new Error(`Expected one of ${ARCHS.join(', ')} for --backbone but received '${arch}'`);
+  const size = parseSize(args.size ?? 256);
+  const precision = args.precision ?? (onCuda ? 'fp16' : 'fp32');
+  // CPU defaults sized for a few minutes on an 8-core machine (a wide_resnet50_2 forward is ~0.5 s there).
+  const warmup = int(args.warmup ?? (onCuda ? 1000 : 2), 'warmup', 0);
+  const reps = int(args.reps ?? (onCuda ? 1000 : 5), 'reps', 1);
+  const cycles = int(args.cycles ?? (onCuda ? 6 : 2), 'cycles', 1);
+  const batch = int(args.batch ?? 16, 'batch', 0);
+  const memoryReps = onCuda ? int(args['memory-reps'] ?? 100, 'memory-reps', 0) : 0;
+  const threads = args.threads === undefined ? undefined : int(args.threads, 'threads', 1);
+  const reference = Boolean(args.reference);
+  const withJs = !args['no-js'] && !reference;
+
+  const create = (seed) =>
+    native.createModel({
+      arch,
+      backboneWeights: '',
+      randomBackbone: true,
+      headWeights: '',
+      headFormat: 'auto',
+      imageH: size[0],
+      imageW: size[1],
+      device,
+      seed,
+      precision,
+      cudaGraphs: !args['no-cuda-graphs'],
+      ...(threads === undefined ? {} : { threads }),
+    });
+
+  const result = {
+    tool: 'ssn-bench',
+    protocol: {
+      spec: 'SUPERSIMPLENET.md section 11 (official perf/perf_main.py)',
+      latency: 'batch 1: H->D copy of a random float32 input + forward + D->H copy of map and score, mean ms',
+      throughput: `batch ${batch}: same loop, images/s = batch * reps / total time`,
+      memory: 'CUDA: batch 1, input on device, empty cache + reset peak before each forward, mean peak reserved / 1e6',
+      flops: 'analytic, batch 1, 2 x MACs: gflops = as torch.profiler counts the official model (the paper\'s 56.3 G at 256x256: ' +
+        'no formula for the padding="same" 5x5 conv of the classification head); gflopsAnalyticTotal = every conv and linear layer',
+      js: 'predictTensor(Float32Array) awaited from JavaScript, same warm-up and reps',
+      model: `${arch}, random init (no weights), ${size[0]}x${size[1]}`,
+      device,
+      precision: reference ? 'fp32' : precision,
+      path: reference ? 'reference (trainable module, eager)' : 'inference plan',
+      cudaGraphs: onCuda && !reference && !args['no-cuda-graphs'],
+      warmup,
+      reps,
+      cycles,
+      droppedCycles: cycles > 1 ? 1 : 0,
+      memoryReps,
+      freshModelPerMeasurement: true,
+    },
+    versions: { node: process.version, binding, library },
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), platform: `${process.platform}-${process.arch}` },
+    threads: null,
+    cycles: [],
+    summary: {},
+  };
+
+  for (let c = 0; c < cycles; c++) {
+    const row = { cycle: c + 1, dropped: cycles > 1 && c === 0 };
+    let model = await create(c);
+    if (typeof model.benchmark !== 'function') throw new Error('this addon has no benchmark(): rebuild it (npm run build:native)');
+    let r = await model.benchmark({ batch: 1, warmup, reps, memoryReps: 0, reference });
+    result.threads = r.threads;
+    row.path = r.path;
+    row.gflops = r.gflopsProfiler;
+    row.gflopsAnalyticTotal = r.gflops;
+    const lat = Array.from(r.iterationMs);
+    row.latencyMs = mean(lat);
+    row.latencyMsMin = Math.min(...lat);
+    row.latencyMsMedian = median(lat);
+    if (withJs) {
+      const js = await jsTimes(model, 1, size, warmup, reps);
+      row.jsLatencyMs = mean(js);
+      row.jsLatencyMsMin = Math.min(...js);
+      row.jsLatencyMsMedian = median(js);
+    }
+    model.dispose();
+    if (batch > 0) {
+      model = await create(c);
+      r = await model.benchmark({ batch, warmup, reps, memoryReps: 0, reference });
+      const total = Array.from(r.iterationMs).reduce((s, x) => s + x, 0);
+      row.throughput = (batch * reps * 1000) / total;
+      if (withJs) {
+        const js = await jsTimes(model, batch, size, warmup, reps);
+        row.jsThroughput = (batch * reps * 1000) / js.reduce((s, x) => s + x, 0);
+      }
+      model.dispose();
+    }
+    if (memoryReps > 0) {
+      model = await create(c);
+      r = await model.benchmark({ batch: 1, warmup: 0, reps: 1, memoryReps, reference });
+      row.peakReservedMB = r.peakReservedBytes >= 0 ? r.peakReservedBytes / 1e6 : null;
+      model.dispose();
+    }
+    result.cycles.push(row);
+    if (!args.json) process.stderr.write(`cycle ${c + 1}/${cycles}${row.dropped ? ' (dropped)' : ''}: ${row.latencyMs.toFixed(3)} ms\n`);
+  }
+
+  const kept = result.cycles.filter((r) => !r.dropped);
+  for (const key of ['latencyMs', 'latencyMsMin', 'latencyMsMedian', 'jsLatencyMs', 'throughput', 'jsThroughput', 'peakReservedMB', 'gflops', 'gflopsAnalyticTotal']) {
+    const xs = kept.map((r) => r[key]).filter((x) => typeof x === 'number');
+    if (xs.length) result.summary[key] = stats(xs);
+  }
+  if (result.summary.jsLatencyMs) {
+    result.summary.bindingOverheadMs = result.summary.jsLatencyMs.mean - result.summary.latencyMs.mean;
+  }
+
+  const json = JSON.stringify(result, null, 2);
+  if (args.out) fs.writeFileSync(args.out, json + '\n');
+  if (args.json) {
+    console.log(json);
+    return;
+  }
+  const f = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
+  console.log(`ssn-bench: ${result.protocol.model} on ${device} (${result.protocol.precision}, ${result.protocol.path}` +
+    `${result.protocol.cudaGraphs ? ', CUDA graphs' : ''}), ${result.threads} threads; warm-up ${warmup}, reps ${reps}, ` +
+    `${cycles} cycles${cycles > 1 ? ' (first dropped)' : ''}`);
+  console.log('| cycle | latency ms (native) | latency ms (JS) | throughput img/s (native) | throughput img/s (JS) | peak reserved MB | GFLOPs |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of result.cycles) {
+    console.log(`| ${r.cycle}${r.dropped ? ' (dropped)' : ''} | ${f(r.latencyMs)} | ${f(r.jsLatencyMs)} | ${f(r.throughput, 2)} | ${f(r.jsThroughput, 2)} | ${f(r.peakReservedMB, 1)} | ${f(r.gflops)} |`);
+  }
+  const s = result.summary;
+  const ms = (k, d = 3) => (s[k] ? `${f(s[k].mean, d)} ± ${f(s[k].std, d)}` : '-');
+  console.log(`| mean ± std | ${ms('latencyMs')} | ${ms('jsLatencyMs')} | ${ms('throughput', 2)} | ${ms('jsThroughput', 2)} | ${ms('peakReservedMB', 1)} | ${ms('gflops')} |`);
+  if (s.bindingOverheadMs !== undefined) console.log(`binding overhead (JS - native latency): ${f(s.bindingOverheadMs)} ms`);
+}
+
+if (require.main === module) main().catch((e) => {
+  console.error(`ssn-bench: ${e && e.message ? e.message : e}${e && e.hint ? `\n  hint: ${e.hint}` : ''}`);
+  process.exitCode = 1;
+});

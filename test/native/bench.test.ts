@@ -1,0 +1,86 @@
+/**
+ * ssn-bench end to end (node bench/ssn-bench.js, as a user runs it) on a tiny model, with sharp made
+ * unloadable: the bench must run where only the native addon exists. Also the runtime options of the
+ * fast path through the public API. Needs the built addon and `npm run build:ts`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { SuperSimpleNet } from '../../lib';
+
+const execFileAsync = promisify(execFile);
+const repo = path.resolve(__dirname, '..', '..');
+
+describe('ssn-bench', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ssn-bench-'));
+    // Any attempt to load sharp fails the run.
+    writeFileSync(
+      path.join(dir, 'no-sharp.js'),
+      "const Module = require('module'); const load = Module._load;\n" +
+        "Module._load = function (request, ...rest) { if (request === 'sharp') throw new Error('sharp was loaded'); return load.call(this, request, ...rest); };\n",
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports the protocol, per-cycle figures and FLOPs as JSON without loading sharp', async () => {
+    const out = path.join(dir, 'bench.json');
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--require', path.join(dir, 'no-sharp.js'), path.join(repo, 'bench', 'ssn-bench.js'), '--device', 'cpu', '--backbone', 'resnet18',
+        '--size', '32', '--warmup', '1', '--reps', '2', '--cycles', '2', '--batch', '2', '--threads', '1', '--json', '--out', out],
+      { cwd: repo, maxBuffer: 16 << 20 },
+    );
+    const r = JSON.parse(stdout);
+    expect(r.protocol).toMatchObject({ device: 'cpu', precision: 'fp32', warmup: 1, reps: 2, cycles: 2, droppedCycles: 1, path: 'inference plan' });
+    expect(r.protocol.latency).toMatch(/batch 1/);
+    expect(r.threads).toBe(1);
+    expect(r.versions.library.libtorch.version).toEqual(expect.any(String));
+    expect(r.cycles).toHaveLength(2);
+    expect(r.cycles[0].dropped).toBe(true);
+    expect(r.cycles[1].dropped).toBe(false);
+    for (const c of r.cycles) {
+      expect(c.latencyMs).toBeGreaterThan(0);
+      expect(c.jsLatencyMs).toBeGreaterThan(0);
+      expect(c.throughput).toBeGreaterThan(0);
+      expect(c.jsThroughput).toBeGreaterThan(0);
+      expect(c.gflops).toBeGreaterThan(0);
+      expect(c.gflopsAnalyticTotal).toBeGreaterThan(c.gflops);
+      expect(c.path).toBe('plan');
+    }
+    expect(r.summary.latencyMs.n).toBe(1);
+    expect(r.summary.latencyMs.mean).toBe(r.cycles[1].latencyMs);
+    expect(typeof r.summary.bindingOverheadMs).toBe('number');
+  });
+
+  it('prints a table for people and rejects bad arguments', async () => {
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [path.join(repo, 'bench', 'ssn-bench.js'), '--device', 'cpu', '--backbone', 'resnet18', '--size', '32', '--warmup', '0',
+        '--reps', '1', '--cycles', '1', '--batch', '0', '--reference'],
+      { cwd: repo },
+    );
+    expect(stdout).toMatch(/\| cycle \| latency ms \(native\)/);
+    expect(stdout).toMatch(/reference/);
+    await expect(execFileAsync(process.execPath, [path.join(repo, 'bench', 'ssn-bench.js'), '--precision', 'fp64', '--device', 'cpu']))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/precision/) });
+  });
+});
+
+describe('runtime options of the fast path', () => {
+  it('rejects fp16 on the CPU and bad thread counts, accepts fp32 with threads', async () => {
+    const base = { backbone: { arch: 'resnet18' as const, random: true }, imageSize: 32, device: 'cpu' as const, logger: () => {} };
+    await expect(SuperSimpleNet.create({ ...base, precision: 'fp16' })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+    await expect(SuperSimpleNet.create({ ...base, threads: -1 })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+    await expect(SuperSimpleNet.create({ ...base, precision: 'fp64' as never })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+    const model = await SuperSimpleNet.create({ ...base, precision: 'fp32', threads: 1, cudaGraphs: false });
+    const p = await model.predict({ data: new Uint8Array(32 * 32 * 3).fill(100), width: 32, height: 32, channels: 3 });
+    expect(p.map).toHaveLength(32 * 32);
+    expect(Number.isFinite(p.logit)).toBe(true);
+    model.dispose();
+  });
+});
