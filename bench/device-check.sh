@@ -175,6 +175,8 @@ if [[ $TORCH_PY != none ]]; then
 else
   skip_step official_cpu "python3 has no torch here"
 fi
+# bf16 on the CPU (oneDNN; AMX where the host processor has it): our option, no official counterpart.
+run_step ssn_bench_cpu_bf16 90 node bench/ssn-bench.js --device cpu --precision bf16 "${CPU_ARGS[@]}" --no-js --json --out "$PARTS/ssn_bench_cpu_bf16.json"
 
 # ---- the rest, as time allows --------------------------------------------------------------------
 if [[ $DRY == 0 ]]; then
