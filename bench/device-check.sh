@@ -147,7 +147,7 @@ CYCLES="${SSN_BENCH_CYCLES:-3}"
 if [[ $DRY == 0 ]]; then
   nvidia-smi >>"$LOG" 2>&1
   run_step cuda_checks 120 bash -c "set -o pipefail; '$BUILD/ssn_cuda_checks' | tee '$PARTS/cuda_checks.jsonl'"
-  run_step parity 240 node bench/device-parity.js --out "$PARTS/parity.json"
+  run_step parity 240 node bench/device-parity.js --images 3 --out "$PARTS/parity.json"
   run_step ssn_bench_cuda_fp16 180 node bench/ssn-bench.js --device cuda --precision fp16 --warmup "$WARMUP" --reps "$REPS" \
     --cycles "$CYCLES" --memory-reps 20 --json --out "$PARTS/ssn_bench_cuda_fp16.json"
   run_step official_perf_main_cuda 240 bash -c "cd '$OFFICIAL/perf' && SSN_OFFICIAL_REPS=$REPS SSN_OFFICIAL_CYCLES=$CYCLES { python3 perf_main.py h200 2>/tmp/ssn-official-err.log || { tail -c 3000 /tmp/ssn-official-err.log; exit 1; }; } && cp perf_h200.csv '$PARTS/official_perf_main_cuda.csv' && cat perf_h200.csv"
@@ -175,6 +175,8 @@ if [[ $TORCH_PY != none ]]; then
 else
   skip_step official_cpu "python3 has no torch here"
 fi
+# bf16 on the CPU (oneDNN; AMX where the host processor has it): our option, no official counterpart.
+run_step ssn_bench_cpu_bf16 90 node bench/ssn-bench.js --device cpu --precision bf16 "${CPU_ARGS[@]}" --no-js --json --out "$PARTS/ssn_bench_cpu_bf16.json"
 
 # ---- the rest, as time allows --------------------------------------------------------------------
 if [[ $DRY == 0 ]]; then

@@ -51,11 +51,12 @@ std::mutex& seeded_init_mutex() {
   return m;
 }
 
-// Channels-last activations: on CUDA (cuDNN's NHWC kernels, tensor cores); on the CPU only where measured to
-// pay (bench/README.md). SSN_CHANNELS_LAST=0|1 overrides, for measurements.
-bool channels_last_for(const torch::Device& device) {
+// Channels-last activations: on CUDA (cuDNN's NHWC kernels, tensor cores) and for bf16 on the CPU (oneDNN's
+// AMX/AVX-512 bf16 kernels: 2x); fp32 on the CPU runs slower with it (bench/README.md).
+// SSN_CHANNELS_LAST=0|1 overrides, for measurements.
+bool channels_last_for(const torch::Device& device, Precision precision) {
   if (const char* env = std::getenv("SSN_CHANNELS_LAST")) return std::string(env) == "1";
-  return device.is_cuda();
+  return device.is_cuda() || precision == Precision::BFloat16;
 }
 
 int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
@@ -190,7 +191,7 @@ void Engine::ensure_plan() {
   PlanOptions options;
   options.device = device_;
   options.precision = precision_;
-  options.channels_last = channels_last_for(device_);
+  options.channels_last = channels_last_for(device_, precision_);
   plan_ = std::make_unique<InferencePlan>(*net_, options);
   if (device_.is_cuda() && cuda_graphs_) graphs_ = make_cuda_graph_runner(*plan_);
 }

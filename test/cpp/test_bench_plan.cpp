@@ -29,7 +29,7 @@ void randomise_batchnorms(ssn::SuperSimpleNetImpl& net, int64_t seed) {
 double max_abs(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 double max_abs_value(const torch::Tensor& a) { return a.abs().max().item<double>(); }
 
-void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w) {
+void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool channels_last = false) {
   torch::manual_seed(11);
   ssn::SuperSimpleNet net(arch, h, w);
   randomise_batchnorms(*net, 12);
@@ -37,7 +37,9 @@ void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w) {
   const torch::Tensor x = torch::randn({2, 3, h, w});
   torch::InferenceMode guard;
   const ssn::InferenceOutput ref = net->infer(x);
-  const ssn::InferencePlan plan(*net, ssn::PlanOptions{});
+  ssn::PlanOptions options;
+  options.channels_last = channels_last;
+  const ssn::InferencePlan plan(*net, options);
   const ssn::InferenceOutput fast = plan.run(x);
   SSN_CHECK(fast.map.sizes() == ref.map.sizes());
   SSN_CHECK(fast.score_logit.sizes() == ref.score_logit.sizes());
@@ -75,6 +77,29 @@ SSN_TEST(bench_plan_separable_blur_equals_the_2d_blur) {
 }
 
 SSN_TEST(bench_plan_matches_the_module_on_basic_blocks) { check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96); }
+
+SSN_TEST(bench_plan_matches_the_module_in_channels_last) {
+  // The memory format CUDA always uses, checked here on the CPU.
+  check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96, /*channels_last=*/true);
+}
+
+SSN_TEST(bench_plan_bf16_on_the_cpu_stays_within_bf16_tolerance) {
+  torch::manual_seed(13);
+  ssn::SuperSimpleNet net(ssn::BackboneArch::ResNet18, 64, 96);
+  randomise_batchnorms(*net, 14);
+  net->eval();
+  const torch::Tensor x = torch::randn({2, 3, 64, 96});
+  torch::InferenceMode guard;
+  const ssn::InferenceOutput ref = net->infer(x);
+  ssn::PlanOptions options;
+  options.precision = ssn::Precision::BFloat16;
+  options.channels_last = true;
+  const ssn::InferenceOutput fast = ssn::InferencePlan(*net, options).run(x);
+  SSN_CHECK(fast.map.scalar_type() == torch::kFloat && fast.score_logit.scalar_type() == torch::kFloat);
+  // Relative to the map's range (maps are min-max normalised before any metric).
+  const double range = (ref.map.max() - ref.map.min()).item<double>();
+  SSN_CHECK_MSG(max_abs(fast.map, ref.map) <= 5e-2 * range, "bf16 map diff " + std::to_string(max_abs(fast.map, ref.map) / range));
+}
 
 SSN_TEST(bench_plan_matches_the_module_on_torchvision_bottlenecks) {
   check_plan_matches(ssn::BackboneArch::ResNet50, 48, 64);
