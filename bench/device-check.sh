@@ -199,6 +199,13 @@ json.dump({"total": next((l for l in reversed(lines) if l.endswith(" failed")), 
            "failures": [l[:300] for l in lines if l.startswith("FAIL ")]}, open(sys.argv[2], "w"), indent=1)
 EOF
 
+# Issue #3's GPU run: the paper's unsupervised recipe on Magnetic Tile (carried resized to 256 px with the Keras
+# backbone up to conv4 in fp16), stopped by what is left of the budget. Needs the carry of .device/mt256 and
+# .device/keras_resnet50_to_conv4_fp16.safetensors (a second call: both do not fit with the rest in 64 MiB).
+if [[ $DRY == 0 && -d .device/mt256 && -f .device/keras_resnet50_to_conv4_fp16.safetensors ]]; then
+  run_step train_mt 600 node bench/device-train-mt.js --root .device/mt256 \
+    --backbone-weights .device/keras_resnet50_to_conv4_fp16.safetensors --budget-s $(( $(left) - 60 )) --out "$OUT/train-mt.json"
+fi
 if [[ -f .device/hook.sh ]]; then
   run_step hook 600 bash .device/hook.sh "$OUT"
 fi
