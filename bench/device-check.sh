@@ -204,7 +204,7 @@ EOF
 # .device/keras_resnet50_to_conv4_fp16.safetensors (a second call: both do not fit with the rest in 64 MiB).
 if [[ $DRY == 0 && -d .device/mt256 && -f .device/keras_resnet50_to_conv4_fp16.safetensors ]]; then
   run_step train_mt 600 node bench/device-train-mt.js --root .device/mt256 \
-    --backbone-weights .device/keras_resnet50_to_conv4_fp16.safetensors --budget-s $(( $(left) - 60 )) --out "$OUT/train-mt.json"
+    --backbone-weights .device/keras_resnet50_to_conv4_fp16.safetensors --budget-s $(( $(left) > 120 ? $(left) - 60 : 60 )) --out "$OUT/train-mt.json"
 fi
 if [[ -f .device/hook.sh ]]; then
   run_step hook 600 bash .device/hook.sh "$OUT"
