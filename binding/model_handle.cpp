@@ -206,7 +206,8 @@ Napi::Value ModelHandle::Train(const Napi::CallbackInfo& info) {
   }
 }
 
-// info() and deviceReason() read state that jobs do not change, so they do not wait for the run mutex.
+// info() and deviceReason() do not wait for the run mutex: a training job updates only the training part of
+// info(), under the engine's own lock.
 Napi::Value ModelHandle::Info(const Napi::CallbackInfo& info) {
   try {
     return Napi::String::New(info.Env(), Slot()->engine->info_json());

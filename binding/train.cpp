@@ -101,8 +101,8 @@ class ProgressChannel : public std::enable_shared_from_this<ProgressChannel> {
 
 // ---- options ---------------------------------------------------------------------------------------
 
-// {config?: {...TrainConfig keys}, resumePath?, checkpointPath?, checkpointEvery?, cacheFeatures?,
-//  cacheBudgetBytes?, keep nothing else}
+// NativeTrainOptions of lib/types.ts: {config?: {...TrainConfig keys}, resumePath?, checkpointPath?,
+// checkpointEvery?, cacheFeatures?, cacheBudgetBytes?}; any other key is refused.
 ssn::TrainOptions parse_train_options(const std::string& text) {
   ssn::Json j;
   try {

@@ -6,7 +6,6 @@
 #include "api/engine.h"
 #include "api/train_set.h"
 #include "common/error.h"
-#include "io/checkpoint.h"
 #include "io/json.h"
 
 namespace ssn {

@@ -16,7 +16,7 @@ const cli = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'ssn.js');
 test('ssn demo trains on procedural surfaces with the default backbone and scores a held-out set', async () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'ssn-demo-'));
   try {
-    const args = [cli, 'demo', '--size', '64', '--train', '8', '--test', '6', '--epochs', '1', '--out', out, '--device', 'cpu'];
+    const args = [cli, 'demo', '--size', '64', '--train', '8', '--test', '6', '--epochs', '1', '--batch-size', '8', '--out', out, '--device', 'cpu'];
     const { stdout, stderr } = await run(process.execPath, args, { maxBuffer: 16 << 20, timeout: 240_000 });
     expect(stderr).toMatch(/epoch 1\/1 .* loss/);
     expect(stdout).toMatch(/image AUROC \d\.\d{4}\s+pixel AUPRO \d\.\d{4}/);

@@ -3,17 +3,17 @@
  * ResNet50/ImageNet), generates procedural surfaces (brushed metal, cast metal, ceramic), trains the heads
  * unsupervised on normal surfaces only, scores a held-out set of normal and defective surfaces (scratches,
  * spots, cracks), prints image AUROC and pixel AUPRO, and writes the images, masks, heatmap overlays, the
- * model and a JSON summary. The defaults are sized to finish in a few minutes on a small CPU: the frozen
- * backbone's features are computed once and cached, the heads are what trains.
+ * model and a JSON summary. The defaults are sized to finish in a few minutes on a 2-core CPU: the heads
+ * are what trains (the frozen backbone's features are computed once and cached).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import sharp from 'sharp';
 
 import type { DatasetItem } from '../../data/dataset';
-import { proceduralDataset, type SurfaceSample } from '../../data/procedural';
+import { proceduralDataset, type SurfaceKind, type SurfaceSample } from '../../data/procedural';
 import { aupro, auroc } from '../../metrics';
 import { writeOverlay } from '../../overlay';
 import type { Device, Prediction } from '../../types';
@@ -33,23 +33,32 @@ interface DemoOptions {
   epochs: string;
   batchSize: string;
   seed: string;
+  surface: SurfaceKind;
   device: Device;
 }
 
-/** Learning rates of the demo: 10x the paper's, for a short run (the paper trains 300 epochs). */
-const DEMO_LR = { adaptLr: 1e-3, segLr: 2e-3, decLr: 2e-3 };
+/**
+ * The demo's recipe: the paper's unsupervised one, shortened from 300 epochs (tens of thousands of steps) to
+ * 80 steps. To learn in so few steps the learning rates are 5x the paper's and the synthetic feature noise
+ * is 0.5 instead of 0.015: stronger anomalies are found sooner (with 0.015 the image AUROC is as good, but
+ * the maps need far longer to localise). One model per surface kind, as the MVTec protocol trains one per
+ * category.
+ */
+const DEMO_RECIPE = { adaptLr: 5e-4, segLr: 1e-3, decLr: 1e-3, noiseStd: 0.5 };
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('train and evaluate on procedural surface defects with the embedded default backbone')
     .option('-o, --out <dir>', 'where to write images, masks, overlays, the model and summary.json', 'ssn-demo')
-    .option('--size <n>', 'model input size (square)', '96')
-    .option('--train <n>', 'normal surfaces to train on', '48')
-    .option('--test <n>', 'held-out surfaces to score (half of them defective)', '40')
-    .option('--epochs <n>', 'training epochs', '8')
-    .option('--batch-size <n>', 'images per training step', '8')
+    .option('--size <n>', 'model input size (square)', '64')
+    .option('--train <n>', 'normal surfaces to train on', '32')
+    .option('--test <n>', 'held-out surfaces to score (about half of them defective)', '40')
+    .option('--epochs <n>', 'training epochs', '10')
+    .option('--batch-size <n>', 'images per training step', '4')
     .option('--seed <n>', 'seed of the procedural surfaces', '7')
+    .addOption(new Option('--surface <kind>', 'the surface to inspect (one model per kind, as per MVTec category)')
+      .choices(['brushed', 'cast', 'ceramic']).default('brushed'))
     .addOption(deviceOption())
     .action((opts: DemoOptions) => runDemo(opts));
 }
@@ -70,12 +79,13 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 
   const dirs = { images: path.join(opts.out, 'images'), masks: path.join(opts.out, 'masks'), overlays: path.join(opts.out, 'overlays') };
   for (const dir of Object.values(dirs)) await ensureDir(dir, '--out');
-  const train = proceduralDataset({ count: trainCount, width: size, height: size, seed, defectFraction: 0 });
-  const test = proceduralDataset({ count: testCount, width: size, height: size, seed: seed + 1, defectFraction: 0.5 });
+  const surface = { width: size, height: size, surface: opts.surface };
+  const train = proceduralDataset({ ...surface, count: trainCount, seed, defectFraction: 0 });
+  const test = proceduralDataset({ ...surface, count: testCount, seed: seed + 1, defectFraction: 0.5 });
   if (!test.some((s) => s.defect) || test.every((s) => s.defect)) {
     throw new UsageError(`--test ${testCount} drew only one kind of surface.`, 'Score at least 4 held-out surfaces.');
   }
-  log(`generated ${trainCount} normal training surfaces and ${testCount} held-out surfaces ` +
+  log(`generated ${trainCount} normal ${opts.surface} training surfaces and ${testCount} held-out surfaces ` +
     `(${test.filter((s) => s.defect).length} defective), ${size}x${size}`);
 
   const model = await modelClass().create({ imageSize: size, device: opts.device, logger: log });
@@ -83,7 +93,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     const items: DatasetItem[] = train.map((s, i) => ({ id: `train-${i}`, image: s.image, label: 0 }));
     const progress = progressReporter();
     const summary = await model.train(items, {
-      setting: 'unsupervised', epochs, batchSize, ...DEMO_LR, onProgress: (p) => progress.report(p),
+      setting: 'unsupervised', epochs, batchSize, ...DEMO_RECIPE, onProgress: (p) => progress.report(p),
     });
     progress.done();
     log(`trained ${summary.epochs} epochs (${summary.steps} steps) in ${formatDuration(summary.seconds)}` +
