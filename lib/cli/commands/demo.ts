@@ -38,13 +38,13 @@ interface DemoOptions {
 }
 
 /**
- * The demo's recipe: the paper's unsupervised one, shortened from 300 epochs (tens of thousands of steps) to
- * 80 steps. To learn in so few steps the learning rates are 5x the paper's and the synthetic feature noise
- * is 0.5 instead of 0.015: stronger anomalies are found sooner (with 0.015 the image AUROC is as good, but
- * the maps need far longer to localise). One model per surface kind, as the MVTec protocol trains one per
- * category.
+ * The demo's recipe: the paper's unsupervised one (feature noise 0.015, Perlin threshold 0.2, ...), shortened
+ * from 300 epochs to 80 steps, with 5x the paper's learning rates so that the heads learn something in so
+ * few steps. Measured on seeds 7/8/9 (brushed, 64x64, 32 normal images, 10 epochs): image AUROC
+ * 0.987/0.900/0.926; the maps need far longer training (pixel AUPRO 0.02-0.23). One model per surface kind,
+ * as the MVTec protocol trains one per category.
  */
-const DEMO_RECIPE = { adaptLr: 5e-4, segLr: 1e-3, decLr: 1e-3, noiseStd: 0.5 };
+const DEMO_RECIPE = { adaptLr: 5e-4, segLr: 1e-3, decLr: 1e-3 };
 
 export function register(program: Command): void {
   program
