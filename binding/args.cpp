@@ -188,11 +188,14 @@ std::string parse_path(const Napi::Value& value, const std::string& name) {
   return path;
 }
 
+ssn::ImageU8 image_view(const OwnedImage& image) {
+  return ssn::ImageU8{image.pixels.empty() ? nullptr : image.pixels.data(), image.width, image.height, image.channels};
+}
+
 std::vector<ssn::ImageU8> image_views(const std::vector<OwnedImage>& images) {
   std::vector<ssn::ImageU8> views;
   views.reserve(images.size());
-  for (const OwnedImage& image : images)
-    views.push_back(ssn::ImageU8{image.pixels.data(), image.width, image.height, image.channels});
+  for (const OwnedImage& image : images) views.push_back(image_view(image));
   return views;
 }
 

@@ -27,7 +27,9 @@ OwnedImage parse_image(const Napi::Value& value, const std::string& name);
 // [{data: Uint8Array | Uint8ClampedArray, width, height, channels: 1|3|4}, ...], at least one image.
 std::vector<OwnedImage> parse_images(const Napi::Value& value);
 
-// Views of owned images, as the core takes them (valid while `images` lives).
+// Views of owned images, as the core takes them (valid while the images live). An image without pixels
+// gives a view with null data.
+ssn::ImageU8 image_view(const OwnedImage& image);
 std::vector<ssn::ImageU8> image_views(const std::vector<OwnedImage>& images);
 
 // NativeCreateOptions of lib/types.ts; absent optional fields take the ssn::CreateOptions defaults.

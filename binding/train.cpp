@@ -154,11 +154,8 @@ class AddWorker : public PromiseWorker {
   void Run() override {
     std::lock_guard<std::mutex> lock(slot_->mutex);
     for (size_t i = 0; i < images_.size(); ++i) {
-      const OwnedImage& img = images_[i];
-      const OwnedImage& m = masks_[i];
-      const ssn::ImageU8 image{img.pixels.data(), img.width, img.height, img.channels};
-      const ssn::ImageU8 mask{m.pixels.empty() ? nullptr : m.pixels.data(), m.width, m.height, m.channels};
-      slot_->set.add(image, m.pixels.empty() ? nullptr : &mask, labels_[i]);
+      const ssn::ImageU8 mask = image_view(masks_[i]);
+      slot_->set.add(image_view(images_[i]), mask.data ? &mask : nullptr, labels_[i]);
     }
     size_ = slot_->set.size();
     images_.clear();
