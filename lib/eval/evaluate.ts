@@ -145,8 +145,8 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
   const pixelOk = masked > 0 && masked === nPos;
   if (masked < nPos) notes.push(`pixel metrics skipped: ${nPos - masked} anomalous test image(s) have no mask`);
   if (pixelOk) {
-    const pixels = concat(maps);
-    const gt = concatU8(masks);
+    const pixels = concat(maps, (n) => new Float32Array(n));
+    const gt = concat(masks, (n) => new Uint8Array(n));
     const prep = prepareBinary(pixels, gt);
     if (prep.positives.length > 0 && prep.negatives.length > 0) {
       metrics.pixelAuroc = auroc(prep);
@@ -210,7 +210,7 @@ function perTypeMetrics(
       const sel = [...normals, ...anomalous];
       imageAuroc = auroc(Float32Array.from(sel, (k) => scores[k]), Uint8Array.from(sel, (k) => items[k].label));
       if (pixelOk) {
-        const prep = prepareBinary(concat(sel.map((k) => maps[k])), concatU8(sel.map((k) => masks[k])));
+        const prep = prepareBinary(concat(sel.map((k) => maps[k]), (n) => new Float32Array(n)), concat(sel.map((k) => masks[k]), (n) => new Uint8Array(n)));
         if (prep.positives.length > 0) pixelAuroc = auroc(prep);
       }
     }
@@ -219,18 +219,9 @@ function perTypeMetrics(
   return out;
 }
 
-function concat(arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
-}
-
-function concatU8(arrays: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
+/** The arrays end to end, in a new array of the same type. */
+function concat<T extends Float32Array | Uint8Array>(arrays: T[], make: (length: number) => T): T {
+  const out = make(arrays.reduce((n, a) => n + a.length, 0));
   let o = 0;
   for (const a of arrays) {
     out.set(a, o);
