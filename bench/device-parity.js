@@ -63,23 +63,12 @@ function maxAbsDiff(a, b) {
 }
 
 async function main() {
-  const { native } = require('./ssn-bench.js').loadAddon();
+  const { loadAddon, createRandomModel } = require('./ssn-bench.js');
+  const { native } = loadAddon();
   const library = JSON.parse(native.libraryInfo());
   const cuda = Boolean(library.cuda && library.cuda.available);
   const create = (device, precision, cudaGraphs) =>
-    native.createModel({
-      arch,
-      backboneWeights: '',
-      randomBackbone: true,
-      headWeights: '',
-      headFormat: 'auto',
-      imageH: size,
-      imageW: size,
-      device,
-      seed: 42,
-      precision,
-      cudaGraphs,
-    });
+    createRandomModel(native, { arch, size: [size, size], device, seed: 42, precision, cudaGraphs });
   const x = inputs();
   const cpuModel = await create('cpu', 'fp32', false);
   const ref = await cpuModel.predictTensor(x, images);

@@ -81,7 +81,24 @@ function loadAddon() {
   if (!file) throw new Error('no dist/native.js (run npm run build:ts) and no SSN_NATIVE_BINDING addon path');
   return { native: require(path.resolve(file)), binding: `SSN_NATIVE_BINDING=${file}` };
 }
-module.exports = { loadAddon };
+/** A model with a randomly initialised backbone (timing needs no weights); size = [height, width]. */
+function createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs, threads }) {
+  return native.createModel({
+    arch,
+    backboneWeights: '',
+    randomBackbone: true,
+    headWeights: '',
+    headFormat: 'auto',
+    imageH: size[0],
+    imageW: size[1],
+    device,
+    seed,
+    precision,
+    cudaGraphs,
+    ...(threads === undefined ? {} : { threads }),
+  });
+}
+module.exports = { loadAddon, createRandomModel };
 
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
@@ -138,20 +155,7 @@ async function main() {
   const withJs = !args['no-js'] && !reference;
 
   const create = (seed) =>
-    native.createModel({
-      arch,
-      backboneWeights: '',
-      randomBackbone: true,
-      headWeights: '',
-      headFormat: 'auto',
-      imageH: size[0],
-      imageW: size[1],
-      device,
-      seed,
-      precision,
-      cudaGraphs: !args['no-cuda-graphs'],
-      ...(threads === undefined ? {} : { threads }),
-    });
+    createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs: !args['no-cuda-graphs'], threads });
 
   const result = {
     tool: 'ssn-bench',
