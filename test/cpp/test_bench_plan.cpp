@@ -8,22 +8,14 @@
 #include "model/inference_plan.h"
 #include "model/supersimplenet.h"
 #include "test_framework.h"
+#include "random_batchnorms.h"
 #include "test_io_helpers.h"
 
 namespace {
 
-// BatchNorm with non-trivial statistics everywhere, so that folding is really exercised.
 void randomise_batchnorms(ssn::SuperSimpleNetImpl& net, int64_t seed) {
-  torch::NoGradGuard no_grad;
   torch::manual_seed(seed);
-  for (auto& m : net.modules(false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
-      bn->weight.uniform_(0.5, 1.5);
-      bn->bias.normal_(0.0, 0.1);
-      bn->running_mean.normal_(0.0, 0.1);
-      bn->running_var.uniform_(0.5, 2.0);
-    }
-  }
+  ssn_test::randomise_batchnorms(net);
 }
 
 double max_abs(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }

@@ -13,6 +13,7 @@
 #include "model/inference_plan.h"
 #include "model/supersimplenet.h"
 #include "ops/noise_inject.h"
+#include "../cpp/random_batchnorms.h"
 
 namespace {
 
@@ -63,18 +64,6 @@ void noise_checks() {
              std::to_string(unfused) + ",\"speedup\":" + std::to_string(unfused / fused));
 }
 
-void randomise_batchnorms(ssn::SuperSimpleNetImpl& net) {
-  torch::NoGradGuard no_grad;
-  for (auto& m : net.modules(false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
-      bn->weight.uniform_(0.5, 1.5);
-      bn->bias.normal_(0.0, 0.1);
-      bn->running_mean.normal_(0.0, 0.1);
-      bn->running_var.uniform_(0.5, 2.0);
-    }
-  }
-}
-
 // Error relative to the reference's range (maps are min-max normalised downstream).
 double relative_error(const torch::Tensor& got, const torch::Tensor& ref) {
   const double range = std::max(1e-12, (ref.max() - ref.min()).item<double>());
@@ -85,7 +74,7 @@ void plan_checks() {
   const torch::Device cuda(torch::kCUDA, 0);
   torch::manual_seed(2);
   ssn::SuperSimpleNet net(ssn::BackboneArch::ResNet18, 64, 96);
-  randomise_batchnorms(*net);
+  ssn_test::randomise_batchnorms(*net);
   net->eval();
   torch::InferenceMode guard;
   const torch::Tensor x = torch::randn({4, 3, 64, 96});
