@@ -36,6 +36,7 @@ Napi::Object progress_to_js(Napi::Env env, const ssn::TrainProgress& p) {
   num("lrCls", p.lr_cls);
   num("imagesPerSecond", p.images_per_second);
   num("etaSeconds", p.eta_seconds);
+  o.Set("precision", Napi::String::New(env, ssn::precision_name(p.precision)));
   return o;
 }
 
@@ -102,7 +103,7 @@ class ProgressChannel : public std::enable_shared_from_this<ProgressChannel> {
 // ---- options ---------------------------------------------------------------------------------------
 
 // NativeTrainOptions of lib/types.ts: {config?: {...TrainConfig keys}, resumePath?, checkpointPath?,
-// checkpointEvery?, cacheFeatures?, cacheBudgetBytes?}; any other key is refused.
+// checkpointEvery?, cacheFeatures?, cacheBudgetBytes?, maxSeconds?}; any other key is refused.
 ssn::TrainOptions parse_train_options(const std::string& text) {
   ssn::Json j;
   try {
@@ -126,6 +127,8 @@ ssn::TrainOptions parse_train_options(const std::string& text) {
         o.cache_features = v.as_string();
       } else if (key == "cacheBudgetBytes") {
         o.cache_budget_bytes = v.as_int();
+      } else if (key == "maxSeconds") {
+        o.max_seconds = v.as_number();
       } else {
         throw ArgumentError("optionsJson: unknown key '" + key + "'");
       }
@@ -212,6 +215,9 @@ class TrainWorker : public PromiseWorker {
     num("focalScore", summary_.last.focal_score);
     num("gradNorm", summary_.last.grad_norm);
     o.Set("config", Napi::String::New(env, summary_.config_json));
+    o.Set("precisionReason", Napi::String::New(env, summary_.precision_reason));
+    num("budgetSeconds", summary_.budget_seconds);
+    num("secondsPerStep", summary_.seconds_per_step);
     return o;
   }
 

@@ -14,6 +14,7 @@ import type {
   NativeTrainProgress,
   NativeTrainSet,
   NativeTrainSummary,
+  Precision,
   TrainOptions,
   TrainProgress,
   TrainSummary,
@@ -41,7 +42,9 @@ const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boole
   flips: { key: 'flips', kind: 'boolean' },
   seed: { key: 'seed', kind: 'int' },
 };
-const OTHER_KEYS = ['setting', 'onProgress', 'signal', 'checkpoint', 'resume', 'cacheFeatures', 'cacheBudgetMB'];
+const OTHER_KEYS = ['setting', 'onProgress', 'signal', 'checkpoint', 'resume', 'cacheFeatures', 'cacheBudgetMB', 'precision',
+  'maxMinutes', 'milestones'];
+const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16', 'fp16'];
 
 export interface ResolvedTraining {
   items: DatasetItem[];
@@ -101,7 +104,29 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
     else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalidOption('a finite number >= 0', option, value);
     else config[key] = value;
   }
+  if (options.precision !== undefined) {
+    if (!TRAIN_PRECISIONS.includes(options.precision as string)) {
+      throw invalidOption("'auto', 'fp32', 'bf16' or 'fp16'", 'options.precision', options.precision);
+    }
+    config.precision = options.precision;
+  }
+  if (options.milestones !== undefined) {
+    const m = options.milestones;
+    if (!Array.isArray(m) || !m.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+      throw invalidOption('an array of epochs >= 0', 'options.milestones', m);
+    }
+    config.milestones = m;
+  }
   const native: NativeTrainOptions = { config };
+  if (options.maxMinutes !== undefined) {
+    const m = options.maxMinutes;
+    if (typeof m !== 'number' || !Number.isFinite(m) || m <= 0) throw invalidOption('a number of minutes > 0', 'options.maxMinutes', m);
+    if (options.epochs !== undefined || options.milestones !== undefined) {
+      throw new SsnError('ERR_SSN_INPUT', `Both options.${options.epochs !== undefined ? 'epochs' : 'milestones'} and options.maxMinutes were given.`,
+        'Give one: maxMinutes sizes the epochs and the milestones to the budget.');
+    }
+    native.maxSeconds = m * 60;
+  }
   if (options.checkpoint !== undefined) {
     expectObject(options.checkpoint, 'options.checkpoint');
     native.checkpointPath = expectString(options.checkpoint.path, 'options.checkpoint.path');
@@ -189,10 +214,12 @@ export function toProgress(p: NativeTrainProgress): TrainProgress {
     lr: { adaptor: p.lrAdaptor, seg: p.lrSeg, cls: p.lrCls },
     imagesPerSecond: p.imagesPerSecond,
     etaSeconds: p.etaSeconds,
+    precision: p.precision,
   };
 }
 
 export function toSummary(s: NativeTrainSummary): TrainSummary {
+  const config = JSON.parse(s.config) as Record<string, unknown>;
   return {
     epochs: s.epochs,
     steps: s.steps,
@@ -205,7 +232,10 @@ export function toSummary(s: NativeTrainSummary): TrainSummary {
     truncatedL1: s.truncatedL1,
     focalMap: s.focalMap,
     focalScore: s.focalScore,
-    config: JSON.parse(s.config) as Record<string, unknown>,
+    config,
+    precision: config.precision as Precision,
+    precisionReason: s.precisionReason,
+    ...(s.budgetSeconds > 0 ? { budget: { seconds: s.budgetSeconds, secondsPerStep: s.secondsPerStep } } : {}),
   };
 }
 

@@ -135,6 +135,8 @@ export interface TrainProgress {
   imagesPerSecond: number;
   /** Seconds left at the current pace. */
   etaSeconds: number;
+  /** The precision the adaptor and heads train in. */
+  precision: Precision;
 }
 
 /**
@@ -158,6 +160,11 @@ export interface TrainOptions {
   decWeightDecay?: number;
   /** MultiStepLR factor at 0.8 and 0.9 of the epochs. Default 0.4. */
   gamma?: number;
+  /**
+   * The epochs at which the LR is multiplied by `gamma`. Default: the official float milestones 0.8E and
+   * 0.9E, which fire only where they are whole numbers (so never for E = 8, say).
+   */
+  milestones?: number[];
   /** Perlin binarisation threshold: 0.2 unsupervised, 0.6 supervised. */
   perlinThreshold?: number;
   /** Synthetic noise may overlap real defects: true unsupervised, false supervised. */
@@ -185,6 +192,20 @@ export interface TrainOptions {
    */
   cacheFeatures?: boolean | 'auto';
   cacheBudgetMB?: number;
+  /**
+   * Precision of the adaptor and heads (autocast); weights, optimizer moments and losses stay fp32, and the
+   * frozen backbone runs in fp32. 'auto' (default): bf16 where the device computes it natively (a CPU with
+   * AMX-BF16 or AVX512-BF16, a GPU of compute capability 8.0+), fp32 elsewhere. 'fp16' needs CUDA and
+   * uses a gradient scaler. A resumed run keeps its precision.
+   */
+  precision?: 'auto' | Precision;
+  /**
+   * Size a new run's schedule to this wall-clock budget (minutes, feature cache and warm-up included): a few
+   * timed warm-up steps give the epochs, and the LR milestones become round(0.8E) and round(0.9E). The
+   * warm-up's updates are undone, so the run equals a plain run of that many epochs (see `summary.config`).
+   * Replaces `epochs`.
+   */
+  maxMinutes?: number;
 }
 
 export interface TrainSummary {
@@ -206,6 +227,11 @@ export interface TrainSummary {
   focalScore: number;
   /** The resolved training configuration (snake_case keys, as stored in the model). */
   config: Record<string, unknown>;
+  /** The precision that ran (also config.precision) and why, in one line. */
+  precision: Precision;
+  precisionReason: string;
+  /** With maxMinutes: the budget (seconds) and the warm-up's seconds per step that sized the schedule. */
+  budget?: { seconds: number; secondsPerStep: number };
 }
 
 // ---- the native addon contract (binding/) --------------------------------------------------------
@@ -281,6 +307,7 @@ export interface NativeTrainProgress {
   lrCls: number;
   imagesPerSecond: number;
   etaSeconds: number;
+  precision: Precision;
 }
 
 export interface NativeTrainSummary {
@@ -298,6 +325,10 @@ export interface NativeTrainSummary {
   gradNorm: number;
   /** JSON of the resolved TrainConfig. */
   config: string;
+  precisionReason: string;
+  /** 0 when no budget sized the schedule. */
+  budgetSeconds: number;
+  secondsPerStep: number;
 }
 
 /** 8-bit training samples held natively at the model size (each added image is resized at once). */
@@ -324,6 +355,7 @@ export interface NativeTrainOptions {
   checkpointEvery?: number;
   cacheFeatures?: 'auto' | 'on' | 'off';
   cacheBudgetBytes?: number;
+  maxSeconds?: number;
 }
 
 /** One native model. All Promise-returning calls run on the libuv pool (AsyncWorker). */

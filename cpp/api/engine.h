@@ -87,6 +87,10 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;    // 0: no checkpoints
   std::string cache_features = "auto";  // "auto" (when it fits the budget) | "on" | "off"
   int64_t cache_budget_bytes = int64_t{2} << 30;
+  // > 0: a new run's schedule is sized to this wall-clock budget (cache, warm-up and epochs together):
+  // the steps of a measured warm-up give the epochs, and the LR milestones become round(0.8E), round(0.9E).
+  // The warm-up's updates are undone, so the run equals a plain run of that many epochs.
+  double max_seconds = 0;
 };
 
 struct TrainSummary {
@@ -99,6 +103,9 @@ struct TrainSummary {
   bool resumed = false;          // the call continued an interrupted run
   TrainStepResult last;          // losses of the last step
   std::string config_json;       // the resolved TrainConfig
+  std::string precision_reason;  // which precision ran and why
+  double budget_seconds = 0;     // max_seconds when the schedule was sized to it
+  double seconds_per_step = 0;   // the warm-up's measurement that sized it
 };
 
 class Engine {

@@ -2,17 +2,20 @@
 // exactly, and the training state carried by the model bundle.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "api/engine.h"
 #include "api/train_set.h"
 #include "common/error.h"
 #include "io/json.h"
+#include "train/mixed_precision.h"
 
 namespace ssn {
 namespace {
 
 constexpr const char* kTrainPrefix = "train.";
 constexpr int64_t kCacheChunk = 8;  // images per backbone call while filling the cache
+constexpr int64_t kBudgetTimedSteps = 2;  // warm-up steps timed to size a budgeted schedule (after one untimed)
 
 // The stored 8-bit samples as the trainer reads them: preprocessed on demand (one image at a time, so
 // memory stays at the 8-bit size), with the backbone's features from the cache when it is filled.
@@ -34,14 +37,15 @@ class TrainSetSource : public TrainDataSource {
   }
 
   // Bytes the cache would take: every image's features at the shape of the first one's.
-  int64_t cache_bytes(SuperSimpleNet& net) {
+  int64_t cache_bytes(SuperSimpleNet& net, torch::ScalarType dtype) {
     const torch::Tensor f = net->extract_features(get(0).image.unsqueeze(0));
-    return set_.size() * (f.numel() / f.size(0)) * static_cast<int64_t>(sizeof(float));
+    return set_.size() * (f.numel() / f.size(0)) * static_cast<int64_t>(c10::elementSize(dtype));
   }
 
   // The backbone runs in eval mode without gradients, so a sample's features never change: compute them
-  // once (CPU memory; the training step moves them to the model's device).
-  void fill_cache(SuperSimpleNet& net, const std::atomic<bool>* cancel) {
+  // once (CPU memory; the training step moves them to the model's device). Mixed precision keeps them in
+  // the autocast dtype: the adaptor casts its input to it anyway, so nothing changes but the memory.
+  void fill_cache(SuperSimpleNet& net, torch::ScalarType dtype, const std::atomic<bool>* cancel) {
     std::vector<torch::Tensor> chunks;
     for (int64_t begin = 0; begin < set_.size(); begin += kCacheChunk) {
       if (cancel != nullptr && cancel->load()) {
@@ -50,7 +54,7 @@ class TrainSetSource : public TrainDataSource {
       }
       std::vector<torch::Tensor> images;
       for (int64_t i = begin; i < std::min(set_.size(), begin + kCacheChunk); ++i) images.push_back(get(i).image);
-      chunks.push_back(net->extract_features(torch::stack(images)).to(torch::kCPU, torch::kFloat32));
+      chunks.push_back(net->extract_features(torch::stack(images)).to(torch::kCPU, dtype));
     }
     cache_ = torch::cat(chunks);
   }
@@ -148,35 +152,82 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     restore_training(c.training, state, options.resume_path);
   }
 
-  const TrainConfig requested = TrainConfig::from_json(parse_train_config_json(options.config_json));
+  if (!(options.max_seconds >= 0) || !std::isfinite(options.max_seconds)) {
+    throw Error(ErrorCode::Config, "the time budget must be a finite number of seconds >= 0",
+                "give the budget in minutes > 0, or leave it out");
+  }
+  Json requested_json = parse_train_config_json(options.config_json);
+  if (!requested_json.is_object() ||
+      (requested_json.contains("precision") && !requested_json.at("precision").is_string())) {
+    throw Error(ErrorCode::Config, "the training options must be a JSON object with precision a string",
+                "pass training config keys, precision \"auto\", \"fp32\", \"bf16\" or \"fp16\"");
+  }
   const bool resumed = trainer_ && !trainer_->finished() && (trainer_->epoch() > 0 || trainer_->step_in_epoch() > 0);
+  const std::string asked =
+      requested_json.contains("precision") ? requested_json.at("precision").as_string() : std::string("auto");
+  const PrecisionChoice precision =
+      asked == "auto" && resumed
+          ? PrecisionChoice{trainer_->config().precision,
+                            std::string(precision_name(trainer_->config().precision)) + " (the interrupted run's)"}
+          : choose_training_precision(asked, device_);
+  requested_json["precision"] = Json(precision_name(precision.precision));
+  TrainConfig requested = TrainConfig::from_json(requested_json);
   if (resumed) {
+    if (options.max_seconds > 0) {  // the budget sized the interrupted run's schedule when it started
+      requested.epochs = trainer_->config().epochs;
+      requested.milestones = trainer_->config().milestones;
+    }
     const std::string diff = differing_keys(requested, trainer_->config());
     if (!diff.empty()) {
       throw Error(ErrorCode::Config, "the interrupted run being resumed was configured differently: " + diff,
                   "resume with the options the run was started with");
     }
-  } else {
-    trainer_ = std::make_unique<Trainer>(net_, requested);
   }
-  const TrainConfig& config = trainer_->config();
 
   TrainSummary summary;
   summary.resumed = resumed;
-  summary.config_json = config.to_json().dump();
+  summary.precision_reason = precision.reason;
   TrainSetSource source(data, config_.preprocessing);
-  const bool augmented = config.supervised() && config.flips;
+  const bool augmented = requested.supervised() && requested.flips;
   if (options.cache_features == "on" && augmented) {
     throw Error(ErrorCode::Config, "the feature cache needs un-augmented samples, but supervised flips are on",
                 "turn flips off, or leave the cache on \"auto\"");
   }
+  const torch::ScalarType cache_dtype =
+      requested.precision == Precision::Float32 ? torch::kFloat32 : precision_dtype(requested.precision);
   if (options.cache_features == "on" ||
-      (options.cache_features == "auto" && !augmented && source.cache_bytes(net_) <= options.cache_budget_bytes)) {
+      (options.cache_features == "auto" && !augmented &&
+       source.cache_bytes(net_, cache_dtype) <= options.cache_budget_bytes)) {
     const auto cache_start = std::chrono::steady_clock::now();
-    source.fill_cache(net_, cancel);
+    source.fill_cache(net_, cache_dtype, cancel);
     summary.cached_features = true;
     summary.cache_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cache_start).count();
   }
+
+  if (!resumed && options.max_seconds > 0) {
+    // Time a few steps on a throwaway trainer, undo them, and size the schedule to what is left.
+    const NamedTensors initial = net_->head_state();
+    NamedTensors snapshot;
+    for (const auto& [name, t] : initial) snapshot[name] = t.clone();
+    int64_t steps = 0;
+    try {
+      Trainer probe(net_, requested);
+      summary.seconds_per_step = probe.seconds_per_step(source, kBudgetTimedSteps, cancel);
+      steps = probe.steps_per_epoch(source);
+    } catch (...) {
+      net_->load_head_state(snapshot);
+      throw;
+    }
+    net_->load_head_state(snapshot);
+    const double left =
+        options.max_seconds - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    requested.epochs = std::max<int64_t>(1, static_cast<int64_t>(left / (summary.seconds_per_step * steps)));
+    requested.milestones = {std::round(0.8 * requested.epochs), std::round(0.9 * requested.epochs)};
+    summary.budget_seconds = options.max_seconds;
+  }
+  if (!resumed) trainer_ = std::make_unique<Trainer>(net_, requested);
+  const TrainConfig& config = trainer_->config();
+  summary.config_json = config.to_json().dump();
 
   auto on_step = [&](const TrainProgress& p) {
     summary.steps += 1;

@@ -123,31 +123,6 @@ FoldedConv keras_conv(const ModuleMap& modules, const std::string& root, const s
 
 }  // namespace
 
-Precision parse_precision(const std::string& s) {
-  if (s == "fp32") return Precision::Float32;
-  if (s == "fp16") return Precision::Float16;
-  if (s == "bf16") return Precision::BFloat16;
-  throw Error(ErrorCode::Input, "Expected 'fp32', 'fp16' or 'bf16' for precision but received '" + s + "'");
-}
-
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::Float32: return "fp32";
-    case Precision::Float16: return "fp16";
-    case Precision::BFloat16: return "bf16";
-  }
-  return "fp32";
-}
-
-torch::ScalarType precision_dtype(Precision p) {
-  switch (p) {
-    case Precision::Float32: return torch::kFloat;
-    case Precision::Float16: return torch::kHalf;
-    case Precision::BFloat16: return torch::kBFloat16;
-  }
-  return torch::kFloat;
-}
-
 torch::Tensor FoldedConv::forward(const torch::Tensor& x) const {
   return torch::conv2d(x, weight, bias, stride, padding, dilation, groups);
 }

@@ -9,14 +9,10 @@
 
 #include <torch/torch.h>
 
+#include "common/precision.h"
 #include "model/supersimplenet.h"
 
 namespace ssn {
-
-enum class Precision { Float32, Float16, BFloat16 };
-Precision parse_precision(const std::string& s);  // "fp32" | "fp16" | "bf16"; throws ssn::Error(Input)
-const char* precision_name(Precision p);
-torch::ScalarType precision_dtype(Precision p);
 
 struct PlanOptions {
   torch::Device device = torch::kCPU;

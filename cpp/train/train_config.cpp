@@ -65,6 +65,10 @@ Json TrainConfig::to_json() const {
   j["clip_grad_norm"] = Json(clip_grad_norm);
   j["flips"] = Json(flips);
   j["seed"] = Json(static_cast<int64_t>(seed));
+  j["precision"] = Json(precision_name(precision));
+  Json m = Json::array();
+  for (const double v : milestones) m.push_back(Json(v));
+  j["milestones"] = m;
   return j;
 }
 
@@ -99,6 +103,11 @@ TrainConfig TrainConfig::from_json(const Json& j) {
       {"stop_grad", boolean(c.stop_grad)},
       {"clip_grad_norm", number(c.clip_grad_norm)},
       {"flips", boolean(c.flips)},
+      {"precision", [&c](const Json& v) { c.precision = parse_precision(v.as_string()); }},
+      {"milestones", [&c](const Json& v) {
+         c.milestones.clear();
+         for (const Json& e : v.as_array()) c.milestones.push_back(e.as_number());
+       }},
       {"seed", [&c](const Json& v) {
          const int64_t s = v.as_int();
          if (s < 0) throw std::runtime_error("expected a non-negative integer");
@@ -135,6 +144,8 @@ void TrainConfig::validate() const {
   if (!(optimizer.hyper.beta2 >= 0 && optimizer.hyper.beta2 < 1)) config_error("beta2", "must lie in [0, 1)");
   if (!(gamma > 0) || !std::isfinite(gamma)) config_error("gamma", "must be > 0");
   if (!std::isfinite(generator.perlin_thr)) config_error("perlin_thr", "must be finite");
+  for (const double m : milestones)
+    if (!(m >= 0) || !std::isfinite(m)) config_error("milestones", "must be finite epochs >= 0");
 }
 
 }  // namespace ssn

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "common/precision.h"
 #include "io/json.h"
 #include "train/anomaly_generator.h"
 #include "train/optimizer.h"
@@ -21,6 +23,10 @@ struct TrainConfig {
   double clip_grad_norm = 0.0;           // 1 when supervised
   bool flips = false;                    // supervised positives: none / vertical / horizontal / rot180
   uint64_t seed = 42;                    // 456654 when supervised (official seeds)
+  Precision precision = Precision::Float32;  // autocast of adaptor and heads (train/mixed_precision.h)
+  // LR milestones in epochs; empty: the official float milestones 0.8E and 0.9E (see MultiStepLR). A
+  // schedule sized to a time budget sets whole epochs here, so that the decays happen.
+  std::vector<double> milestones;
 
   // The official values for "unsupervised" (MVTec) or "supervised" (KSDD2 / Sensum); ssn::Error(Config) else.
   static TrainConfig defaults(const std::string& setting);

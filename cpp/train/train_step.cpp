@@ -10,7 +10,7 @@
 namespace ssn {
 
 TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
-                           AnomalyRandom& random, const AnomalyInjection* injection) {
+                           AnomalyRandom& random, GradScaler* scaler, const AnomalyInjection* injection) {
   if (!batch.labels.defined() || batch.labels.dim() != 1 || !batch.images.defined() ||
       batch.images.size(0) != batch.labels.size(0)) {
     std::ostringstream os;
@@ -20,22 +20,44 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     if (batch.labels.defined()) os << batch.labels.sizes(); else os << "no labels";
     throw Error(ErrorCode::Shape, os.str(), "pass one label per image");
   }
+  if (config.precision == Precision::Float16 && (scaler == nullptr || !scaler->enabled())) {
+    throw Error(ErrorCode::Internal, "train_step: fp16 needs an enabled gradient scaler");
+  }
   net->train(true);
   optimizer.zero_grad();
+  const torch::Device device = net->adaptor_parameters()[0].device();
   // The backbone is frozen and in eval mode: precomputed features are the same tensor.
+  const bool mixed = config.precision != Precision::Float32;
   const torch::Tensor features =
-      batch.features.defined() ? batch.features.to(net->adaptor_parameters()[0].device(), torch::kFloat32)
-                               : net->extract_features(batch.images);  // no grad inside
-  const torch::Tensor adapted = net->adapt(features);
+      !batch.features.defined() ? net->extract_features(batch.images)  // fp32, no grad inside
+      : mixed                   ? batch.features.to(device)
+                                : batch.features.to(device, torch::kFloat32);
+  torch::Tensor adapted;
+  {
+    AutocastScope autocast(device, config.precision);
+    adapted = net->adapt(features);
+  }
+  // The noise is drawn and added in fp32 (the same bits as an fp32 run); the heads cast back under autocast.
+  adapted = adapted.to(torch::kFloat32);
   const torch::Tensor gt = downsample_gt_mask(batch.masks, adapted.size(2), adapted.size(3));
   const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, random, injection);
-  const HeadOutput out = net->heads(anomalies.perturbed, config.stop_grad);
-  const LossParts loss = supersimplenet_loss(out.seg_logits, anomalies.target_mask, out.score_logit, anomalies.target_label);
-  loss.total.backward();
+  HeadOutput out;
+  {
+    AutocastScope autocast(device, config.precision);
+    // Cast once here rather than in each head's convolution (the same rounding either way).
+    out = net->heads(mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed,
+                     config.stop_grad);
+  }
+  // Losses in fp32, whatever the heads ran in.
+  const LossParts loss = supersimplenet_loss(out.seg_logits.to(torch::kFloat32), anomalies.target_mask,
+                                             out.score_logit.to(torch::kFloat32), anomalies.target_label);
+  const bool scaled = scaler != nullptr && scaler->enabled();
+  (scaled ? scaler->scale_loss(loss.total) : loss.total).backward();
 
   std::vector<torch::Tensor> params;
   for (const auto& g : optimizer.groups())
     for (const auto& p : g.params) params.push_back(p.second);
+  const bool finite_grads = !scaled || scaler->unscale(params);
   const torch::Tensor norm =
       config.clip_grad_norm > 0 ? clip_grad_norm(params, config.clip_grad_norm) : global_grad_norm(params);
 
@@ -45,7 +67,9 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     throw Error(ErrorCode::Internal, "train_step: the loss is not finite (" + std::to_string(r.loss) + ")",
                 "lower the learning rates or enable gradient clipping; check the inputs for NaN");
   }
-  optimizer.step();
+  if (finite_grads) optimizer.step();
+  if (scaled) scaler->update(!finite_grads);
+  r.skipped = !finite_grads;
   r.truncated_l1 = loss.truncated_l1.item<double>();
   r.focal_map = loss.focal_map.item<double>();
   r.focal_score = loss.focal_score.item<double>();

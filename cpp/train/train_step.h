@@ -3,8 +3,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "common/precision.h"
 #include "model/supersimplenet.h"
 #include "train/anomaly_generator.h"
+#include "train/mixed_precision.h"
 #include "train/optimizer.h"
 
 namespace ssn {
@@ -13,23 +15,28 @@ struct TrainStepConfig {
   AnomalyGeneratorConfig generator;
   bool stop_grad = true;        // unsupervised: the cls loss does not reach the seg head
   double clip_grad_norm = 0.0;  // > 0: clip the global gradient norm to this (supervised: 1)
+  Precision precision = Precision::Float32;  // autocast of the adaptor and heads (mixed_precision.h)
 };
 
 struct TrainBatch {
   torch::Tensor images;  // [B,3,H,W] preprocessed float
   torch::Tensor masks;   // [B,H,W] in {0,1} at image size (downsampled here)
   torch::Tensor labels;  // [B] in {0,1}
-  torch::Tensor features;  // optional [B,C,fh,fw] = extract_features(images), precomputed (feature cache)
+  torch::Tensor features;  // optional [B,C,fh,fw] = extract_features(images), precomputed (feature cache;
+                           // fp32, or the autocast dtype, which the adaptor casts its input to anyway)
 };
 
 struct TrainStepResult {
   double loss = 0, truncated_l1 = 0, focal_map = 0, focal_score = 0;
   double grad_norm = 0;  // global gradient norm before clipping
+  bool skipped = false;  // fp16: inf/NaN gradients, the optimizer step was skipped and the scale backed off
 };
 
 // Puts the heads in train mode (the backbone stays in eval mode). `injection` replaces the random draws
-// (tests only). Throws ssn::Error(Shape/Input) on bad batches, ssn::Error(Internal) on a non-finite loss.
+// (tests only). `scaler` is required for fp16 (a disabled one otherwise). Throws ssn::Error(Shape/Input) on
+// bad batches, ssn::Error(Internal) on a non-finite loss.
 TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
-                           AnomalyRandom& random, const AnomalyInjection* injection = nullptr);
+                           AnomalyRandom& random, GradScaler* scaler = nullptr,
+                           const AnomalyInjection* injection = nullptr);
 
 }  // namespace ssn

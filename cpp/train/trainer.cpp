@@ -40,7 +40,12 @@ TrainStepConfig step_config_of(const TrainConfig& c) {
   s.generator = c.generator;
   s.stop_grad = c.stop_grad;
   s.clip_grad_norm = c.clip_grad_norm;
+  s.precision = c.precision;
   return s;
+}
+
+MultiStepLR scheduler_of(const TrainConfig& c) {
+  return c.milestones.empty() ? MultiStepLR::official(c.epochs, c.gamma) : MultiStepLR(c.milestones, c.gamma);
 }
 
 // Heads back in eval mode whichever way fit() leaves.
@@ -55,8 +60,9 @@ Trainer::Trainer(SuperSimpleNet net, TrainConfig config)
     : net_(std::move(net)),
       config_((config.validate(), std::move(config))),
       optimizer_(make_supersimplenet_optimizer(net_, config_.optimizer)),
-      scheduler_(MultiStepLR::official(config_.epochs, config_.gamma)),
+      scheduler_(scheduler_of(config_)),
       step_config_(step_config_of(config_)),
+      scaler_(config_.precision == Precision::Float16),
       data_generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
   random_.perlin_generator = at::make_generator<at::CPUGeneratorImpl>(config_.seed ^ kPerlinSeedMix);
   random_.noise_seed = config_.seed;
@@ -108,8 +114,7 @@ TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indic
   return batch;
 }
 
-void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel,
-                  const EpochEndCallback& epoch_end) {
+int64_t Trainer::prepare_epochs(TrainDataSource& data) {
   const int64_t size = data.size();
   if (size < 1) throw Error(ErrorCode::Input, "no training images", "pass at least one image");
   if (config_.supervised() && !sampler_) {
@@ -132,6 +137,38 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
                                       " samples per epoch, this data set gives " + std::to_string(length),
                 "resume with the same training images");
   }
+  return length;
+}
+
+double Trainer::seconds_per_step(TrainDataSource& data, int64_t timed_steps, const std::atomic<bool>* cancel) {
+  const int64_t length = prepare_epochs(data);
+  const int64_t batch_size = std::min(config_.batch_size, length);
+  const torch::Tensor order = torch::randperm(length, data_generator_, torch::kInt64);
+  EvalOnExit eval_on_exit{net_};
+  double timed = 0;
+  for (int64_t i = 0; i <= timed_steps; ++i) {
+    if (cancel != nullptr && cancel->load()) {
+      throw Error(ErrorCode::Aborted, "training cancelled while its speed was measured",
+                  "train again to start over; nothing was trained yet");
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t begin = (i * batch_size) % std::max<int64_t>(1, length - batch_size + 1);
+    const TrainBatch batch = load_batch(data, order.slice(0, begin, begin + batch_size));
+    train_step(net_, optimizer_, batch, step_config_, random_, &scaler_);
+    // The first step pays for allocations and kernel selection: not timed.
+    if (i > 0) timed += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return timed / static_cast<double>(std::max<int64_t>(1, timed_steps));
+}
+
+int64_t Trainer::steps_per_epoch(TrainDataSource& data) {
+  const int64_t length = prepare_epochs(data);
+  return (length + config_.batch_size - 1) / config_.batch_size;
+}
+
+void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel,
+                  const EpochEndCallback& epoch_end) {
+  const int64_t length = prepare_epochs(data);
   const int64_t batch_size = config_.batch_size;
   const int64_t steps_per_epoch = (length + batch_size - 1) / batch_size;
 
@@ -153,7 +190,7 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
       p.lr_adaptor = optimizer_.groups()[0].lr;
       p.lr_seg = optimizer_.groups()[1].lr;
       p.lr_cls = optimizer_.groups()[2].lr;
-      p.losses = train_step(net_, optimizer_, batch, step_config_, random_);
+      p.losses = train_step(net_, optimizer_, batch, step_config_, random_, &scaler_);
       step_ += 1;
       images_done += indices.numel();
       steps_done += 1;
@@ -165,6 +202,7 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
         p.step = step_;
         p.steps_per_epoch = steps_per_epoch;
         p.batch = indices.numel();
+        p.precision = config_.precision;
         p.images_per_second = elapsed > 0 ? images_done / elapsed : 0;
         p.eta_seconds = elapsed / steps_done * remaining;
         progress(p);
@@ -190,6 +228,7 @@ NamedTensors Trainer::export_state() const {
   state[p + "rng.perlin"] = random_.perlin_generator.get_state().clone();
   state[p + "noise.seed"] = torch::tensor(as_int64(random_.noise_seed), torch::kInt64);
   state[p + "noise.offset"] = torch::tensor(as_int64(random_.noise_offset), torch::kInt64);
+  scaler_.export_state(state, p + "scaler.");
   if (sampler_) {
     for (auto& kv : sampler_->export_state(p + "sampler.")) state.insert(kv);
   } else {
@@ -219,6 +258,7 @@ void Trainer::import_state(const NamedTensors& state) {
   random_.perlin_generator.set_state(need(state, p + "rng.perlin"));
   random_.noise_seed = as_uint64(need(state, p + "noise.seed").item<int64_t>());
   random_.noise_offset = as_uint64(need(state, p + "noise.offset").item<int64_t>());
+  scaler_.import_state(state, p + "scaler.");
   NamedTensors sampler_state;
   for (const auto& kv : state)
     if (kv.first.rfind(p + "sampler.", 0) == 0) sampler_state.insert(kv);

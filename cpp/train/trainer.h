@@ -26,6 +26,7 @@ struct TrainProgress {
   int64_t step = 0;             // 1-based step within the epoch
   int64_t steps_per_epoch = 0;
   int64_t batch = 0;            // images in this step
+  Precision precision = Precision::Float32;
   TrainStepResult losses;
   double lr_adaptor = 0, lr_seg = 0, lr_cls = 0;  // the rates this step used
   double images_per_second = 0;  // over the steps of this fit() call
@@ -46,6 +47,11 @@ class Trainer {
   void fit(TrainDataSource& data, const TrainProgressCallback& progress = nullptr,
            const std::atomic<bool>* cancel = nullptr, const EpochEndCallback& epoch_end = nullptr);
 
+  // Seconds per training step of a full batch, over `timed_steps` steps after one untimed warm-up step.
+  // The steps train: use a throwaway trainer and restore the heads afterwards (Engine::train does).
+  double seconds_per_step(TrainDataSource& data, int64_t timed_steps, const std::atomic<bool>* cancel = nullptr);
+  int64_t steps_per_epoch(TrainDataSource& data);
+
   bool finished() const { return epoch_ >= config_.epochs; }
   int64_t epoch() const { return epoch_; }          // finished epochs
   int64_t step_in_epoch() const { return step_; }   // finished steps of the current epoch
@@ -61,7 +67,7 @@ class Trainer {
   void import_state(const NamedTensors& state);
 
  private:
-  torch::Tensor epoch_order(int64_t length);
+  int64_t prepare_epochs(TrainDataSource& data);  // builds the supervised sampler; returns the epoch length
   TrainBatch load_batch(TrainDataSource& data, const torch::Tensor& indices);
   void check_sample(const TrainSample& s, int64_t index) const;
 
@@ -70,6 +76,7 @@ class Trainer {
   AdamW optimizer_;
   MultiStepLR scheduler_;
   TrainStepConfig step_config_;
+  GradScaler scaler_;             // fp16 only
   at::Generator data_generator_;  // shuffling and supervised sampling
   AnomalyRandom random_;          // Perlin masks and the Philox noise stream
   std::unique_ptr<SupervisedSampler> sampler_;

@@ -44,6 +44,15 @@ export function parsePositiveInt(text: string, option: string): number {
   return value;
 }
 
+/** A positive number option such as --max-minutes 2.5. */
+export function parsePositiveNumber(text: string, option: string): number {
+  const value = /^\s*(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`Expected ${option} to be a number > 0 but received '${text}'.`, `For example ${option} 30.`);
+  }
+  return value;
+}
+
 /** A left-aligned text table; columns whose name is in `right` are right-aligned (numbers). */
 export function formatTable(header: string[], rows: string[][], right: string[] = []): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));

@@ -15,10 +15,11 @@ import { SsnError } from '../errors';
 import { evaluateSplit, type EvalMetrics, type EvalModel } from './evaluate';
 import { headlineMetrics, paperRow, recipeFor, type PaperRow, type Recipe } from './paper';
 import { pct, writeAtomic, writeReports } from './report';
+import type { Precision, TrainSummary } from '../types';
 
 /** What the benchmark needs of a model: SuperSimpleNet with train(). */
 export interface BenchModel extends EvalModel {
-  train(dataset: DatasetItem[], options: Record<string, unknown>): Promise<unknown>;
+  train(dataset: DatasetItem[], options: Record<string, unknown>): Promise<Pick<TrainSummary, 'epochs' | 'config' | 'precisionReason' | 'budget'>>;
   save(file: string): Promise<void>;
   dispose(): unknown;
 }
@@ -34,6 +35,12 @@ export interface BenchmarkOptions {
   epochs?: number;
   /** Overrides the recipe's batch size of 32. */
   batchSize?: number;
+  /** Sizes each run's schedule to this many minutes (replaces epochs; see TrainOptions.maxMinutes). */
+  maxMinutes?: number;
+  /** Training precision (TrainOptions.precision). Default 'auto'. */
+  precision?: 'auto' | Precision;
+  /** Overrides the feature-noise standard deviation (TrainOptions.noiseStd; the paper tuned 0.015 for WRN50). */
+  noiseStd?: number;
   /** Keeps at most this many train and this many test images per run (class shares kept): smoke runs. */
   limit?: number;
   /** Overrides the recipe's image size (e.g. a tiny smoke configuration). */
@@ -68,6 +75,8 @@ export interface RunRecord {
   counts: { train: number; test: number };
   threshold: number | null;
   seconds: { train: number; eval: number };
+  /** What the run trained: epochs (as sized by a budget), precision and why, the warm-up measurement. */
+  training?: { epochs: number; milestones: unknown; precision: unknown; precisionReason: string; budget?: TrainSummary['budget'] };
 }
 
 export type MetricStats = Partial<Record<keyof EvalMetrics, { mean: number; std: number; n: number }>>;
@@ -159,6 +168,9 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     layout: options.layout ?? {},
     epochs: options.epochs ?? null,
     batchSize: options.batchSize ?? null,
+    ...(options.maxMinutes !== undefined ? { maxMinutes: options.maxMinutes } : {}),
+    ...(options.precision !== undefined ? { precision: options.precision } : {}),
+    ...(options.noiseStd !== undefined ? { noiseStd: options.noiseStd } : {}),
     limit: options.limit ?? null,
     imageSize: options.imageSize ?? null,
     ...options.describe,
@@ -232,9 +244,11 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
     await fs.mkdir(path.dirname(checkpoint), { recursive: true });
     const t0 = Date.now();
     let lastLog = 0;
-    await model.train(split.train, {
+    const trained = await model.train(split.train, {
       setting: recipe.setting,
-      epochs: options.epochs ?? recipe.epochs,
+      ...(options.maxMinutes !== undefined ? { maxMinutes: options.maxMinutes } : { epochs: options.epochs ?? recipe.epochs }),
+      ...(options.precision !== undefined ? { precision: options.precision } : {}),
+      ...(options.noiseStd !== undefined ? { noiseStd: options.noiseStd } : {}),
       batchSize: options.batchSize ?? recipe.batchSize,
       perlinThreshold: recipe.perlinThreshold,
       overlap: recipe.overlap,
@@ -268,6 +282,13 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
       counts: { train: split.train.length, test: split.test.length },
       threshold: run.result.threshold?.value ?? null,
       seconds: { train: trainSeconds, eval: (Date.now() - t1) / 1000 },
+      training: {
+        epochs: trained.epochs,
+        milestones: trained.config.milestones,
+        precision: trained.config.precision,
+        precisionReason: trained.precisionReason,
+        ...(trained.budget ? { budget: trained.budget } : {}),
+      },
     };
   } finally {
     await model.dispose();

@@ -12,10 +12,13 @@
 
 #include "api/engine.h"
 #include "api/train_set.h"
+#include "common/precision.h"
 #include "common/error.h"
 #include "data/resize_nearest.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
+#include "train/mixed_precision.h"
+#include "train/train_config.h"
 #include "test_framework.h"
 
 namespace {
@@ -70,9 +73,10 @@ ssn::TrainSet make_set(const Pixels& p, bool with_anomaly) {
   return set;
 }
 
-std::string config_json(int64_t epochs, int64_t batch, const std::string& setting = "unsupervised") {
+std::string config_json(int64_t epochs, int64_t batch, const std::string& setting = "unsupervised",
+                        const std::string& precision = "fp32") {
   return "{\"setting\":\"" + setting + "\",\"epochs\":" + std::to_string(epochs) + ",\"batch_size\":" +
-         std::to_string(batch) + ",\"seg_lr\":0.001,\"dec_lr\":0.001}";
+         std::to_string(batch) + ",\"seg_lr\":0.001,\"dec_lr\":0.001,\"precision\":\"" + precision + "\"}";
 }
 
 ssn::NamedTensors heads(ssn::Engine& e) {
@@ -177,11 +181,18 @@ SSN_TEST(train_feature_cache_gives_the_same_weights) {
   SSN_CHECK(!small->train(set, o).cached_features);
 }
 
+static void check_resume_matches_straight_run(const std::string& precision);
+
+// In both CPU precisions: resume is exact within a precision.
 SSN_TEST(train_cancel_checkpoint_and_resume_match_a_straight_run) {
+  for (const std::string precision : {"fp32", "bf16"}) check_resume_matches_straight_run(precision);
+}
+
+static void check_resume_matches_straight_run(const std::string& precision) {
   Pixels p = make_pixels(6);
   ssn::TrainSet set = make_set(p, false);
   ssn::TrainOptions o;
-  o.config_json = config_json(3, 4);
+  o.config_json = config_json(3, 4, "unsupervised", precision);
 
   auto straight = tiny_engine();
   straight->train(set, o);
@@ -220,7 +231,8 @@ SSN_TEST(train_cancel_checkpoint_and_resume_match_a_straight_run) {
     if (++steps == 2) cancel = true;
   }, &cancel), ssn::ErrorCode::Aborted);
   cancel = false;
-  SSN_CHECK_THROWS_CODE(again->train(set, ssn::TrainOptions{config_json(5, 4)}), ssn::ErrorCode::Config);
+  SSN_CHECK_THROWS_CODE(again->train(set, ssn::TrainOptions{config_json(5, 4, "unsupervised", precision)}),
+                        ssn::ErrorCode::Config);
   SSN_CHECK(again->train(set, o).resumed);
   SSN_CHECK(same_tensors(want, heads(*again)));
 
@@ -269,4 +281,77 @@ SSN_TEST(train_engine_rejects_bad_input) {
     failed = true;
   }
   SSN_CHECK(failed);
+}
+
+SSN_TEST(train_bf16_keeps_fp32_weights_moments_and_losses) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, false);
+  double first_loss[2] = {0, 0};
+  const std::string precisions[2] = {"fp32", "bf16"};
+  for (int i = 0; i < 2; ++i) {
+    auto engine = tiny_engine();
+    ssn::TrainOptions o;
+    o.config_json = config_json(1, 6, "unsupervised", precisions[i]);
+    bool reported = false;
+    const ssn::TrainSummary s = engine->train(set, o, [&](const ssn::TrainProgress& pr) {
+      first_loss[i] = pr.losses.loss;
+      reported = pr.precision == ssn::parse_precision(precisions[i]);
+    });
+    SSN_CHECK(reported);
+    SSN_CHECK(s.config_json.find("\"precision\":\"" + precisions[i] + "\"") != std::string::npos);
+    SSN_CHECK(s.precision_reason.rfind(precisions[i] + " (asked for)", 0) == 0);
+    engine->save(temp_path("mp.safetensors"), true);
+    for (const auto& [name, t] : ssn::read_safetensors(temp_path("mp.safetensors")).tensors) {
+      if (t.is_floating_point()) SSN_CHECK_MSG(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64, name);
+    }
+  }
+  std::remove(temp_path("mp.safetensors").c_str());
+  // One step from the same weights and draws: bf16 rounding moves the fp32 loss by well under 5 %.
+  SSN_CHECK_CLOSE(first_loss[1], first_loss[0], 0.05 * first_loss[0]);
+}
+
+SSN_TEST(train_precision_auto_follows_the_hardware_and_fp16_needs_cuda) {
+  const ssn::Bf16Support bf16 = ssn::bf16_support(torch::kCPU);
+  const ssn::PrecisionChoice choice = ssn::choose_training_precision("auto", torch::kCPU);
+  SSN_CHECK(choice.precision == (bf16.native ? ssn::Precision::BFloat16 : ssn::Precision::Float32));
+  SSN_CHECK(choice.reason.find(bf16.what) != std::string::npos);
+  SSN_CHECK_THROWS_CODE(ssn::choose_training_precision("fp16", torch::kCPU), ssn::ErrorCode::Config);
+  SSN_CHECK_THROWS_CODE(ssn::choose_training_precision("fp64", torch::kCPU), ssn::ErrorCode::Input);
+  Pixels p = make_pixels(2);
+  ssn::TrainSet set = make_set(p, false);
+  auto engine = tiny_engine();
+  ssn::TrainOptions o;
+  o.config_json = "{\"epochs\":1,\"batch_size\":2}";
+  const ssn::TrainSummary s = engine->train(set, o);
+  SSN_CHECK(s.precision_reason.find("(auto)") != std::string::npos);
+  o.config_json = "{\"epochs\":1,\"precision\":\"fp16\"}";
+  SSN_CHECK_THROWS_CODE(engine->train(set, o), ssn::ErrorCode::Config);
+  o.config_json = "{\"epochs\":1,\"precision\":16}";
+  SSN_CHECK_THROWS_CODE(engine->train(set, o), ssn::ErrorCode::Config);
+}
+
+// A budget sizes the epochs from a warm-up whose updates are undone: the run equals a plain run of the
+// epochs and milestones it chose, bit for bit.
+SSN_TEST(train_budget_sizes_the_schedule_and_equals_a_plain_run) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, false);
+  auto budgeted = tiny_engine();
+  ssn::TrainOptions o;
+  o.config_json = config_json(300, 4);
+  o.max_seconds = 2.0;
+  const ssn::TrainSummary s = budgeted->train(set, o);
+  SSN_CHECK(s.budget_seconds == 2.0 && s.seconds_per_step > 0);
+  const ssn::TrainConfig chosen = ssn::TrainConfig::from_json(ssn::Json::parse(s.config_json));
+  SSN_CHECK(chosen.epochs >= 1 && chosen.epochs < 300 && s.epochs == chosen.epochs);
+  SSN_CHECK(chosen.milestones.size() == 2 && chosen.milestones[0] == std::round(0.8 * chosen.epochs) &&
+            chosen.milestones[1] == std::round(0.9 * chosen.epochs));
+
+  auto plain = tiny_engine();
+  ssn::TrainOptions same;
+  same.config_json = s.config_json;
+  plain->train(set, same);
+  SSN_CHECK(same_tensors(heads(*budgeted), heads(*plain)));
+
+  o.max_seconds = -1;
+  SSN_CHECK_THROWS_CODE(tiny_engine()->train(set, o), ssn::ErrorCode::Config);
 }

@@ -56,7 +56,7 @@ void check_golden_setting(const std::string& setting) {
     const torch::Tensor noise = (0.015 * torch::sin(0.1 * index + 1.7 * k)).to(torch::kFloat32).view({b2, c, fh, fw});
     const ssn::AnomalyInjection inject{perlin, noise};
     const ssn::TrainBatch batch{npz.at("images"), npz.at("gt_mask"), npz.at("label")};
-    const ssn::TrainStepResult r = ssn::train_step(net, optimizer, batch, step_cfg, random, &inject);
+    const ssn::TrainStepResult r = ssn::train_step(net, optimizer, batch, step_cfg, random, nullptr, &inject);
 
     const ssn::Json& want = steps[k];
     const std::string where = setting + " step " + std::to_string(k);

@@ -182,3 +182,22 @@ test('supervised training with masks from files; bad input is refused with clear
   await fs.rm(defectFile);
   await fs.rm(maskFile);
 });
+
+test('the summary and progress say which precision ran and why; a budget sizes the epochs', async () => {
+  const model = await tinyModel();
+  const reports: TrainProgress[] = [];
+  const summary = await model.train(NORMAL, { batchSize: 4, precision: 'bf16', maxMinutes: 0.05, onProgress: (p) => reports.push(p) });
+  expect(summary.precision).toBe('bf16');
+  expect(summary.precisionReason).toMatch(/^bf16 \(asked for\)/);
+  expect(reports.every((p) => p.precision === 'bf16')).toBe(true);
+  expect(summary.budget?.seconds).toBe(3);
+  expect(summary.budget?.secondsPerStep).toBeGreaterThan(0);
+  const epochs = summary.config.epochs as number;
+  expect(summary.epochs).toBe(epochs);
+  expect(summary.config.milestones).toEqual([Math.round(0.8 * epochs), Math.round(0.9 * epochs)]);
+  const fp32 = await model.train(NORMAL, { ...BASE, epochs: 1, precision: 'fp32' });
+  expect(fp32.precision).toBe('fp32');
+  expect(fp32.budget).toBeUndefined();
+  expect(await codeOf(model.train(NORMAL, { ...BASE, precision: 'fp16' }))).toMatchObject({ code: 'ERR_SSN_CONFIG' });
+  await model.dispose();
+});

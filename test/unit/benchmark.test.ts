@@ -8,6 +8,11 @@ import { recipeFor } from '../../lib/eval/paper';
 import { square, writePng } from '../helpers/datasetTree';
 import { fakeEvalModel } from '../helpers/fakeEvalModel';
 
+/** What a fake model's train() reports: the epochs it was asked for, in fp32. */
+function trainedSummary(options: Record<string, unknown>): { epochs: number; config: Record<string, unknown>; precisionReason: string } {
+  return { epochs: Number(options.epochs), config: { epochs: options.epochs, milestones: [], precision: 'fp32' }, precisionReason: 'fp32 (asked for)' };
+}
+
 async function mvtecCategory(root: string, category: string): Promise<void> {
   const c = path.join(root, category);
   for (let i = 0; i < 3; i++) await writePng(path.join(c, 'train', 'good', `00${i}.png`), 16, 16, () => 30);
@@ -37,6 +42,7 @@ describe('benchmark', () => {
         ...fakeEvalModel(8),
         train: async (items: DatasetItem[], options: Record<string, unknown>) => {
           trained.push({ items: items.length, options });
+          return trainedSummary(options);
         },
         save: async () => undefined,
         dispose: () => undefined,
@@ -75,6 +81,7 @@ describe('benchmark', () => {
       ...fakeEvalModel(8),
       train: async (_items: DatasetItem[], options: Record<string, unknown>) => {
         calls.push(`${name} train resume=${String(options.resume)}`);
+        return trainedSummary(options);
       },
       save: async () => undefined,
       dispose: () => undefined,

@@ -2,7 +2,7 @@
  * Training options without the addon: the dataset checks, the option -> TrainConfig key mapping, the
  * supervised default, and the progress line of the CLI.
  */
-import { progressLine, formatDuration } from '../../lib/cli/progress';
+import { formatDuration, progressLine, scheduleLine } from '../../lib/cli/progress';
 import { resolveTraining } from '../../lib/train';
 import type { TrainOptions } from '../../lib/types';
 
@@ -53,12 +53,38 @@ test('bad datasets and options are refused with ERR_SSN_INPUT', () => {
   expect(codeOf(() => resolveTraining([normal], { checkpoint: { path: '' } }))).toMatch(/options\.checkpoint\.path/);
 });
 
+test('precision and the time budget: passed on, checked, exclusive with epochs', () => {
+  expect(resolveTraining([normal], { precision: 'bf16', maxMinutes: 1.5 }).native)
+    .toEqual({ config: { setting: 'unsupervised', precision: 'bf16' }, maxSeconds: 90 });
+  expect(resolveTraining([normal], {}).native.config).toEqual({ setting: 'unsupervised' });  // 'auto' in the core
+  expect(codeOf(() => resolveTraining([normal], { precision: 'fp64' } as unknown as TrainOptions))).toMatch(/options\.precision/);
+  expect(codeOf(() => resolveTraining([normal], { maxMinutes: 0 }))).toMatch(/options\.maxMinutes/);
+  expect(resolveTraining([normal], { epochs: 10, milestones: [8, 9] }).native.config).toMatchObject({ milestones: [8, 9] });
+  expect(codeOf(() => resolveTraining([normal], { milestones: [-1] }))).toMatch(/options\.milestones/);
+  expect(codeOf(() => resolveTraining([normal], { maxMinutes: 2, milestones: [1] }))).toMatch(/Both options\.milestones and options\.maxMinutes/);
+  expect(codeOf(() => resolveTraining([normal], { maxMinutes: 2, epochs: 3 }))).toMatch(/^ERR_SSN_INPUT: Both options\.epochs and options\.maxMinutes/);
+});
+
+test('the schedule line says what ran and why', () => {
+  const base = {
+    epochs: 7, steps: 70, images: 700, seconds: 100, cacheSeconds: 1, cachedFeatures: true, resumed: false, loss: 1,
+    truncatedL1: 0.3, focalMap: 0.3, focalScore: 0.4, precision: 'bf16' as const,
+    precisionReason: 'bf16 (auto): this CPU (AVX512-BF16 (no AMX)) computes bf16 natively',
+  };
+  expect(scheduleLine({ ...base, config: { epochs: 7, batch_size: 32, gamma: 0.4, milestones: [6, 6] }, budget: { seconds: 600, secondsPerStep: 1.234 } }))
+    .toBe('budget 10m00s: warm-up measured 1.23 s per step of 32, so 7 epochs, LR x0.4 at epochs 6 and 6; ' +
+      'precision bf16 (auto): this CPU (AVX512-BF16 (no AMX)) computes bf16 natively');
+  expect(scheduleLine({ ...base, precisionReason: 'fp32 (asked for)', config: { epochs: 7, milestones: [] } }))
+    .toBe('precision fp32 (asked for)');
+});
+
 test('progress line and durations', () => {
   const line = progressLine({
     epoch: 1, epochs: 4, step: 2, stepsPerEpoch: 4, batch: 8, loss: 0.5, truncatedL1: 0.1, focalMap: 0.3,
     focalScore: 0.1, gradNorm: 1, lr: { adaptor: 1e-4, seg: 2e-4, cls: 2e-4 }, imagesPerSecond: 3.2, etaSeconds: 75,
+    precision: 'bf16',
   });
-  expect(line).toBe('epoch 2/4 [#########...............] step 2/4 loss 0.5000 (l1 0.1000, map 0.3000, score 0.1000) 3.2 img/s ETA 1m15s');
+  expect(line).toBe('epoch 2/4 [#########...............] step 2/4 loss 0.5000 (l1 0.1000, map 0.3000, score 0.1000) 3.2 img/s bf16 ETA 1m15s');
   expect(formatDuration(5)).toBe('5s');
   expect(formatDuration(3725)).toBe('1h02m');
   expect(formatDuration(Number.NaN)).toBe('?');

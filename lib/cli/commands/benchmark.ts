@@ -10,9 +10,9 @@ import { categoriesOf, checkDatasetKind } from '../../data/layouts';
 import { runBenchmark, summaryTable, type BenchModel } from '../../eval/benchmark';
 import { headlineMetrics, type Recipe } from '../../eval/paper';
 import { BACKBONE_ARCHS } from '../../options';
-import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device } from '../../types';
-import { formatTable, parsePositiveInt, parseSize, UsageError } from '../format';
-import { deviceOption } from '../options';
+import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device, type Precision } from '../../types';
+import { formatTable, parsePositiveInt, parsePositiveNumber, parseSize, UsageError } from '../format';
+import { deviceOption, trainPrecisionOption } from '../options';
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
 import { addDatasetOptions, layoutOptions, type DatasetCliOptions } from './eval';
@@ -21,6 +21,9 @@ interface BenchmarkCliOptions extends DatasetCliOptions {
   categories: string;
   seeds: string;
   epochs?: string;
+  maxMinutes?: string;
+  precision?: 'auto' | Precision;
+  noiseStd?: string;
   batchSize?: string;
   limit?: string;
   size?: string;
@@ -41,6 +44,9 @@ export function register(program: Command): void {
     .option('--categories <list>', "'all' or a comma-separated list", 'all')
     .option('--seeds <n>', 'runs per category (seeds recipe seed + 0..n-1)', '1')
     .option('--epochs <n>', "override the recipe's 300 epochs (smoke runs)")
+    .option('--max-minutes <n>', 'size each run\'s schedule (epochs, LR milestones) to this budget from a measured warm-up')
+    .addOption(trainPrecisionOption())
+    .option('--noise-std <s>', "override the feature noise's standard deviation (paper: 0.015 for wide_resnet50_2)")
     .option('--batch-size <n>', "override the recipe's batch size of 32")
     .option('--limit <n>', 'at most n train and n test images per run (smoke runs)')
     .option('--size <HxW>', "override the recipe's image size")
@@ -74,6 +80,9 @@ async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
   const categories = opts.categories === 'all' ? [...all] : opts.categories.split(',').map((c) => c.trim()).filter(Boolean);
   const seeds = parsePositiveInt(opts.seeds, '--seeds');
   const epochs = opts.epochs === undefined ? undefined : parsePositiveInt(opts.epochs, '--epochs');
+  const maxMinutes = opts.maxMinutes === undefined ? undefined : parsePositiveNumber(opts.maxMinutes, '--max-minutes');
+  if (epochs !== undefined && maxMinutes !== undefined) throw new UsageError('Give --epochs or --max-minutes, not both.');
+  const noiseStd = opts.noiseStd === undefined ? undefined : parsePositiveNumber(opts.noiseStd, '--noise-std');
   const batchSize = opts.batchSize === undefined ? undefined : parsePositiveInt(opts.batchSize, '--batch-size');
   const limit = opts.limit === undefined ? undefined : parsePositiveInt(opts.limit, '--limit');
   const imageSize = opts.size === undefined ? undefined : parseSize(opts.size);
@@ -86,6 +95,9 @@ async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
     categories,
     seeds,
     epochs,
+    maxMinutes,
+    precision: opts.precision,
+    noiseStd,
     batchSize,
     limit,
     imageSize,

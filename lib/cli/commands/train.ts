@@ -7,11 +7,11 @@ import { Command } from 'commander';
 
 import { loadFolderItems } from '../../data/folder';
 import { SsnError } from '../../errors';
-import type { Device, TrainOptions, TrainSummary } from '../../types';
-import { fixed, parsePositiveInt, parseSize, UsageError } from '../format';
-import { deviceOption } from '../options';
+import type { Device, Precision, TrainOptions, TrainSummary } from '../../types';
+import { fixed, parsePositiveInt, parsePositiveNumber, parseSize, UsageError } from '../format';
+import { deviceOption, trainPrecisionOption } from '../options';
 import { log, printResult } from '../output';
-import { formatDuration, progressReporter } from '../progress';
+import { formatDuration, progressReporter, scheduleLine } from '../progress';
 import { type CliModel, modelClass } from '../runtime';
 
 interface TrainCliOptions {
@@ -19,6 +19,8 @@ interface TrainCliOptions {
   out: string;
   supervised?: boolean;
   epochs?: string;
+  maxMinutes?: string;
+  precision: 'auto' | Precision;
   size: string;
   batchSize?: string;
   seed?: string;
@@ -36,6 +38,8 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <model>', 'where to write the trained model (.safetensors)')
     .option('--supervised', "use defect/ (and masks/) with the paper's supervised recipe")
     .option('--epochs <n>', 'training epochs (paper: 300)')
+    .option('--max-minutes <n>', 'size the schedule (epochs, LR milestones) to this wall-clock budget from a measured warm-up')
+    .addOption(trainPrecisionOption())
     .option('--size <HxW>', 'model input size', '256x256')
     .option('--batch-size <n>', 'images per step (paper: 32)')
     .option('--seed <n>', 'seed of shuffling, Perlin masks and noise (paper: 42 / 456654)')
@@ -48,7 +52,10 @@ export function register(program: Command): void {
 
 function trainOptions(opts: TrainCliOptions): TrainOptions {
   const out: TrainOptions = {};
+  if (opts.epochs !== undefined && opts.maxMinutes !== undefined) throw new UsageError('Give --epochs or --max-minutes, not both.');
   if (opts.epochs !== undefined) out.epochs = parsePositiveInt(opts.epochs, '--epochs');
+  if (opts.maxMinutes !== undefined) out.maxMinutes = parsePositiveNumber(opts.maxMinutes, '--max-minutes');
+  out.precision = opts.precision;
   if (opts.batchSize !== undefined) out.batchSize = parsePositiveInt(opts.batchSize, '--batch-size');
   if (opts.seed !== undefined) {
     if (!/^\s*\d+\s*$/.test(opts.seed)) throw new UsageError(`Expected --seed to be an integer >= 0 but received '${opts.seed}'.`);
@@ -124,6 +131,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
     `trained ${summary.epochs} epochs (${summary.steps} steps, ${summary.images} images${summary.resumed ? ', resumed' : ''}) ` +
       `in ${formatDuration(summary.seconds)}: ${rate.toFixed(1)} images/s` +
       (summary.cachedFeatures ? `, backbone features cached in ${formatDuration(summary.cacheSeconds)}` : ''),
+    scheduleLine(summary),
     `final loss ${fixed(summary.loss)} (l1 ${fixed(summary.truncatedL1)}, map ${fixed(summary.focalMap)}, score ${fixed(summary.focalScore)})`,
     `model written to ${opts.out}${options.checkpoint ? `, checkpoints to ${options.checkpoint.path}` : ''}; total ${formatDuration(wall)}`,
   ].join('\n'));
