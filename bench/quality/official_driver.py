@@ -22,7 +22,9 @@ Run-time patches (the official files are not modified; see install_shims):
   "torchvision model" and an identity create_feature_extractor (the backbone already returns the
   {"layer2", "layer3"} dict), and supersimplenet.py a GaussianBlur with torchvision 0.14's algorithm;
 - torch 1.13 lacks torch.optim.lr_scheduler.LRScheduler (an annotation) and Tensor.squeeze(dim=tuple) (used
-  by Discriminator.forward): the first is aliased to _LRScheduler, the second squeezes the dims one by one.
+  by Discriminator.forward): the first is aliased to _LRScheduler, the second squeezes the dims one by one;
+- rand_perlin_2d fails when a drawn Perlin scale (up to 32) exceeds the canvas (images under 128 px): the
+  scale is clamped to the canvas as our package does (clamp_perlin_scales; a no-op from 128 px up).
 - the scheduler: the official MultiStepLR milestones are floats (0.8E, 0.9E) that never fire unless they
   are whole numbers; we use [round(0.8E), round(0.9E)] (half up) unless --official-milestones is given.
 - the periodic test every 4 epochs of train.py (monitoring only; it does not change the weights) is left out.
@@ -228,6 +230,28 @@ def install_shims(backbone_factory):
     patches.append("torchvision stand-in: models.keras_resnet50 (our Keras ResNet50), identity create_feature_extractor, "
                    "transforms.GaussianBlur (torchvision 0.14 algorithm)")
     return patches
+
+
+def clamp_perlin_scales(ssn_module):
+    """
+    The official AnomalyGenerator draws Perlin scales 2^k, k in 0..5, and rand_perlin_2d fails when a scale
+    exceeds the canvas (the next power of two >= the feature size 2*ceil(H/8)): images under 128 px (canvas 16
+    at 64x64) crash within the first steps. Our package clamps the scale to the canvas; the same clamp is put
+    around the official rand_perlin_2d (a no-op for canvases >= 32, i.e. images >= 128 px).
+    """
+    official = ssn_module.rand_perlin_2d
+
+    def rand_perlin_2d(shape, res, *args, **kwargs):
+        return official(shape, (min(res[0], shape[0]), min(res[1], shape[1])), *args, **kwargs)
+
+    ssn_module.rand_perlin_2d = rand_perlin_2d
+
+
+def perlin_note(model):
+    canvas = (model.anomaly_generator.perlin_height, model.anomaly_generator.perlin_width)
+    active = min(canvas) < 32
+    return (f"Perlin scale clamped to the canvas {canvas[0]}x{canvas[1]} (as ours): "
+            + ("ACTIVE, the official code fails at this size without it" if active else "a no-op at this size"))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -465,10 +489,12 @@ def main():
     sys.path.insert(0, os.path.abspath(args.official))
     from model.supersimplenet import SuperSimpleNet  # noqa: E402  (official)
     from common.loss import focal_loss  # noqa: E402  (official)
+    clamp_perlin_scales(sys.modules["model.supersimplenet"])
 
     # train.py main_*: seed_everything, then the model, then the datamodule.
     seed_all(seed)
     model = SuperSimpleNet(image_size=(height, width), config=config)
+    patches.append(perlin_note(model))
     if args.heads_from:
         heads, _ = read_safetensors(args.heads_from)
         heads = OrderedDict((k, v) for k, v in heads.items() if k.startswith(("feature_adaptor.", "discriminator.")))
@@ -571,6 +597,10 @@ def main():
             epoch_log.append(entry)
             print(f"epoch {epoch + 1}/{epochs} loss {entry['avgLoss']:.4f} {entry['seconds']:.1f} s lr {lrs}", flush=True)
     train_s = time.monotonic() - t_train
+    if args.max_minutes is not None:
+        # E >= 1, and the load of a shared machine changes: say when the budget was not kept.
+        warmup["secondsAtEndOfTraining"] = time.monotonic() - T_START
+        warmup["overBudget"] = warmup["secondsAtEndOfTraining"] > args.max_minutes * 60
 
     t_test = time.monotonic()
     maps, logits, scores = predict(model, test_images, args.test_batch_size)
