@@ -202,12 +202,7 @@ def install_shims(backbone_factory):
         torch.Tensor.squeeze = squeeze
         patches.append("Tensor.squeeze(dim=tuple) squeezes the dims one by one (torch < 2.0)")
 
-    if "torchvision" not in sys.modules:
-        try:
-            import torchvision  # noqa: F401
-        except ImportError:
-            pass
-    # Always a stand-in: the backbone must be ours (no download, no torchvision weights).
+    # Always a stand-in, even where torchvision is installed: the backbone must be ours (no download, no torchvision weights).
     tv = types.ModuleType("torchvision")
     tv.__path__ = []
     models = types.ModuleType("torchvision.models")
