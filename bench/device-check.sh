@@ -153,8 +153,11 @@ if [[ $DRY == 0 ]]; then
   run_step official_perf_main_cuda 240 bash -c "cd '$OFFICIAL/perf' && SSN_OFFICIAL_REPS=$REPS SSN_OFFICIAL_CYCLES=$CYCLES { python3 perf_main.py h200 2>/tmp/ssn-official-err.log || { tail -c 3000 /tmp/ssn-official-err.log; exit 1; }; } && cp perf_h200.csv '$PARTS/official_perf_main_cuda.csv' && cat perf_h200.csv"
   run_step ssn_bench_cuda_fp32 180 node bench/ssn-bench.js --device cuda --precision fp32 --warmup "$WARMUP" --reps "$REPS" \
     --cycles "$CYCLES" --memory-reps 20 --json --out "$PARTS/ssn_bench_cuda_fp32.json"
+  # Mixed-precision training on CUDA (autocast, the same code path as the CPU's bf16; fp16 with its scaler).
+  run_step train_step_cuda 180 node bench/train-step.js --device cuda --size 256 --rounds 1 --steps 5 \
+    --precisions fp32,bf16,fp16 --json --out "$PARTS/train_step_cuda.json"
 else
-  for s in cuda_checks ssn_bench_cuda_fp16 official_perf_main_cuda ssn_bench_cuda_fp32 ssn_bench_cuda_fp16_no_graphs noise_kernel_cu; do
+  for s in cuda_checks ssn_bench_cuda_fp16 official_perf_main_cuda ssn_bench_cuda_fp32 train_step_cuda ssn_bench_cuda_fp16_no_graphs noise_kernel_cu; do
     skip_step "$s" "dry run: no GPU"
   done
   run_step parity 300 node bench/device-parity.js --backbone resnet18 --size 64 --images 2 --out "$PARTS/parity.json"

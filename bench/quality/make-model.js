@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { pkg, parseArgs, requireArg } = require('./common');
+const { splitItems } = require('./split');
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -20,25 +21,13 @@ async function main() {
   const out = requireArg(args, 'out');
   const epochs = Number(args.epochs ?? 0);
   const { SuperSimpleNet } = pkg();
-  const { readNpy } = pkg('npy');
   const split = JSON.parse(fs.readFileSync(path.join(data, 'split.json'), 'utf8'));
   const [height, width] = split.imageSize;
   const options = { imageSize: [height, width], seed: Number(args.seed ?? 1), device: 'cpu' };
   if (args.threads !== undefined) options.threads = Number(args.threads);
   const model = await SuperSimpleNet.create(options);
   if (epochs > 0) {
-    const images = await readNpy(path.join(data, 'train_images.npy'));
-    const masks = await readNpy(path.join(data, 'train_masks.npy'));
-    const per = height * width;
-    const items = split.train.ids.map((id, k) => {
-      const item = { id, label: split.train.labels[k], image: { data: images.data.subarray(k * per * 3, (k + 1) * per * 3), width, height, channels: 3 } };
-      if (split.train.hasMask[k]) {
-        const m = new Uint8Array(per);
-        for (let i = 0; i < per; i++) m[i] = masks.data[k * per + i] * 255;
-        item.mask = { data: m, width, height, channels: 1 };
-      }
-      return item;
-    });
+    const items = await splitItems(data, split, 'train');
     const summary = await model.train(items, { epochs, setting: split.supervised ? 'supervised' : 'unsupervised' });
     console.log(`trained ${epochs} epoch(s): ${JSON.stringify(summary).slice(0, 300)}`);
   }

@@ -462,7 +462,11 @@ def main():
     p.add_argument("--test-limit", type=int, help="predict only the first N test images (parity checks)")
     p.add_argument("--compare", help="folder with maps.npy and logits.npy of our package (predict-split.js): print the differences")
     p.add_argument("--official-milestones", action="store_true", help="keep the official float milestones [0.8E, 0.9E]")
+    p.add_argument("--measure-only", action="store_true",
+                   help="with --max-minutes: stop after the warm-up and write the epochs it sized (result.json)")
     args = p.parse_args()
+    if args.measure_only and args.max_minutes is None:
+        p.error("--measure-only needs --max-minutes")
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -566,6 +570,12 @@ def main():
     config["epochs"] = epochs
     milestones = milestones_for(epochs, args.official_milestones)
     record.update({"epochs": epochs, "milestones": milestones, "officialMilestones": args.official_milestones, "warmup": warmup})
+    if args.measure_only:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "result.json"), "w") as f:
+            json.dump(record, f, indent=1)
+        print(f"measured: {epochs} epochs fit the budget; wrote {args.out}/result.json", flush=True)
+        return
 
     # train.py:train()
     t_train = time.monotonic()

@@ -6,7 +6,7 @@
  * float32 [N], result.json.
  *
  *   node bench/quality/predict-split.js --model model.safetensors --data /tmp/mt-unsup-256 --out /tmp/ours \
- *        [--limit N] [--batch-size 16] [--threads 2]
+ *        [--limit N] [--batch-size 16] [--threads 2] [--precision fp32|bf16]
  *
  * The exported pixels are already at the model size, so predict's resize is the identity: the model sees
  * exactly what the official driver feeds its preprocessing.
@@ -16,26 +16,12 @@ const path = require('node:path');
 
 const { pkg, parseArgs, requireArg } = require('./common');
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const modelFile = requireArg(args, 'model');
-  const data = requireArg(args, 'data');
-  const out = requireArg(args, 'out');
-  const batchSize = Number(args['batch-size'] ?? 16);
-  const { SuperSimpleNet } = pkg();
+/** Predicts the split's test images (at most `limit`) with `model` and writes the npy files into `out`. */
+async function predictSplit(model, data, split, out, { limit = Infinity, batchSize = 16 } = {}) {
   const { readNpy, writeNpy } = pkg('npy');
-
-  const split = JSON.parse(fs.readFileSync(path.join(data, 'split.json'), 'utf8'));
   const [height, width] = split.imageSize;
   const images = await readNpy(path.join(data, 'test_images.npy'));
-  const n = Math.min(images.shape[0], args.limit === undefined ? Infinity : Number(args.limit));
-  const options = { device: 'cpu' };
-  if (args.threads !== undefined) options.threads = Number(args.threads);
-  const model = await SuperSimpleNet.load(modelFile, options);
-  const info = model.info();
-  if (info.imageSize[0] !== height || info.imageSize[1] !== width) {
-    throw new Error(`${modelFile} is for ${info.imageSize.join('x')} images, the split ${height}x${width}`);
-  }
+  const n = Math.min(images.shape[0], limit);
   const per = height * width * 3;
   const maps = new Float32Array(n * height * width);
   const logits = new Float32Array(n);
@@ -54,18 +40,44 @@ async function main() {
     });
   }
   const seconds = (Date.now() - t0) / 1000;
-  await model.dispose();
   fs.mkdirSync(out, { recursive: true });
   await writeNpy(path.join(out, 'maps.npy'), maps, [n, height, width]);
   await writeNpy(path.join(out, 'logits.npy'), logits, [n]);
   await writeNpy(path.join(out, 'scores.npy'), scores, [n]);
+  return { n, seconds };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const modelFile = requireArg(args, 'model');
+  const data = requireArg(args, 'data');
+  const out = requireArg(args, 'out');
+  const { SuperSimpleNet } = pkg();
+  const split = JSON.parse(fs.readFileSync(path.join(data, 'split.json'), 'utf8'));
+  const [height, width] = split.imageSize;
+  const options = { device: 'cpu' };
+  if (args.threads !== undefined) options.threads = Number(args.threads);
+  if (args.precision !== undefined) options.precision = args.precision;
+  const model = await SuperSimpleNet.load(modelFile, options);
+  const info = model.info();
+  if (info.imageSize[0] !== height || info.imageSize[1] !== width) {
+    throw new Error(`${modelFile} is for ${info.imageSize.join('x')} images, the split ${height}x${width}`);
+  }
+  const { n, seconds } = await predictSplit(model, data, split, out, {
+    limit: args.limit === undefined ? Infinity : Number(args.limit), batchSize: Number(args['batch-size'] ?? 16),
+  });
+  await model.dispose();
   const record = { implementation: 'supersimplenet (ours) via bench/quality/predict-split.js', model: path.resolve(modelFile),
     data: path.resolve(data), dataset: split.dataset, imageSize: [height, width], test: n, info, seconds: { test: seconds } };
   fs.writeFileSync(path.join(out, 'result.json'), JSON.stringify(record, null, 1));
   console.log(`wrote ${out}: ${n} test images in ${seconds.toFixed(1)} s`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+module.exports = { predictSplit };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,6 +1,8 @@
 #include "train/train_step.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <sstream>
 
 #include "common/error.h"
@@ -8,6 +10,19 @@
 #include "train/losses.h"
 
 namespace ssn {
+namespace {
+
+// Channels-last head activations (oneDNN's NHWC kernels): off, as measured on an AVX512-BF16 CPU without AMX
+// (bench/README.md); SSN_TRAIN_CHANNELS_LAST=1 turns it on, to measure elsewhere. Values are the same.
+bool train_channels_last() {
+  static const bool on = [] {
+    const char* env = std::getenv("SSN_TRAIN_CHANNELS_LAST");
+    return env != nullptr && std::string(env) == "1";
+  }();
+  return on;
+}
+
+}  // namespace
 
 TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
                            AnomalyRandom& random, GradScaler* scaler, const AnomalyInjection* injection) {
@@ -45,8 +60,9 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   {
     AutocastScope autocast(device, config.precision);
     // Cast once here rather than in each head's convolution (the same rounding either way).
-    out = net->heads(mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed,
-                     config.stop_grad);
+    torch::Tensor head_input = mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed;
+    if (train_channels_last()) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
+    out = net->heads(head_input, config.stop_grad);
   }
   // Losses in fp32, whatever the heads ran in.
   const LossParts loss = supersimplenet_loss(out.seg_logits.to(torch::kFloat32), anomalies.target_mask,
