@@ -9,6 +9,7 @@
 #include "imagenet.h"
 #include "model_handle.h"
 #include "pickle_json.h"
+#include "resize_image.h"
 #include "promise_worker.h"
 #include "train.h"
 
@@ -79,6 +80,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("AbortHandle", abort, attributes),
                        });
   exports.Set("readPickleJson", Napi::Function::New(env, read_pickle_json, "readPickleJson"));
+  exports.Set("resizeImage", Napi::Function::New(env, resize_image, "resizeImage"));
 }
 
 Napi::Object Addon::NewModel(std::shared_ptr<EngineSlot> slot) {

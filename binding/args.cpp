@@ -10,8 +10,6 @@ namespace ssn_binding {
 
 namespace {
 
-// Large enough for any image, small enough that width * height * channels cannot overflow int64.
-constexpr double kMaxImageSide = 1 << 24;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 [[noreturn]] void fail(const std::string& what, const std::string& name, const Napi::Value& value,

@@ -14,8 +14,6 @@ namespace ssn_binding {
 
 namespace {
 
-constexpr double kMaxSide = 1 << 24;
-
 // ---- progress: trainer thread -> JS, never blocking, newest report wins --------------------------
 
 Napi::Object progress_to_js(Napi::Env env, const ssn::TrainProgress& p) {
@@ -250,8 +248,8 @@ Napi::Function TrainSetHandle::DefineClass(Napi::Env env) {
 
 TrainSetHandle::TrainSetHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainSetHandle>(info) {
   try {
-    const auto h = static_cast<int64_t>(integer_in_range(info[0], "height", 13, kMaxSide));
-    const auto w = static_cast<int64_t>(integer_in_range(info[1], "width", 13, kMaxSide));
+    const auto h = static_cast<int64_t>(integer_in_range(info[0], "height", 13, kMaxImageSide));
+    const auto w = static_cast<int64_t>(integer_in_range(info[1], "width", 13, kMaxImageSide));
     slot_ = std::make_shared<TrainSetSlot>(h, w);
   } catch (...) {
     rethrow_as_js(info.Env());

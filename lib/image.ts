@@ -7,7 +7,8 @@
 import { promises as fs } from 'fs';
 import sharp from 'sharp';
 
-import { describe, expectInteger, invalidOption, SsnError } from './errors';
+import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
+import { loadNative } from './native';
 import type { NativeImage, RawImage } from './types';
 
 /** The largest side the addon accepts (it bounds width * height * channels). */
@@ -106,4 +107,25 @@ function isBytes(value: unknown, tag: 'Uint8Array' | 'Uint8ClampedArray'): value
 /** sharp treats a plain Uint8Array as raw pixels; a Buffer view over the same bytes is an encoded image. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * An image (path, encoded Buffer or raw pixels) decoded, made RGB (gray replicated, alpha dropped) and resized
+ * to `height` x `width` exactly as predict and train do it (the core's OpenCV INTER_LINEAR on 8-bit pixels):
+ * the pixels the model sees, as RGB.
+ */
+export async function resizeImage(input: unknown, height: number, width: number): Promise<RawImage & { channels: 3 }> {
+  const image = await decodeImage(input);
+  const h = expectInteger(height, 'height', 1, MAX_IMAGE_SIDE);
+  const w = expectInteger(width, 'width', 1, MAX_IMAGE_SIDE);
+  const native = loadNative();
+  if (typeof native.resizeImage !== 'function') {
+    throw new SsnError('ERR_SSN_NATIVE_LOAD', 'The loaded native addon cannot resize images (no resizeImage).',
+      'Rebuild the addon (npm run build) or update the prebuild.');
+  }
+  try {
+    return (await native.resizeImage(image, h, w)) as RawImage & { channels: 3 };
+  } catch (e) {
+    throw fromNative(e);
+  }
 }

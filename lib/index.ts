@@ -2,7 +2,7 @@
 export { SuperSimpleNet } from './model';
 export { SsnError, SSN_ERROR_CODES, isSsnErrorCode } from './errors';
 export type { SsnErrorCode } from './errors';
-export { decodeImage } from './image';
+export { decodeImage, resizeImage } from './image';
 export { classifyImageNet } from './imagenet';
 export type { ClassifyImageNetOptions, ImageNetClass } from './imagenet';
 export { libraryInfo } from './native';

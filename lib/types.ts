@@ -395,4 +395,6 @@ export interface NativeModule {
   AbortHandle?: new () => NativeAbortHandle;
   /** The plain data of a pickle file (dataset split lists) as JSON text, read by the core's pickle VM. */
   readPickleJson?(path: string): Promise<string>;
+  /** 8-bit pixels made RGB and resized as predict and train do it (the core's OpenCV INTER_LINEAR). */
+  resizeImage?(image: NativeImage, height: number, width: number): Promise<NativeImage>;
 }

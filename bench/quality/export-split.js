@@ -9,9 +9,8 @@
  *
  * Split: our loader, loadMagneticTile(root, { supervised, seed }) (lib/data/magnetic_tile.ts); --limit N keeps
  * at most N train and N test items with `ssn benchmark --limit`'s rule (limitItems: evenly spaced per label).
- * Pixels: decoded with our decodeImage (sharp), made RGB as the core does (gray replicated, alpha dropped) and
- * resized with OpenCV INTER_LINEAR on the 8-bit image (common.js: a copy of cpp/data/resize_linear.cpp, checked
- * against OpenCV's output in test/fixtures/resize). Masks: our loadMask (first channel, INTER_NEAREST, >= 128).
+ * Pixels: our resizeImage (decoded by sharp, made RGB and resized by the core exactly as predict and train do:
+ * OpenCV INTER_LINEAR on the 8-bit image). Masks: our loadMask (first channel, INTER_NEAREST, >= 128).
  * So train_images[i] is exactly what `train` keeps natively and test_images[i] what `predict` feeds the backbone.
  *
  * Writes to --out:
@@ -26,18 +25,16 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { PACKAGE_ROOT, pkg, parseArgs, requireArg, parseSize, resizeLinearU8, toRgb } = require('./common');
+const { PACKAGE_ROOT, pkg, parseArgs, requireArg, parseSize } = require('./common');
 
-async function exportItems(items, height, width, threshold, decodeImage, loadMask) {
+async function exportItems(items, height, width, threshold, resizeImage, loadMask) {
   const n = items.length;
   const images = new Uint8Array(n * height * width * 3);
   const masks = new Uint8Array(n * height * width);
   const labels = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     const item = items[k];
-    const img = await decodeImage(item.image, item.id);
-    const rgb = toRgb(img);
-    images.set(resizeLinearU8(rgb, img.height, img.width, 3, height, width), k * height * width * 3);
+    images.set((await resizeImage(item.image, height, width)).data, k * height * width * 3);
     masks.set(await loadMask(item.mask, height, width, threshold, item.id), k * height * width);
     labels[k] = item.label;
   }
@@ -53,7 +50,7 @@ async function main() {
   const seed = Number(args['split-seed'] ?? 42);
   const limit = args.limit === undefined ? undefined : Number(args.limit);
 
-  const { decodeImage } = pkg('image');
+  const { resizeImage } = pkg('image');
   const { loadMask, DEFAULT_MASK_THRESHOLD } = pkg('data/masks');
   const { loadMagneticTile } = pkg('data/magnetic_tile');
   const { limitItems } = pkg('eval/benchmark');
@@ -76,7 +73,7 @@ async function main() {
     package: PACKAGE_ROOT,
   };
   for (const [name, items] of Object.entries(parts)) {
-    const { images, masks, labels } = await exportItems(items, height, width, threshold, decodeImage, loadMask);
+    const { images, masks, labels } = await exportItems(items, height, width, threshold, resizeImage, loadMask);
     await writeNpy(path.join(out, `${name}_images.npy`), images, [items.length, height, width, 3]);
     await writeNpy(path.join(out, `${name}_masks.npy`), masks, [items.length, height, width]);
     await writeNpy(path.join(out, `${name}_labels.npy`), labels, [items.length]);

@@ -3,7 +3,7 @@
 /**
  * Our package on an exported split (export-split.js), the counterpart of official_driver.py: trains a new
  * model (default Keras ResNet50 backbone) with the split's recipe and predicts the test images into the files
- * score.js reads (maps.npy, logits.npy, scores.npy, result.json).
+ * score.js reads (maps.npy, logits.npy, scores.npy, result.json), keeping the model (model.safetensors).
  *
  *   node bench/quality/ours.js --data DIR --out DIR (--epochs E | --max-minutes M) [--precision fp32|bf16|auto]
  *        [--seed S] [--noise-std SIGMA] [--threads 2] [--measure-only]
@@ -70,6 +70,8 @@ async function main() {
   const trainSeconds = (Date.now() - t0) / 1000;
   const { predictSplit } = require('./predict-split');
   const predicted = await predictSplit(model, data, split, out);
+  // Kept for predict-split.js --precision bf16: the quality cost of bf16 inference on the same weights.
+  await model.save(path.join(out, 'model.safetensors'));
   await model.dispose();
   Object.assign(record, {
     epochs: summary.epochs, milestones: summary.config.milestones, precision: summary.precision,
