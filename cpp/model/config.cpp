@@ -43,6 +43,7 @@ Json ModelConfig::to_json() const {
   j["backbone_source"] = Json(backbone_source);
   j["heads_trained"] = Json(heads_trained);
   j["training"] = training;
+  if (calibration) j["calibration"] = calibration->to_json();
   return j;
 }
 
@@ -85,6 +86,11 @@ ModelConfig ModelConfig::from_json(const Json& j) {
   const Json& training = field(j, "training", "training");
   if (!training.is_null() && !training.is_object()) fail("training", "null or an object", describe(training));
   c.training = training;
+
+  // Missing (files from before calibration) or null: not calibrated.
+  if (j.contains("calibration") && !j.at("calibration").is_null()) {
+    c.calibration = Calibration::from_json(j.at("calibration"));
+  }
   return c;
 }
 
