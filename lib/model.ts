@@ -127,7 +127,8 @@ export class SuperSimpleNet {
    * Trains the heads on `dataset` (its train part for a DatasetSplit); the backbone stays frozen. Images are
    * decoded a chunk at a time and kept natively at the model size only. Predict and save calls wait until
    * training ends. An aborted run (options.signal) rejects with ERR_SSN_ABORTED and a later train() with the
-   * same options continues it exactly.
+   * same options continues it exactly. New weights clear the model's calibration; with options.validation the
+   * model is calibrated on those images afterwards, in the same queued job.
    */
   async train(dataset: DatasetItem[] | DatasetSplit, options: TrainOptions = {}): Promise<TrainSummary> {
     const resolved = resolveTraining(dataset, options);
@@ -142,8 +143,12 @@ export class SuperSimpleNet {
         const set = new addon.TrainSet(height, width);
         await fillTrainSet(set, resolved.items, resolved.signal);
         const train = native.train.bind(native);
-        const summary = await runTraining(addon, (...args) => callNative(() => train(...args)), set, resolved);
-        return toSummary(summary);
+        const summary = toSummary(await runTraining(addon, (...args) => callNative(() => train(...args)), set, resolved));
+        if (resolved.calibration) {
+          const { items, quantile } = resolved.calibration;
+          summary.calibration = await this.#calibrate(native, items, quantile, DEFAULT_BATCH_SIZE);
+        }
+        return summary;
       }),
     );
   }

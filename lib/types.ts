@@ -1,6 +1,7 @@
 /**
  * Public types of the supersimplenet API, and the contract of the native addon behind it.
  */
+import type { DatasetItem } from './data/dataset';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
 export type Device = 'auto' | 'cpu' | 'cuda';
@@ -255,6 +256,13 @@ export interface TrainOptions {
    * Replaces `epochs`.
    */
   maxMinutes?: number;
+  /**
+   * Labelled images held out from training: after training, the model is calibrated on them (as
+   * model.calibrate does) and the summary carries the calibration. Training clears any older calibration.
+   */
+  validation?: DatasetItem[];
+  /** The quantile of that calibration (see CalibrateOptions.quantile). Needs `validation`. */
+  calibrationQuantile?: number;
 }
 
 export interface TrainSummary {
@@ -281,6 +289,8 @@ export interface TrainSummary {
   precisionReason: string;
   /** With maxMinutes: the budget (seconds) and the warm-up's seconds per step that sized the schedule. */
   budget?: { seconds: number; secondsPerStep: number };
+  /** With `validation`: the calibration computed on it and stored in the model. */
+  calibration?: Calibration;
 }
 
 // ---- the native addon contract (binding/) --------------------------------------------------------

@@ -154,3 +154,17 @@ test('train() clears a calibration (the weights it was chosen for are gone); a t
   expect(loaded.info().calibration).toBeNull();
   await Promise.all([loaded.dispose(), other.dispose(), fs.rm(file)]);
 });
+
+test('train() with validation images calibrates on them after training; the summary carries it', async () => {
+  const other = await tinyModel();
+  const summary = await other.train(NORMAL, { epochs: 1, batchSize: 4, validation: ALL, calibrationQuantile: 0.9 });
+  expect(summary.calibration).toMatchObject({ method: 'f1', pixelMethod: 'f1', counts: { normal: 6, anomalous: 4, masked: 3 } });
+  expect(other.info().calibration).toEqual(summary.calibration);
+  // Chosen for the trained weights: the same as calibrating the trained model afterwards.
+  expect(await other.calibrate(ALL, { quantile: 0.9 })).toEqual(summary.calibration);
+  const normalOnly = await other.train(NORMAL, { epochs: 1, batchSize: 4, validation: NORMAL, calibrationQuantile: 0.9 });
+  expect(normalOnly.calibration).toMatchObject({ method: 'quantile', quantile: 0.9 });
+  expect((await other.train(NORMAL, { epochs: 1, batchSize: 4 })).calibration).toBeUndefined();
+  expect(other.info().calibration).toBeNull();
+  await other.dispose();
+});
