@@ -1,5 +1,5 @@
 /**
- * `ssn calibrate`, then `ssn predict` on the calibrated model, as a user runs them
+ * `ssn calibrate`, then `ssn predict` and `ssn eval` on the calibrated model, as a user runs them
  * (node dist/cli/ssn.js; needs `npm run build:ts`), on a tiny random-backbone model at 64x64.
  */
 import { execFile } from 'node:child_process';
@@ -69,6 +69,8 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ssn-calibrate-cli-'));
   await writeFolder(path.join(tmp, 'val'), 0, 5, 3);
   await writeFolder(path.join(tmp, 'normals'), 0, 5, 0);
+  await writeFolder(path.join(tmp, 'bench', 'train'), 100, 2, 0);
+  await writeFolder(path.join(tmp, 'bench', 'test'), 200, 4, 3);
   const model = await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: 64, device: 'cpu', seed: 3, logger: () => undefined });
   plain = path.join(tmp, 'plain.safetensors');
   await model.save(plain);
@@ -156,4 +158,17 @@ test('ssn predict prints verdicts and writes binary masks of the image size', as
   expect(refused.stderr).toContain(`hint: Calibrate it first: ssn calibrate ${plain}`);
   const uncalibrated = await ssn('predict', plain, images[0], '--json', '--device', 'cpu');
   expect(JSON.parse(uncalibrated.stdout)[0].anomalous).toBeUndefined();
+});
+
+test('ssn eval reports the accuracy at the stored threshold beside the F1-max figures', async () => {
+  const out = path.join(tmp, 'eval');
+  const run = await ssn('eval', calibrated, '--dataset', 'folder', '--root', path.join(tmp, 'bench'), '--out', out, '--device', 'cpu');
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain('I-AUROC');
+  expect(run.stdout).toMatch(/At the model's stored threshold [\d.]+ on the raw image score: accuracy [\d.]+% \(TP \d, FP \d, TN \d, FN \d/);
+  const result = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
+  const { tp, fp, tn, fn } = result.calibrated.confusion;
+  expect([tp + fn, fp + tn]).toEqual([3, 4]);
+  expect(result.calibrated.imageThreshold).toBe(calibration.imageThreshold);
+  expect(result.calibrated.accuracy).toBe((tp + tn) / 7);
 });
