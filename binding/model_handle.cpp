@@ -1,6 +1,7 @@
 #include "model_handle.h"
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "args.h"
 #include "benchmark_worker.h"
 #include "errors.h"
+#include "io/json.h"
 #include "promise_worker.h"
 #include "train.h"
 
@@ -110,6 +112,7 @@ Napi::Function ModelHandle::DefineClass(Napi::Env env) {
                                                         InstanceMethod<&ModelHandle::Benchmark>("benchmark"),
                                                         InstanceMethod<&ModelHandle::Save>("save"),
                                                         InstanceMethod<&ModelHandle::Train>("train"),
+                                                        InstanceMethod<&ModelHandle::SetCalibration>("setCalibration"),
                                                         InstanceMethod<&ModelHandle::Info>("info"),
                                                         InstanceMethod<&ModelHandle::DeviceReason>("deviceReason"),
                                                         InstanceMethod<&ModelHandle::Dispose>("dispose"),
@@ -206,8 +209,32 @@ Napi::Value ModelHandle::Train(const Napi::CallbackInfo& info) {
   }
 }
 
-// info() and deviceReason() do not wait for the run mutex: a training job updates only the training part of
-// info(), under the engine's own lock.
+// A config swap under the engine's config lock: no run mutex, so that it never blocks the JS thread behind a
+// running job. lib/model.ts queues it after the model's earlier calls (a train() among them clears it).
+Napi::Value ModelHandle::SetCalibration(const Napi::CallbackInfo& info) {
+  try {
+    std::shared_ptr<EngineSlot> slot = Slot();
+    if (info[0].IsNull()) {
+      slot->engine->set_calibration(std::nullopt);
+      return info.Env().Undefined();
+    }
+    if (!info[0].IsString())
+      throw ArgumentError("Expected a JSON string or null for calibration but received " + describe_value(info[0]));
+    ssn::Json json;
+    try {
+      json = ssn::Json::parse(info[0].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& e) {
+      throw ArgumentError(std::string("Expected JSON for calibration but it does not parse: ") + e.what());
+    }
+    slot->engine->set_calibration(ssn::Calibration::from_json(json));
+    return info.Env().Undefined();
+  } catch (...) {
+    rethrow_as_js(info.Env());
+  }
+}
+
+// info() and deviceReason() do not wait for the run mutex: a training job updates only the training and
+// calibration parts of info(), under the engine's own lock.
 Napi::Value ModelHandle::Info(const Napi::CallbackInfo& info) {
   try {
     return Napi::String::New(info.Env(), Slot()->engine->info_json());

@@ -1,5 +1,5 @@
 // The JS model object (NativeModel of lib/types.ts): predict/save/train run on the libuv pool and return
-// Promises; info/deviceReason are synchronous; dispose releases the engine.
+// Promises; setCalibration/info/deviceReason are synchronous; dispose releases the engine.
 #pragma once
 #include <memory>
 
@@ -26,6 +26,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value Benchmark(const Napi::CallbackInfo& info);      // ({batch?, warmup?, reps?, memoryReps?, reference?})
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Train(const Napi::CallbackInfo& info);
+  Napi::Value SetCalibration(const Napi::CallbackInfo& info);  // (JSON of the stored form | null), synchronous
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value DeviceReason(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);

@@ -9,10 +9,13 @@ export { libraryInfo } from './native';
 export { resizeBilinear } from './resize';
 export { DEFAULT_BACKBONE } from './types';
 export { loadFolderItems } from './data/folder';
+export { DEFAULT_CALIBRATION_QUANTILE } from './calibration';
 export type {
   BackboneArch,
   BackboneSpec,
   BatchOptions,
+  CalibrateOptions,
+  Calibration,
   CreateOptions,
   Device,
   HeadsSpec,
@@ -25,6 +28,7 @@ export type {
   PredictOptions,
   RawImage,
   SaveOptions,
+  ThresholdMethod,
   TrainOptions,
   TrainProgress,
   TrainSummary,

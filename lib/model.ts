@@ -3,15 +3,28 @@
  * through a serial queue, so that concurrent callers are safe and each gets its own result. dispose()
  * refuses new calls, waits for the accepted ones to finish, then frees the native model.
  */
+import {
+  calibrationItems,
+  checkQuantile,
+  computeCalibration,
+  DEFAULT_CALIBRATION_QUANTILE,
+  fromStoredCalibration,
+  notCalibratedError,
+  predictCalibrationSet,
+  toStoredCalibration,
+  type StoredCalibration,
+} from './calibration';
 import { expectBoolean, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
 import { loadNative } from './native';
 import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
-import { toPredictions } from './prediction';
+import { toPredictions, type PredictionOptions } from './prediction';
 import { SerialQueue } from './queue';
 import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
 import type {
   BatchOptions,
+  CalibrateOptions,
+  Calibration,
   CreateOptions,
   Device,
   ImageInput,
@@ -69,19 +82,19 @@ export class SuperSimpleNet {
     return new SuperSimpleNet(native);
   }
 
-  /** Anomaly score and map of one image. */
+  /** Anomaly score and map of one image, and the verdict of a calibrated model. */
   async predict(input: ImageInput, options: PredictOptions = {}): Promise<Prediction> {
-    const resizeToInput = checkPredictOptions(options);
+    const asked = checkPredictOptions(options);
     return this.#accept(async (native) => {
       const image = await decodeImage(input, 'input');
-      return (await this.#predictImages(native, [image], resizeToInput))[0];
+      return (await this.#predictImages(native, [image], asked))[0];
     });
   }
 
   /** Predictions in input order; images go to the addon `batchSize` at a time. */
   async predictBatch(inputs: ImageInput[], options: BatchOptions = {}): Promise<Prediction[]> {
     if (!Array.isArray(inputs)) throw invalidOption('an array of images', 'inputs', inputs);
-    const resizeToInput = checkPredictOptions(options);
+    const asked = checkPredictOptions(options);
     const batchSize = options.batchSize === undefined ? DEFAULT_BATCH_SIZE : expectInteger(options.batchSize, 'batchSize', 1);
     return this.#accept(async (native) => {
       const decodeChunk = (start: number): Promise<NativeImage[]> =>
@@ -93,7 +106,7 @@ export class SuperSimpleNet {
         // Decode the next chunk while this one runs; its failure surfaces when it is awaited.
         next = start + batchSize < inputs.length ? decodeChunk(start + batchSize) : undefined;
         next?.catch(() => undefined);
-        results.push(...(await this.#predictImages(native, images, resizeToInput)));
+        results.push(...(await this.#predictImages(native, images, asked)));
       }
       return results;
     });
@@ -114,7 +127,8 @@ export class SuperSimpleNet {
    * Trains the heads on `dataset` (its train part for a DatasetSplit); the backbone stays frozen. Images are
    * decoded a chunk at a time and kept natively at the model size only. Predict and save calls wait until
    * training ends. An aborted run (options.signal) rejects with ERR_SSN_ABORTED and a later train() with the
-   * same options continues it exactly.
+   * same options continues it exactly. New weights clear the model's calibration; with options.validation the
+   * model is calibrated on those images afterwards, in the same queued job.
    */
   async train(dataset: DatasetItem[] | DatasetSplit, options: TrainOptions = {}): Promise<TrainSummary> {
     const resolved = resolveTraining(dataset, options);
@@ -129,15 +143,38 @@ export class SuperSimpleNet {
         const set = new addon.TrainSet(height, width);
         await fillTrainSet(set, resolved.items, resolved.signal);
         const train = native.train.bind(native);
-        const summary = await runTraining(addon, (...args) => callNative(() => train(...args)), set, resolved);
-        return toSummary(summary);
+        const summary = toSummary(await runTraining(addon, (...args) => callNative(() => train(...args)), set, resolved));
+        if (resolved.calibration) {
+          const { items, quantile } = resolved.calibration;
+          summary.calibration = await this.#calibrate(native, items, quantile, DEFAULT_BATCH_SIZE);
+        }
+        return summary;
       }),
     );
   }
 
-  /** Configuration, parameter counts and device. */
+  /**
+   * Chooses the verdict thresholds from labelled images held out from training (lib/calibration.ts has the
+   * rules) and stores them in the model: predictions then carry `anomalous` (score >= imageThreshold), and
+   * masks can be asked for. save() writes the calibration; train() clears it, as new weights make it stale.
+   */
+  async calibrate(dataset: DatasetItem[], options: CalibrateOptions = {}): Promise<Calibration> {
+    const items = calibrationItems(dataset, 'dataset');
+    expectObject(options, 'options');
+    for (const key of Object.keys(options)) {
+      if (key !== 'quantile' && key !== 'batchSize') {
+        throw new SsnError('ERR_SSN_INPUT', `Unknown calibration option '${key}'.`, 'Known options: quantile, batchSize.');
+      }
+    }
+    const quantile = options.quantile === undefined ? DEFAULT_CALIBRATION_QUANTILE : checkQuantile(options.quantile, 'options.quantile');
+    const batchSize = options.batchSize === undefined ? DEFAULT_BATCH_SIZE : expectInteger(options.batchSize, 'options.batchSize', 1);
+    // One queued job from the first prediction to the stored result, so that no train() runs in between.
+    return this.#accept((native) => this.#queue.run(() => this.#calibrate(native, items, quantile, batchSize)));
+  }
+
+  /** Configuration, parameter counts, device and calibration. */
   info(): ModelInfo {
-    return JSON.parse(this.#live().info()) as ModelInfo;
+    return parseInfo(this.#live());
   }
 
   /** Why the model runs on the device it runs on, in one line. */
@@ -179,15 +216,50 @@ export class SuperSimpleNet {
     }
   }
 
-  async #predictImages(native: NativeModel, images: NativeImage[], resizeToInput: boolean): Promise<Prediction[]> {
-    const out = await this.#queue.run(() => callNative(() => native.predict(images)));
-    return toPredictions(out, images, resizeToInput);
+  async #predictImages(native: NativeModel, images: NativeImage[], asked: AskedOutputs): Promise<Prediction[]> {
+    // The calibration is read in the same job as the prediction: a train() queued before it clears it.
+    const [out, calibration] = await this.#queue.run(async () => {
+      const current = parseInfo(native).calibration;
+      if (asked.mask && !current) throw notCalibratedError('a defect mask');
+      return [await callNative(() => native.predict(images)), current] as const;
+    });
+    return toPredictions(out, images, { ...asked, calibration });
+  }
+
+  /** Predicts `items`, computes the calibration and stores it; runs inside a queued job. */
+  async #calibrate(native: NativeModel, items: DatasetItem[], quantile: number, batchSize: number): Promise<Calibration> {
+    if (!native.setCalibration) {
+      throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot store a calibration (it predates calibration).',
+        'Rebuild it: npx ssn build.');
+    }
+    const plain: PredictionOptions = { resizeToInput: false, mask: false, calibration: null };
+    const set = await predictCalibrationSet(items,
+      async (images) => toPredictions(await callNative(() => native.predict(images)), images, plain), batchSize);
+    const calibration = computeCalibration(set, quantile);
+    const json = JSON.stringify(toStoredCalibration(calibration));
+    try {
+      native.setCalibration(json);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return calibration;
   }
 }
 
-function checkPredictOptions(options: PredictOptions): boolean {
+type AskedOutputs = Omit<PredictionOptions, 'calibration'>;
+
+function checkPredictOptions(options: PredictOptions): AskedOutputs {
   expectObject(options, 'options');
-  return options.resizeToInput === undefined ? false : expectBoolean(options.resizeToInput, 'resizeToInput');
+  return {
+    resizeToInput: options.resizeToInput === undefined ? false : expectBoolean(options.resizeToInput, 'resizeToInput'),
+    mask: options.mask === undefined ? false : expectBoolean(options.mask, 'mask'),
+  };
+}
+
+/** The addon's info() with the calibration in the API's form. */
+function parseInfo(native: NativeModel): ModelInfo {
+  const info = JSON.parse(native.info()) as Omit<ModelInfo, 'calibration'> & { calibration?: StoredCalibration | null };
+  return { ...info, calibration: fromStoredCalibration(info.calibration) };
 }
 
 function disposedError(): SsnError {

@@ -2,6 +2,11 @@
  * Anomaly-map overlays: the input image with a jet-coloured map blended over it, as PNG.
  * The map is stretched to the image's own size (the model resizes the whole image to its input size,
  * so the map covers the whole image), so the overlay keeps the image's resolution.
+ *
+ * Colours come from one of two scales. By default each map is stretched over its own [min, max], so a good
+ * surface looks as hot as a defective one. With a calibration every map shares one scale: the calibration
+ * set's map range, with the pixel threshold at the middle of the colormap (low -> 0, threshold -> 0.5,
+ * high -> 1), so whatever is below the threshold is blue to cyan and only defect pixels turn yellow to red.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -9,11 +14,13 @@ import * as path from 'node:path';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 
 import { SsnError } from './errors';
-import type { ImageInput } from './types';
+import type { Calibration, ImageInput } from './types';
 
 export interface OverlayOptions {
   /** Map values mapped to the two ends of the colormap. Default: the map's own [min, max]. */
   range?: [number, number];
+  /** The model's calibration: the shared scale of its map range, the pixel threshold at the middle. Not with `range`. */
+  calibration?: Pick<Calibration, 'pixelThreshold' | 'mapRange'>;
   /** Weight of the colormap in the blend, 0..1. Default 0.5. */
   alpha?: number;
 }
@@ -43,6 +50,34 @@ export function normaliseMap(map: Float32Array, range?: [number, number]): Uint8
   return out;
 }
 
+/** A shared colour scale: `threshold` sits at the middle of the colormap. */
+export interface ThresholdScale {
+  low: number;
+  threshold: number;
+  high: number;
+}
+
+export function calibrationScale(c: Pick<Calibration, 'pixelThreshold' | 'mapRange'>): ThresholdScale {
+  return { low: c.mapRange.low, threshold: c.pixelThreshold, high: c.mapRange.high };
+}
+
+/** Position on the colormap, 0..1: piecewise linear, low -> 0, threshold -> 0.5, high -> 1, clamped outside. */
+export function scalePosition(v: number, { low, threshold, high }: ThresholdScale): number {
+  if (v < threshold) return threshold > low ? Math.max(0, (0.5 * (v - low)) / (threshold - low)) : 0;
+  if (high > threshold) return Math.min(1, 0.5 + (0.5 * (v - threshold)) / (high - threshold));
+  return v > threshold ? 1 : 0.5;
+}
+
+/** Map values to 0..255 on a threshold scale (non-finite values go to 0). */
+export function scaleMap(map: Float32Array, scale: ThresholdScale): Uint8Array {
+  const out = new Uint8Array(map.length);
+  for (let i = 0; i < map.length; i++) {
+    const v = map[i];
+    out[i] = Number.isFinite(v) ? Math.round(255 * scalePosition(v, scale)) : 0;
+  }
+  return out;
+}
+
 function sharpOf(input: ImageInput): Sharp {
   if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
   const { data, width, height, channels } = input;
@@ -57,9 +92,20 @@ function checkOptions(map: Float32Array, mapW: number, mapH: number, opts: Overl
       'Pass prediction.map with prediction.width and prediction.height.',
     );
   }
-  const { range, alpha } = opts;
+  const { range, alpha, calibration } = opts;
   if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
     throw new SsnError('ERR_SSN_INPUT', `Expected range [min, max] with min < max but received ${JSON.stringify(range)}.`);
+  }
+  if (calibration !== undefined) {
+    if (range !== undefined) {
+      throw new SsnError('ERR_SSN_INPUT', 'Both range and calibration were given for the overlay.', 'Give one: each sets the colour scale.');
+    }
+    const { low, threshold, high } = calibrationScale(calibration);
+    if (![low, threshold, high].every(Number.isFinite) || !(low <= threshold && threshold <= high)) {
+      throw new SsnError('ERR_SSN_INPUT',
+        `Expected a calibration with mapRange.low <= pixelThreshold <= mapRange.high but received ${low}, ${threshold}, ${high}.`,
+        'Pass model.info().calibration.');
+    }
   }
   if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) {
     throw new SsnError('ERR_SSN_INPUT', `Expected alpha in [0, 1] but received ${alpha}.`);
@@ -105,7 +151,8 @@ export async function overlayPng(
   }
   const { width, height, channels } = pixels.info;
   // Normalise before resizing: 8-bit levels are all the colormap can show anyway.
-  const levels = await sharp(normaliseMap(map, opts.range), { raw: { width: mapW, height: mapH, channels: 1 } })
+  const scaled = opts.calibration ? scaleMap(map, calibrationScale(opts.calibration)) : normaliseMap(map, opts.range);
+  const levels = await sharp(scaled, { raw: { width: mapW, height: mapH, channels: 1 } })
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .extractChannel(0)
     .raw()

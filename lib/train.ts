@@ -2,6 +2,7 @@
  * Training from JS: checks the dataset and the options, decodes the images a chunk at a time into a native
  * TrainSet (which keeps them at the model size only), and runs the native trainer with progress and abort.
  */
+import { calibrationItems, checkQuantile, DEFAULT_CALIBRATION_QUANTILE } from './calibration';
 import type { DatasetItem, DatasetSplit } from './data/dataset';
 import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
@@ -43,7 +44,7 @@ const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boole
   seed: { key: 'seed', kind: 'int' },
 };
 const OTHER_KEYS = ['setting', 'onProgress', 'signal', 'checkpoint', 'resume', 'cacheFeatures', 'cacheBudgetMB', 'precision',
-  'maxMinutes', 'milestones'];
+  'maxMinutes', 'milestones', 'validation', 'calibrationQuantile'];
 const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16', 'fp16'];
 
 export interface ResolvedTraining {
@@ -51,6 +52,8 @@ export interface ResolvedTraining {
   native: NativeTrainOptions;
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
+  /** With options.validation: calibrate on these items after training. */
+  calibration?: { items: DatasetItem[]; quantile: number };
 }
 
 /** The items of a DatasetItem[] or of a DatasetSplit's train part, checked. */
@@ -146,7 +149,22 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
     : expectFunction<(p: TrainProgress) => void>(options.onProgress, 'options.onProgress');
   const signal = options.signal;
   if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('an AbortSignal', 'options.signal', signal);
-  return { items, native, onProgress, signal };
+  return { items, native, onProgress, signal, ...resolveCalibration(options) };
+}
+
+function resolveCalibration(options: TrainOptions): Pick<ResolvedTraining, 'calibration'> {
+  if (options.validation === undefined) {
+    if (options.calibrationQuantile !== undefined) {
+      throw new SsnError('ERR_SSN_INPUT', 'options.calibrationQuantile was given without options.validation.',
+        'Pass the labelled images to calibrate on as options.validation.');
+    }
+    return {};
+  }
+  const items = calibrationItems(options.validation, 'options.validation');
+  const quantile = options.calibrationQuantile === undefined
+    ? DEFAULT_CALIBRATION_QUANTILE
+    : checkQuantile(options.calibrationQuantile, 'options.calibrationQuantile');
+  return { calibration: { items, quantile } };
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

@@ -1,6 +1,7 @@
 /**
  * Public types of the supersimplenet API, and the contract of the native addon behind it.
  */
+import type { DatasetItem } from './data/dataset';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
 export type Device = 'auto' | 'cpu' | 'cuda';
@@ -77,6 +78,11 @@ export type ImageInput = string | Buffer | RawImage;
 export interface PredictOptions {
   /** Also return the map resized (bilinear) to the input image's own size as `inputMap`. */
   resizeToInput?: boolean;
+  /**
+   * Also return the defect mask (`mask`, and `inputMask` with `resizeToInput`): 1 where the map is >= the
+   * calibrated pixel threshold. Needs a calibrated model (ERR_SSN_CONFIG otherwise).
+   */
+  mask?: boolean;
 }
 
 export interface Prediction {
@@ -90,6 +96,48 @@ export interface Prediction {
   height: number;
   /** With `resizeToInput`: the map at the input's own size. */
   inputMap?: { map: Float32Array; width: number; height: number };
+  /**
+   * The verdict of a calibrated model: score >= thresholds.image. Absent when the model is not calibrated:
+   * a bare score has no threshold, and guessing one (0.5) would be wrong for most models.
+   */
+  anomalous?: boolean;
+  /** A calibrated model's thresholds: `image` on `score`, `pixel` on the values of `map`. */
+  thresholds?: { image: number; pixel: number };
+  /** With `mask`: 1 where map >= thresholds.pixel, else 0, row-major height x width (model size). */
+  mask?: Uint8Array;
+  /** With `mask` and `resizeToInput`: 1 where inputMap >= thresholds.pixel, at the input's own size. */
+  inputMask?: { mask: Uint8Array; width: number; height: number };
+}
+
+/** How a threshold was chosen: 'f1' (F1-max against labels) or 'quantile' (of the normal images). */
+export type ThresholdMethod = 'f1' | 'quantile';
+
+/**
+ * A model's calibrated verdict thresholds, stored in its file (lib/calibration.ts says how they are chosen).
+ * An image is anomalous when score >= imageThreshold; a pixel is a defect when its map value >= pixelThreshold.
+ */
+export interface Calibration {
+  /** How imageThreshold was chosen: 'f1' with defective images in the set, else 'quantile'. */
+  method: ThresholdMethod;
+  /** How pixelThreshold was chosen: 'f1' when some defective image has a mask, else 'quantile'. */
+  pixelMethod: ThresholdMethod;
+  /** q of the quantile rule, when either threshold used it. */
+  quantile?: number;
+  /** On `score` (sigmoid of the logit), in [0, 1]. */
+  imageThreshold: number;
+  /** On the values of `map` (blurred raw segmentation logits). */
+  pixelThreshold: number;
+  /** Lowest and highest map value of the calibration set: a shared colour scale for overlays. */
+  mapRange: { low: number; high: number };
+  /** Images of the calibration set: normal, defective, and defective with a mask. */
+  counts: { normal: number; anomalous: number; masked: number };
+}
+
+export interface CalibrateOptions {
+  /** q of the quantile rule (normal images only, or no mask for the pixel threshold), in (0, 1]. Default 0.995. */
+  quantile?: number;
+  /** Images per native call. Default 8. */
+  batchSize?: number;
 }
 
 export interface SaveOptions {
@@ -111,6 +159,8 @@ export interface ModelInfo {
   headsTrained: boolean;
   device: string;
   training: unknown;
+  /** The stored calibration, or null: not calibrated (never, or trained since). */
+  calibration: Calibration | null;
 }
 
 /** One training step's report (coalesced: when the callback is slow, intermediate reports are skipped). */
@@ -206,6 +256,13 @@ export interface TrainOptions {
    * Replaces `epochs`.
    */
   maxMinutes?: number;
+  /**
+   * Labelled images held out from training: after training, the model is calibrated on them (as
+   * model.calibrate does) and the summary carries the calibration. Training clears any older calibration.
+   */
+  validation?: DatasetItem[];
+  /** The quantile of that calibration (see CalibrateOptions.quantile). Needs `validation`. */
+  calibrationQuantile?: number;
 }
 
 export interface TrainSummary {
@@ -232,6 +289,8 @@ export interface TrainSummary {
   precisionReason: string;
   /** With maxMinutes: the budget (seconds) and the warm-up's seconds per step that sized the schedule. */
   budget?: { seconds: number; secondsPerStep: number };
+  /** With `validation`: the calibration computed on it and stored in the model. */
+  calibration?: Calibration;
 }
 
 // ---- the native addon contract (binding/) --------------------------------------------------------
@@ -370,7 +429,12 @@ export interface NativeModel {
   predictTensor?(data: Float32Array, batch: number): Promise<NativePrediction>;
   /** The native timed inference loop (spec section 11). */
   benchmark?(options?: NativeBenchmarkOptions): Promise<NativeBenchmarkResult>;
-  /** JSON of ModelInfo. */
+  /**
+   * (Absent in addons built before calibration.) Stores a calibration, as the JSON of its stored form
+   * (lib/calibration.ts), or clears it with null. Synchronous: it only swaps the config's entry.
+   */
+  setCalibration?(json: string | null): void;
+  /** JSON of ModelInfo, with `calibration` in its stored form (snake_case keys) or null. */
   info(): string;
   /** Why 'auto' chose the device it did, in one line. */
   deviceReason(): string;

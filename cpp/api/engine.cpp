@@ -336,7 +336,18 @@ std::string Engine::info_json() {
   info["headsTrained"] = Json(config_.heads_trained);
   info["device"] = Json(device_.str());
   info["training"] = config_.training;
+  info["calibration"] = config_.calibration ? config_.calibration->to_json() : Json();
   return info.dump();
+}
+
+std::optional<Calibration> Engine::calibration() const {
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  return config_.calibration;
+}
+
+void Engine::set_calibration(std::optional<Calibration> calibration) {
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  config_.calibration = std::move(calibration);
 }
 
 }  // namespace ssn

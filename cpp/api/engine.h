@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,7 +138,12 @@ class Engine {
   // Our .safetensors bundle, written atomically. `with_training_state` adds the "train.*" entries
   // (optimizer moments, RNG states, position) a resume needs; they roughly triple the heads' size.
   void save(const std::string& path, bool with_training_state = false);
-  std::string info_json();             // config, parameter counts, device
+  std::string info_json();             // config, parameter counts, device, calibration (stored form or null)
+
+  // The verdict thresholds stored with the model (nullopt: not calibrated). Safe beside a running train(),
+  // which clears them whenever it changes the weights (they were chosen for the old ones).
+  std::optional<Calibration> calibration() const;
+  void set_calibration(std::optional<Calibration> calibration);
 
   // Not while train() runs on another thread (it updates config().training); info_json() is safe then.
   const ModelConfig& config() const { return config_; }
@@ -151,7 +157,7 @@ class Engine {
   // Heads and training state from a bundle's tensors ("train.*" entries and config.training).
   void restore_training(const Json& training, const NamedTensors& tensors, const std::string& source);
   void update_training_json();
-  void mark_trained();  // heads_trained, then weights_changed()
+  void mark_trained();  // heads_trained, no calibration, then weights_changed()
   // Applies precision, threads and graphs; validates them against the device.
   void configure(const std::string& precision, int64_t threads, bool cuda_graphs);
   void check_input(const torch::Tensor& batch) const;
@@ -164,7 +170,8 @@ class Engine {
   torch::Device device_;
   std::string device_reason_;
   std::unique_ptr<Trainer> trainer_;  // the current or last training run
-  mutable std::mutex config_mutex_;   // train() updates config_.training while info_json() may read it
+  // train() updates config_.training and clears config_.calibration while info_json() may read them.
+  mutable std::mutex config_mutex_;
   Precision precision_ = Precision::Float32;
   bool cuda_graphs_ = true;
   std::unique_ptr<InferencePlan> plan_;

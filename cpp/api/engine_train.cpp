@@ -90,6 +90,7 @@ void Engine::mark_trained() {
   {
     std::lock_guard<std::mutex> lock(config_mutex_);
     config_.heads_trained = true;
+    config_.calibration.reset();  // its thresholds were chosen for the weights just replaced
   }
   weights_changed();
 }
@@ -150,6 +151,7 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     }
     NamedTensors state = saved->trainer_->export_state();
     restore_training(c.training, state, options.resume_path);
+    mark_trained();  // the checkpoint's heads replaced ours, even if no step follows
   }
 
   if (!(options.max_seconds >= 0) || !std::isfinite(options.max_seconds)) {

@@ -1,10 +1,12 @@
 // The model configuration stored as JSON in our .safetensors bundle ("ssn_config" metadata key).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "io/json.h"
 #include "model/backbone.h"
+#include "model/calibration.h"
 
 namespace ssn {
 
@@ -20,9 +22,12 @@ struct ModelConfig {
   std::string backbone_source;  // where the backbone weights came from (file name, "random")
   bool heads_trained = false;   // false until trained or imported from a trained checkpoint
   Json training;                // training config and state, once there is one (null otherwise)
+  // Verdict thresholds for the current weights; absent (older files too) = not calibrated. Written only
+  // when present, so that older readers, which ignore unknown keys, still load the file.
+  std::optional<Calibration> calibration;
 
   Json to_json() const;
-  // Validates everything (version, arch, sizes > 12) and throws ssn::Error(Config) naming the field.
+  // Validates everything (version, arch, sizes > 12, calibration) and throws ssn::Error(Config) naming the field.
   static ModelConfig from_json(const Json& j);
 };
 

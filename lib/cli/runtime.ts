@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import type { DatasetItem } from '../data/dataset';
 import type {
   BatchOptions,
+  CalibrateOptions,
+  Calibration,
   CreateOptions,
   ImageInput,
   LoadOptions,
@@ -21,6 +23,7 @@ import type {
 export interface CliModel {
   predictBatch(inputs: ImageInput[], opts?: BatchOptions): Promise<Prediction[]>;
   train(dataset: DatasetItem[], opts?: TrainOptions): Promise<TrainSummary>;
+  calibrate(dataset: DatasetItem[], opts?: CalibrateOptions): Promise<Calibration>;
   save(file: string, opts?: SaveOptions): Promise<void>;
   info(): Promise<ModelInfo>;
   dispose(): void;

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 
 import * as benchmarkCommand from './commands/benchmark';
 import * as buildCommand from './commands/build';
+import * as calibrateCommand from './commands/calibrate';
 import * as demoCommand from './commands/demo';
 import * as evalCommand from './commands/eval';
 import * as importCommand from './commands/import';
@@ -24,6 +25,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   importCommand,
   predictCommand,
   trainCommand,
+  calibrateCommand,
   infoCommand,
   weightsCommand,
   buildCommand,

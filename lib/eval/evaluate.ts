@@ -2,7 +2,8 @@
  * Scoring a test split as the official evaluation does (spec §5, §10): image score = sigmoid(logit), "seg"
  * image score = max of the raw map, pixel scores = the raw blurred map at model size; each min-max
  * normalised over the whole test set (NaN map values to 0); masks resized NEAREST to the model size.
- * Metrics: image AUROC and AP, pixel AUROC and AP (AP_loc), AUPRO@0.3, F1-max threshold, per defect type.
+ * Metrics: image AUROC and AP, pixel AUROC and AP (AP_loc), AUPRO@0.3, F1-max threshold, per defect type;
+ * for a calibrated model also its verdicts at the stored image threshold (accuracy, confusion counts).
  */
 import { DEFAULT_MASK_THRESHOLD, loadMask } from '../data/masks';
 import type { DatasetItem, DatasetSplit } from '../data/dataset';
@@ -57,6 +58,21 @@ export interface ItemScore {
   score: number;
   /** Normalised map maximum. */
   segScore: number;
+  /** A calibrated model's verdict (raw score >= its stored image threshold). */
+  anomalous?: boolean;
+}
+
+/** A calibrated model's verdicts on the test split, at its stored threshold on the raw image score. */
+export interface StoredThresholdMetrics {
+  imageThreshold: number;
+  accuracy: number;
+  /** null without an anomalous verdict. */
+  precision: number | null;
+  /** null without an anomalous test image. */
+  recall: number | null;
+  f1: number | null;
+  /** Positive = anomalous: tp anomalous images called anomalous, fp normal images called anomalous, ... */
+  confusion: { tp: number; fp: number; tn: number; fn: number };
 }
 
 export interface EvalMetrics {
@@ -76,6 +92,8 @@ export interface EvalResult {
   metrics: EvalMetrics;
   /** F1-maximising threshold on the normalised image score. */
   threshold: { value: number; f1: number; precision: number; recall: number } | null;
+  /** A calibrated model's verdicts at its stored threshold; null when the model is not calibrated. */
+  calibrated: StoredThresholdMetrics | null;
   perType: Record<string, TypeMetrics>;
   curves: { imageRoc: Curve | null; pixelRoc: Curve | null; pro: Curve | null };
   items: ItemScore[];
@@ -98,6 +116,8 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
   const batchSize = options.batchSize ?? 8;
   const t0 = Date.now();
   const logits = new Float32Array(items.length);
+  const verdicts: Array<boolean | undefined> = [];
+  let storedThreshold: number | undefined;
   const rawMaps: Float32Array[] = [];
   let height = 0;
   let width = 0;
@@ -106,6 +126,8 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
     const preds = await model.predictBatch(chunk.map((i) => i.image), { batchSize });
     preds.forEach((p, j) => {
       logits[start + j] = p.logit;
+      verdicts.push(p.anomalous);
+      storedThreshold = p.thresholds?.image;
       rawMaps.push(p.map);
       height = p.height;
       width = p.width;
@@ -166,6 +188,7 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
     counts: { test: items.length, normal: nNeg, anomalous: nPos, masked, regions },
     metrics,
     threshold: f1 ? { value: f1.threshold, f1: f1.f1, precision: f1.precision, recall: f1.recall } : null,
+    calibrated: storedThreshold === undefined ? null : storedThresholdMetrics(storedThreshold, labels, verdicts),
     perType,
     curves,
     items: items.map((it, k) => ({
@@ -175,11 +198,35 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
       logit: logits[k],
       score: scores[k],
       segScore: segScores[k],
+      ...(verdicts[k] === undefined ? {} : { anomalous: verdicts[k] }),
     })),
     notes,
     seconds: { predict: (t1 - t0) / 1000, metrics: (Date.now() - t1) / 1000 },
   };
   return { result, maps, masks, items };
+}
+
+/** Confusion counts and rates of the verdicts against the labels. */
+export function storedThresholdMetrics(imageThreshold: number, labels: Uint8Array, verdicts: Array<boolean | undefined>): StoredThresholdMetrics {
+  const confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
+  labels.forEach((label, k) => {
+    if (verdicts[k] === undefined) {
+      throw new SsnError('ERR_SSN_INTERNAL', 'Some predictions of a calibrated model carry no verdict.', 'This is a bug in supersimplenet; please report it.');
+    }
+    if (label === 1) confusion[verdicts[k] ? 'tp' : 'fn']++;
+    else confusion[verdicts[k] ? 'fp' : 'tn']++;
+  });
+  const { tp, fp, tn, fn } = confusion;
+  const precision = tp + fp > 0 ? tp / (tp + fp) : null;
+  const recall = tp + fn > 0 ? tp / (tp + fn) : null;
+  return {
+    imageThreshold,
+    accuracy: (tp + tn) / labels.length,
+    precision,
+    recall,
+    f1: tp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : null,
+    confusion,
+  };
 }
 
 function perTypeMetrics(

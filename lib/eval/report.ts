@@ -10,7 +10,7 @@ import sharp from 'sharp';
 
 import { SsnError } from '../errors';
 import { overlayPng } from '../overlay';
-import type { Curve, EvalResult, EvalRun } from './evaluate';
+import type { Curve, EvalResult, EvalRun, StoredThresholdMetrics } from './evaluate';
 
 const METRIC_LABELS: Array<[keyof EvalResult['metrics'], string]> = [
   ['imageAuroc', 'I-AUROC'],
@@ -38,12 +38,20 @@ export function toMarkdown(r: EvalResult): string {
     lines.push(`F1-max threshold on the normalised image score: ${r.threshold.value.toFixed(4)} ` +
       `(F1 ${pct(r.threshold.f1)}, precision ${pct(r.threshold.precision)}, recall ${pct(r.threshold.recall)}).`, '');
   }
+  if (r.calibrated) lines.push(`${storedThresholdText(r.calibrated)}.`, '');
   lines.push('| type | images | I-AUROC vs good | P-AUROC | mean score |', '|---|---:|---:|---:|---:|');
   for (const [type, t] of Object.entries(r.perType)) {
     lines.push(`| ${type} | ${t.count} | ${pct(t.imageAuroc)} | ${pct(t.pixelAuroc)} | ${t.meanScore.toFixed(3)} |`);
   }
   for (const n of r.notes) lines.push('', `Note: ${n}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One sentence on a calibrated model's verdicts at its stored threshold. */
+export function storedThresholdText(c: StoredThresholdMetrics): string {
+  const { tp, fp, tn, fn } = c.confusion;
+  return `At the model's stored threshold ${c.imageThreshold.toPrecision(6)} on the raw image score: accuracy ${pct(c.accuracy)}% ` +
+    `(TP ${tp}, FP ${fp}, TN ${tn}, FN ${fn}; precision ${pct(c.precision)}, recall ${pct(c.recall)}, F1 ${pct(c.f1)})`;
 }
 
 function esc(s: string): string {
@@ -158,6 +166,7 @@ figcaption{font-size:12px;word-break:break-all}
 <h1>${esc(title)}</h1>
 <p>${r.counts.test} test images (${r.counts.normal} normal, ${r.counts.anomalous} anomalous, ${r.counts.regions} defect regions) scored at ${h}×${w}.
 Scores are min-max normalised over the test set as the official evaluation does. ${thrText}.</p>
+${r.calibrated ? `<p>${esc(storedThresholdText(r.calibrated))}.</p>` : ''}
 <h2>Metrics (%)</h2><table>${rows}</table>
 <h2>Per defect type</h2><table><tr><th>type</th><th>images</th><th>I-AUROC vs good</th><th>P-AUROC</th><th>mean score</th></tr>${types}</table>
 <h2>Curves</h2><div class="curves">${curves.join('') || '<p>none</p>'}</div>

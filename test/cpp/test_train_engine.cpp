@@ -1,6 +1,6 @@
 // Engine::train on a random resnet18 at 32x32: the 8-bit training set (resize, masks), the feature cache
 // (same weights as without it), cancel + resume and checkpoints (same weights as straight through), the
-// saved bundle with and without the training state, and input errors.
+// saved bundle with and without the training state, a calibration cleared by training, and input errors.
 #include <atomic>
 #include <cstdio>
 #include <unistd.h>
@@ -281,6 +281,37 @@ SSN_TEST(train_engine_rejects_bad_input) {
     failed = true;
   }
   SSN_CHECK(failed);
+}
+
+SSN_TEST(train_clears_the_calibration_that_save_and_load_keep) {
+  auto engine = tiny_engine();
+  ssn::Calibration c;
+  c.quantile = 0.9;
+  c.image_threshold = 0.25;
+  c.pixel_threshold = 1;
+  c.map_low = -1;
+  c.map_high = 2;
+  c.normal = 3;
+  engine->set_calibration(c);
+  SSN_CHECK(ssn::Json::parse(engine->info_json()).at("calibration").at("image_threshold").as_number() == 0.25);
+  const std::string path = temp_path("calibrated.safetensors");
+  engine->save(path);
+  auto loaded = ssn::Engine::load(path, ssn::DevicePreference::Cpu);
+  SSN_CHECK(loaded->calibration() && loaded->calibration()->to_json().dump() == c.to_json().dump());
+
+  // A run that fails before it changes the weights keeps the calibration; one that trains clears it.
+  Pixels p = make_pixels(4);
+  ssn::TrainSet set = make_set(p, false);
+  ssn::TrainOptions missing{config_json(1, 2)};
+  missing.resume_path = temp_path("missing.safetensors");
+  SSN_CHECK_THROWS_CODE(loaded->train(set, missing), ssn::ErrorCode::Io);
+  SSN_CHECK(loaded->calibration().has_value());
+  loaded->train(set, ssn::TrainOptions{config_json(1, 2)});
+  SSN_CHECK(!loaded->calibration().has_value());
+  SSN_CHECK(ssn::Json::parse(loaded->info_json()).at("calibration").is_null());
+  loaded->save(path);
+  SSN_CHECK(!ssn::Engine::load(path, ssn::DevicePreference::Cpu)->calibration().has_value());
+  std::remove(path.c_str());
 }
 
 SSN_TEST(train_bf16_keeps_fp32_weights_moments_and_losses) {

@@ -62,7 +62,7 @@ describe('ssn without the engine', () => {
   test('--help lists every command', async () => {
     const run = await ssn('--help');
     expect(run.code).toBe(0);
-    for (const command of ['import', 'predict', 'info', 'weights']) expect(run.stdout).toContain(command);
+    for (const command of ['import', 'predict', 'calibrate', 'info', 'weights']) expect(run.stdout).toContain(command);
   });
 
   test('no command: the help on stderr, exit 2', async () => {
@@ -109,6 +109,18 @@ describe('ssn without the engine', () => {
     writeFileSync(model, 'x');
     expectReport(await ssn('predict', model, path.join(tmp, 'a.png'), path.join(tmp, 'b.png')), 'ERR_SSN_INPUT', 1, '2 inputs do not exist');
     expectReport(await ssn('predict', model, 'a.png', '--batch-size', '0'), 'ERR_SSN_USAGE', 2, '--batch-size');
+  });
+
+  test('calibrate: --data is required, --quantile in (0, 1]; a missing model or data folder is ERR_SSN_INPUT', async () => {
+    const model = path.join(tmp, 'c.safetensors');
+    expectReport(await ssn('calibrate', model), 'ERR_SSN_USAGE', 2, '--data');
+    expectReport(await ssn('calibrate', model, '--data', tmp, '--quantile', '1.5'), 'ERR_SSN_USAGE', 2, '--quantile');
+    expectReport(await ssn('calibrate', model, '--data', tmp, '--quantile', '0'), 'ERR_SSN_USAGE', 2, '--quantile');
+    expectReport(await ssn('calibrate', model, '--data', tmp), 'ERR_SSN_INPUT', 1, model);
+    writeFileSync(model, 'x');
+    const run = await ssn('calibrate', model, '--data', path.join(tmp, 'no-such-folder'));
+    expectReport(run, 'ERR_SSN_INPUT', 1, 'no-such-folder');
+    expect(run.stderr).toContain('good/');
   });
 
   test('weights verify: a bad --top is a usage error, a missing photo ERR_SSN_INPUT', async () => {

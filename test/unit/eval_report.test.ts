@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { loadMvtec } from '../../lib/data/mvtec';
-import { evaluateSplit } from '../../lib/eval/evaluate';
+import { isAnomalous } from '../../lib/calibration';
+import { evaluateSplit, type EvalModel } from '../../lib/eval/evaluate';
 import { curveSvg, toMarkdown, writeReports } from '../../lib/eval/report';
 import { square, writePng } from '../helpers/datasetTree';
 import { fakeEvalModel } from '../helpers/fakeEvalModel';
@@ -68,6 +69,35 @@ describe('evaluation and report', () => {
     const json = JSON.parse(readFileSync(files.json, 'utf8'));
     expect(json.metrics.imageAuroc).toBe(run.result.metrics.imageAuroc);
     expect(readFileSync(files.markdown, 'utf8')).toContain('| scratch | 1 |');
+  });
+
+  test('a calibrated model: accuracy and confusion counts at its stored threshold, beside the F1-max figures', async () => {
+    // The fake's raw score is sigmoid(10 * max - 5): calling images whose map reaches 0.6 anomalous flags the
+    // two bright holes and the scratch (TP), the normal image with a bright spot (FP), and misses the faint hole.
+    const base = fakeEvalModel(16);
+    const imageThreshold = 1 / (1 + Math.exp(-(10 * 0.6 - 5)));
+    const calibrated: EvalModel = {
+      async predictBatch(inputs) {
+        return (await base.predictBatch(inputs)).map((p) => ({
+          ...p,
+          anomalous: isAnomalous(p.score, { imageThreshold }),
+          thresholds: { image: imageThreshold, pixel: 0.6 },
+        }));
+      },
+    };
+    const run = await evaluateSplit(calibrated, await loadMvtec(root, 'grid'), { batchSize: 3 });
+    const c = run.result.calibrated!;
+    expect(c.confusion).toEqual({ tp: 3, fp: 1, tn: 3, fn: 1 });
+    expect(c).toMatchObject({ imageThreshold, accuracy: 6 / 8, precision: 3 / 4, recall: 3 / 4, f1: 3 / 4 });
+    expect(run.result.items.find((i) => i.id.endsWith('good/003.png'))?.anomalous).toBe(true);
+    expect(run.result.threshold).not.toBeNull(); // the F1-max figures stay
+    const markdown = toMarkdown(run.result);
+    expect(markdown).toContain('accuracy 75.0% (TP 3, FP 1, TN 3, FN 1');
+    // An uncalibrated model has no stored threshold to report.
+    const plain = await evaluateSplit(base, await loadMvtec(root, 'grid'));
+    expect(plain.result.calibrated).toBeNull();
+    expect(plain.result.items.every((i) => i.anomalous === undefined)).toBe(true);
+    expect(toMarkdown(plain.result)).not.toContain('stored threshold');
   });
 
   test('curveSvg draws one polyline over the given range', () => {

@@ -10,6 +10,8 @@ export class FakeModel implements NativeModel {
   maxInFlight = 0;
   disposeCalls = 0;
   failNext: Error | null = null;
+  /** The stored calibration JSON, as the addon keeps it (null: not calibrated). */
+  calibrationJson: string | null = null;
 
   constructor(
     readonly height = 4,
@@ -53,8 +55,13 @@ export class FakeModel implements NativeModel {
     this.inFlight -= 1;
   }
 
+  setCalibration(json: string | null): void {
+    this.calibrationJson = json;
+  }
+
   info(): string {
-    return JSON.stringify({ imageSize: [this.height, this.width], device: 'cpu' });
+    const calibration = this.calibrationJson === null ? null : (JSON.parse(this.calibrationJson) as unknown);
+    return JSON.stringify({ imageSize: [this.height, this.width], device: 'cpu', calibration });
   }
 
   deviceReason(): string {

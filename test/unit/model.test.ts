@@ -127,7 +127,7 @@ describe('SuperSimpleNet.load', () => {
     const model = await SuperSimpleNet.load('/m/model.safetensors', { logger });
     expect(native.loaded).toEqual([{ path: '/m/model.safetensors', device: 'auto' }]);
     expect(logger).toHaveBeenCalledTimes(1);
-    expect(model.info()).toEqual({ imageSize: [4, 5], device: 'cpu' });
+    expect(model.info()).toEqual({ imageSize: [4, 5], device: 'cpu', calibration: null });
     await SuperSimpleNet.load('/m/model.safetensors', { device: 'cuda' });
     expect(native.loaded[1].device).toBe('cuda');
   });
@@ -220,6 +220,77 @@ describe('SuperSimpleNet.predict', () => {
     const second = model.predict(rawImage(2));
     expect(await rejection(first)).toMatchObject({ code: 'ERR_SSN_SHAPE', hint: 'Convert the image.' });
     expect((await second).map[0]).toBe(2);
+  });
+});
+
+describe('SuperSimpleNet.calibrate', () => {
+  // The fake's map is v + 0.5y + 0.25x (maximum v + 2.5) and its logit v / 10 - 1, for an image of value v.
+  const normals = [0, 10, 20, 30].map((v) => ({ id: `n${v}`, image: rawImage(v), label: 0 as const }));
+
+  it('stores the quantiles of normal images; predictions then carry verdicts consistent with them', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    expect(model.info().calibration).toBeNull();
+    expect((await model.predict(rawImage(20))).anomalous).toBeUndefined();
+    const c = await model.calibrate(normals, { quantile: 0.5, batchSize: 3 });
+    expect(native.model.batches).toEqual([1, 3, 1]);
+    expect(c).toEqual({
+      method: 'quantile',
+      pixelMethod: 'quantile',
+      quantile: 0.5,
+      imageThreshold: (sigmoid32(0) + sigmoid32(1)) / 2, // the median of the four scores
+      pixelThreshold: 17.5, // the median of the maxima 2.5, 12.5, 22.5, 32.5
+      mapRange: { low: 0, high: 32.5 },
+      counts: { normal: 4, anomalous: 0, masked: 0 },
+    });
+    expect(JSON.parse(native.model.calibrationJson!)).toMatchObject({ method: 'quantile', image_threshold: c.imageThreshold });
+    expect(model.info().calibration).toEqual(c);
+
+    const [low, high] = await model.predictBatch([rawImage(10), rawImage(20)]);
+    expect([low.anomalous, high.anomalous]).toEqual([false, true]);
+    expect(high.thresholds).toEqual({ image: c.imageThreshold, pixel: 17.5 });
+    expect(high.mask).toBeUndefined();
+    // Value 15: only the corner pixel (y 3, x 4) reaches 15 + 2.5.
+    const p = await model.predict(rawImage(15, 10, 8), { mask: true, resizeToInput: true });
+    expect(Array.from(p.mask!).map((m, i) => (m ? i : -1)).filter((i) => i >= 0)).toEqual([3 * 5 + 4]);
+    const { mask, width, height } = p.inputMask!;
+    expect([width, height]).toEqual([10, 8]);
+    expect(Array.from(mask)).toEqual(Array.from(p.inputMap!.map, (v) => (v >= 17.5 ? 1 : 0)));
+  });
+
+  it('asking for a mask before calibrating is ERR_SSN_CONFIG, before any native call', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const e = await rejection(model.predict(rawImage(1), { mask: true }));
+    expect(e.code).toBe('ERR_SSN_CONFIG');
+    expect(e.message).toContain('not calibrated');
+    expect(e.hint).toContain('model.calibrate');
+    expect(native.model.batches).toEqual([]);
+  });
+
+  it('is one queued job beside concurrent predictions, which see the whole calibration or none', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const [a, c, b] = await Promise.all([
+      model.predict(rawImage(30)),
+      model.calibrate(normals, { quantile: 0.5, batchSize: 1 }),
+      model.predict(rawImage(30)),
+    ]);
+    expect(native.model.maxInFlight).toBe(1);
+    for (const p of [a, b]) {
+      if (p.anomalous === undefined) expect(p.thresholds).toBeUndefined();
+      else expect([p.anomalous, p.thresholds]).toEqual([true, { image: c.imageThreshold, pixel: c.pixelThreshold }]);
+    }
+    expect((await model.predict(rawImage(30))).anomalous).toBe(true);
+  });
+
+  it('checks the dataset and the options', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18);
+    const split = { name: 'x', train: normals, test: normals };
+    expect((await rejection(model.calibrate(split as never))).message).toContain('Expected an array of DatasetItem');
+    expect((await rejection(model.calibrate(normals, { quantile: 2 }))).message).toContain('options.quantile');
+    expect((await rejection(model.calibrate(normals, { batchSize: 0 }))).message).toContain('options.batchSize');
+    expect((await rejection(model.calibrate(normals, { q: 0.9 } as never))).message).toContain("Unknown calibration option 'q'");
+    expect((await rejection(model.predict(rawImage(1), { mask: 'yes' as never }))).message).toContain('for mask');
+    expect(native.model.batches).toEqual([]);
+    expect(native.model.calibrationJson).toBeNull();
   });
 });
 

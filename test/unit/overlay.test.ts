@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import sharp from 'sharp';
 
-import { jet, normaliseMap, writeOverlay } from '../../lib/overlay';
+import { jet, normaliseMap, scaleMap, scalePosition, writeOverlay } from '../../lib/overlay';
 
 /** A map of w x h, high (value 5) in the right half and low (value -2) elsewhere. */
 function rightHalfMap(w: number, h: number): Float32Array {
@@ -64,6 +64,37 @@ describe('overlay', () => {
     expect(await pixel(out, 18, 5)).toEqual(jet(Math.round(0.75 * 255) / 255));
     await expect(writeOverlay(raw, new Float32Array(5), 20, 10, out)).rejects.toMatchObject({ code: 'ERR_SSN_SHAPE' });
     await expect(writeOverlay(raw, rightHalfMap(20, 10), 20, 10, out, { alpha: 2 })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+  });
+
+  test('the threshold scale is piecewise linear: low 0, threshold the middle, high 1, clamped outside', () => {
+    const scale = { low: -4, threshold: 0, high: 2 };
+    expect([-10, -4, -2, 0, 1, 2, 9].map((v) => scalePosition(v, scale))).toEqual([0, 0, 0.25, 0.5, 0.75, 1, 1]);
+    expect([...scaleMap(Float32Array.from([-4, -2, 0, 2, NaN]), scale)]).toEqual([0, 64, 128, 255, 0]);
+    // A threshold at either end of the range: that side has no width.
+    expect(scalePosition(-4, { low: -4, threshold: -4, high: 2 })).toBe(0.5);
+    expect(scalePosition(-5, { low: -4, threshold: -4, high: 2 })).toBe(0);
+    expect(scalePosition(2, { low: -4, threshold: 2, high: 2 })).toBe(0.5);
+    expect(scalePosition(3, { low: -4, threshold: 2, high: 2 })).toBe(1);
+  });
+
+  test('with a calibration a map below the threshold stays cold, where its own range would paint it red', async () => {
+    const raw = { data: new Uint8Array(20 * 10).fill(128), width: 20, height: 10, channels: 1 as const };
+    const calm = Float32Array.from({ length: 200 }, (_, i) => (i % 20 >= 10 ? -1 : -2)); // all below the threshold 0
+    const calibration = { pixelThreshold: 0, mapRange: { low: -3, high: 3 } };
+    const shared = path.join(tmp, 'shared.png');
+    await writeOverlay(raw, calm, 20, 10, shared, { calibration, alpha: 1 });
+    // -1 is two thirds of the way from low to the threshold: a third of the colormap, blue to cyan.
+    expect(await pixel(shared, 18, 5)).toEqual(jet(Math.round(255 / 3) / 255));
+    const [r, , b] = await pixel(shared, 18, 5);
+    expect(b).toBeGreaterThan(r + 100);
+    const own = path.join(tmp, 'own.png');
+    await writeOverlay(raw, calm, 20, 10, own, { alpha: 1 });
+    const [rOwn, , bOwn] = await pixel(own, 18, 5);
+    expect(rOwn).toBeGreaterThan(bOwn + 100);
+
+    await expect(writeOverlay(raw, calm, 20, 10, shared, { calibration, range: [0, 1] })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
+    await expect(writeOverlay(raw, calm, 20, 10, shared, { calibration: { pixelThreshold: 5, mapRange: { low: -3, high: 3 } } }))
+      .rejects.toMatchObject({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('pixelThreshold') });
   });
 
   test('an undecodable image is ERR_SSN_INPUT', async () => {

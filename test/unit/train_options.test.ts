@@ -65,6 +65,18 @@ test('precision and the time budget: passed on, checked, exclusive with epochs',
   expect(codeOf(() => resolveTraining([normal], { maxMinutes: 2, epochs: 3 }))).toMatch(/^ERR_SSN_INPUT: Both options\.epochs and options\.maxMinutes/);
 });
 
+test('validation: calibrate on it after training, at the default or given quantile; checked up front', () => {
+  expect(resolveTraining([normal], {}).calibration).toBeUndefined();
+  expect(resolveTraining([normal], { validation: [normal, defect] }).calibration).toEqual({ items: [normal, defect], quantile: 0.995 });
+  expect(resolveTraining([normal], { validation: [normal], calibrationQuantile: 0.9 }).calibration?.quantile).toBe(0.9);
+  // validation is not a TrainConfig key: the addon never sees it.
+  expect(resolveTraining([normal], { validation: [normal] }).native).toEqual({ config: { setting: 'unsupervised' } });
+  expect(codeOf(() => resolveTraining([normal], { calibrationQuantile: 0.9 }))).toMatch(/^ERR_SSN_INPUT: .*without options\.validation/);
+  expect(codeOf(() => resolveTraining([normal], { validation: [defect] }))).toMatch(/^ERR_SSN_INPUT: No normal images among the 1 calibration/);
+  expect(codeOf(() => resolveTraining([normal], { validation: { name: 's', train: [], test: [] } as never }))).toMatch(/options\.validation/);
+  expect(codeOf(() => resolveTraining([normal], { validation: [normal], calibrationQuantile: 0 }))).toMatch(/options\.calibrationQuantile/);
+});
+
 test('the schedule line says what ran and why', () => {
   const base = {
     epochs: 7, steps: 70, images: 700, seconds: 100, cacheSeconds: 1, cachedFeatures: true, resumed: false, loss: 1,

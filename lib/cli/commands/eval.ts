@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 
 import { checkDatasetKind, DATASET_KINDS, loadLayout, type LayoutOptions } from '../../data/layouts';
 import { evaluateSplit, type EvalMetrics } from '../../eval/evaluate';
-import { pct, writeReports } from '../../eval/report';
+import { pct, storedThresholdText, writeReports } from '../../eval/report';
 import type { Device } from '../../types';
 import { requireFile } from '../files';
 import { formatTable, parsePositiveInt, UsageError } from '../format';
@@ -116,6 +116,7 @@ async function runEval(modelFile: string, opts: EvalCliOptions): Promise<void> {
     printResult(formatTable(['dataset', ...METRIC_COLUMNS.map(([, l]) => l), 'threshold'],
       [[r.dataset, ...METRIC_COLUMNS.map(([k]) => pct(r.metrics[k])), r.threshold ? r.threshold.value.toFixed(4) : '-']],
       METRIC_COLUMNS.map(([, l]) => l).concat('threshold')));
+    if (r.calibrated) printResult(storedThresholdText(r.calibrated));
     for (const n of r.notes) log(`note: ${n}`);
     log(`wrote ${files.json}, ${files.markdown}, ${files.html}`);
   } finally {
