@@ -266,6 +266,9 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
       },
     });
     const trainSeconds = (Date.now() - t0) / 1000;
+    log(`${unit.run}: trained ${trained.epochs} epochs` +
+      (trained.budget ? ` (sized to ${options.maxMinutes} min: ${trained.budget.secondsPerStep.toFixed(2)} s per step)` : '') +
+      `; precision ${trained.precisionReason}`);
     const t1 = Date.now();
     const run = await evaluateSplit(model, split, { batchSize: options.evalBatchSize ?? 8 });
     if (options.reports ?? true) await writeReports(run, path.join(options.out, 'reports', unit.run), { examples: 6 });

@@ -14,6 +14,7 @@ import { SsnError } from '../../lib/errors';
 import { SuperSimpleNet } from '../../lib/model';
 import { loadNative, PACKAGE_ROOT } from '../../lib/native';
 import type { NativeCreateOptions, NativeModel, NativeModule, NativePrediction, RawImage } from '../../lib/types';
+import { testImage } from '../helpers/images';
 
 const SIZE = 64;
 const OPTIONS: NativeCreateOptions = {
@@ -37,9 +38,7 @@ let model: NativeModel;
 let dir: string;
 
 function image(seed: number, width = SIZE, height = SIZE, channels: 1 | 3 | 4 = 3): RawImage & { data: Uint8Array } {
-  const data = new Uint8Array(width * height * channels);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed * 97 + ((i / width) | 0) * 7) % 256;
-  return { data, width, height, channels };
+  return testImage(seed, width, height, channels);
 }
 
 const tag = (value: unknown): string => Object.prototype.toString.call(value);

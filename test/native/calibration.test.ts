@@ -12,14 +12,13 @@ import type { DatasetItem } from '../../lib/data/dataset';
 import { f1Max } from '../../lib/metrics';
 import { SuperSimpleNet } from '../../lib/model';
 import type { Calibration, Prediction, RawImage } from '../../lib/types';
+import { testImage } from '../helpers/images';
 
 const SIZE = 64;
 let dir: string;
 
 function image(seed: number, width = 80, height = 72): RawImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed * 97 + ((i / width) | 0) * 7) % 256;
-  return { data, width, height, channels: 3 };
+  return testImage(seed, width, height);
 }
 
 /** The image of `seed` with a white square at (x, y), and its mask (255 in the square). */

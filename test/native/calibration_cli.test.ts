@@ -2,34 +2,18 @@
  * `ssn calibrate`, then `ssn predict` and `ssn eval` on the calibrated model, as a user runs them
  * (node dist/cli/ssn.js; needs `npm run build:ts`), on a tiny random-backbone model at 64x64.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
 import { SuperSimpleNet } from '../../lib/model';
 import type { Calibration } from '../../lib/types';
-
-const execFileAsync = promisify(execFile);
-const cli = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'ssn.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { CLI, runSsn, type Run } from '../helpers/cli';
 
 async function ssn(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { env: { ...process.env, OMP_NUM_THREADS: '2' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
-  }
+  return runSsn(args, { env: { ...process.env, OMP_NUM_THREADS: '2' } });
 }
 
 /** A 48x40 RGB PNG of seed `seed`, with a white 12x12 square at (x, y) when given (and its 0/255 mask). */
@@ -65,7 +49,7 @@ let calibrated: string;
 let calibration: Calibration;
 
 beforeAll(async () => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build:ts\` first`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first`);
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ssn-calibrate-cli-'));
   await writeFolder(path.join(tmp, 'val'), 0, 5, 3);
   await writeFolder(path.join(tmp, 'normals'), 0, 5, 0);
@@ -101,7 +85,7 @@ test('ssn calibrate writes the thresholds into the model and says how they were 
 
 test('ssn calibrate on normal images only, in place, with --quantile and --json', async () => {
   const copy = path.join(tmp, 'in-place.safetensors');
-  await execFileAsync('cp', [plain, copy]);
+  copyFileSync(plain, copy);
   const run = await ssn('calibrate', copy, '--data', path.join(tmp, 'normals'), '--quantile', '0.9', '--json', '--device', 'cpu');
   expect(run.code).toBe(0);
   const printed = JSON.parse(run.stdout) as Calibration;

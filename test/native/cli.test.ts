@@ -2,35 +2,20 @@
  * `ssn import` + `ssn predict` end to end, as a user runs them (node dist/cli/ssn.js), against the golden
  * outputs of the official implementation. Needs the built addon and `npm run build:ts`.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
 import { readNpy } from '../../lib/npy';
+import { CLI, runSsn, type Run } from '../helpers/cli';
 import { goldenDir } from '../helpers/golden';
 
-const execFileAsync = promisify(execFile);
 const repo = path.resolve(__dirname, '..', '..');
-const cli = path.join(repo, 'dist', 'cli', 'ssn.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 async function ssn(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { cwd: repo, env: process.env, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
-  }
+  return runSsn(args, { cwd: repo });
 }
 
 interface Expected {
@@ -55,7 +40,7 @@ if (!present) {
     let model: string;
 
     beforeAll(async () => {
-      if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build:ts\` first`);
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first`);
       tmp = mkdtempSync(path.join(os.tmpdir(), 'ssn-cli-native-'));
       model = path.join(tmp, 'model.safetensors');
       const run = await ssn(

@@ -12,14 +12,13 @@ import sharp from 'sharp';
 import type { DatasetItem } from '../../lib/data/dataset';
 import { SuperSimpleNet } from '../../lib/model';
 import type { RawImage, TrainOptions, TrainProgress } from '../../lib/types';
+import { testImage } from '../helpers/images';
 
 const SIZE = 64;
 let dir: string;
 
 function image(seed: number, width = 80, height = 72): RawImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed * 97 + ((i / width) | 0) * 7) % 256;
-  return { data, width, height, channels: 3 };
+  return testImage(seed, width, height);
 }
 
 const NORMAL: DatasetItem[] = Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`, image: image(i), label: 0 }));

@@ -1,10 +1,11 @@
 /**
  * `ssn demo`: the whole pipeline with nothing to bring. It fetches the embedded default backbone (Keras
  * ResNet50/ImageNet), generates procedural surfaces (brushed metal, cast metal, ceramic), trains the heads
- * unsupervised on normal surfaces only, scores a held-out set of normal and defective surfaces (scratches,
- * spots, cracks), prints image AUROC and pixel AUPRO, and writes the images, masks, heatmap overlays, the
- * model and a JSON summary. The defaults are sized to finish in a few minutes on a 2-core CPU: the heads
- * are what trains (the frozen backbone's features are computed once and cached).
+ * unsupervised on normal surfaces only, calibrates the verdicts on a small labelled validation set, scores a
+ * held-out set of normal and defective surfaces (scratches, spots, cracks), prints image AUROC, pixel AUPRO
+ * and the verdicts' accuracy, and writes the images, masks, overlays on one colour scale (the defect
+ * threshold at its middle), grid.png, the model and a JSON summary. The defaults finish in under two
+ * minutes on a 2-core CPU: the heads are what trains (the frozen backbone's features are cached once).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -16,11 +17,12 @@ import type { DatasetItem } from '../../data/dataset';
 import { proceduralDataset, type SurfaceKind, type SurfaceSample } from '../../data/procedural';
 import { aupro, auroc } from '../../metrics';
 import { writeOverlay } from '../../overlay';
-import type { Device, Prediction } from '../../types';
+import { gridPng, type GridRow } from '../../grid';
+import type { Calibration, Device, Precision, Prediction } from '../../types';
 import { defaultBackbonePath } from '../../weights';
 import { ensureDir } from '../files';
 import { fixed, formatTable, parsePositiveInt, UsageError } from '../format';
-import { deviceOption } from '../options';
+import { deviceOption, trainPrecisionOption } from '../options';
 import { log, printResult } from '../output';
 import { formatDuration, progressReporter } from '../progress';
 import { modelClass } from '../runtime';
@@ -29,37 +31,42 @@ interface DemoOptions {
   out: string;
   size: string;
   train: string;
+  validation: string;
   test: string;
   epochs: string;
   batchSize: string;
   seed: string;
   surface: SurfaceKind;
   device: Device;
+  precision: 'auto' | Precision;
 }
 
 /**
- * The demo's recipe: the paper's unsupervised one (feature noise 0.015, Perlin threshold 0.2, ...), shortened
- * from 300 epochs to 80 steps, with 5x the paper's learning rates so that the heads learn something in so
- * few steps. Measured on seeds 7/8/9 (brushed, 64x64, 32 normal images, 10 epochs): image AUROC
- * 0.987/0.900/0.926; the maps need far longer training (pixel AUPRO 0.02-0.23). One model per surface kind,
- * as the MVTec protocol trains one per category.
+ * The demo's recipe, chosen so that seeds 7, 8 and 9 each reach image AUROC >= 0.95 and pixel AUPRO >= 0.5 in
+ * under two minutes on a 2-core CPU (the measurements are in the README): the paper's unsupervised recipe
+ * (Perlin threshold 0.2, overlap, stop-grad) at DEMO_RECIPE's learning rates and feature noise, for the
+ * default size, images and epochs below. One model per surface kind, as the MVTec protocol trains one per
+ * category.
  */
 const DEMO_RECIPE = { adaptLr: 5e-4, segLr: 1e-3, decLr: 1e-3 };
+const DEFAULTS = { size: '96', train: '32', validation: '24', test: '40', epochs: '10', batchSize: '4' };
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('train and evaluate on procedural surface defects with the embedded default backbone')
-    .option('-o, --out <dir>', 'where to write images, masks, overlays, the model and summary.json', 'ssn-demo')
-    .option('--size <n>', 'model input size (square)', '64')
-    .option('--train <n>', 'normal surfaces to train on', '32')
-    .option('--test <n>', 'held-out surfaces to score (about half of them defective)', '40')
-    .option('--epochs <n>', 'training epochs', '10')
-    .option('--batch-size <n>', 'images per training step', '4')
+    .description('train, calibrate and evaluate on procedural surface defects with the embedded default backbone')
+    .option('-o, --out <dir>', 'where to write images, masks, overlays, grid.png, the model and summary.json', 'ssn-demo')
+    .option('--size <n>', 'model input size (square)', DEFAULTS.size)
+    .option('--train <n>', 'normal surfaces to train on', DEFAULTS.train)
+    .option('--validation <n>', 'held-out surfaces (about half defective, with masks) that calibrate the verdicts', DEFAULTS.validation)
+    .option('--test <n>', 'held-out surfaces to score (about half of them defective)', DEFAULTS.test)
+    .option('--epochs <n>', 'training epochs', DEFAULTS.epochs)
+    .option('--batch-size <n>', 'images per training step', DEFAULTS.batchSize)
     .option('--seed <n>', 'seed of the procedural surfaces', '7')
     .addOption(new Option('--surface <kind>', 'the surface to inspect (one model per kind, as per MVTec category)')
       .choices(['brushed', 'cast', 'ceramic']).default('brushed'))
     .addOption(deviceOption())
+    .addOption(trainPrecisionOption())
     .action((opts: DemoOptions) => runDemo(opts));
 }
 
@@ -67,9 +74,19 @@ async function writePng(file: string, data: Uint8Array | Uint8ClampedArray, size
   await sharp(Buffer.from(data), { raw: { width: size, height: size, channels } }).png().toFile(file);
 }
 
+function asItems(samples: SurfaceSample[], prefix: string, withMasks: boolean): DatasetItem[] {
+  return samples.map((s, i) => ({
+    id: `${prefix}-${i}`,
+    image: s.image,
+    label: s.defect ? 1 : 0,
+    ...(withMasks && s.defect ? { mask: { data: s.mask, width: s.image.width, height: s.image.height, channels: 1 as const } } : {}),
+  }));
+}
+
 async function runDemo(opts: DemoOptions): Promise<void> {
   const size = parsePositiveInt(opts.size, '--size');
   const trainCount = parsePositiveInt(opts.train, '--train');
+  const validationCount = parsePositiveInt(opts.validation, '--validation');
   const testCount = parsePositiveInt(opts.test, '--test');
   const epochs = parsePositiveInt(opts.epochs, '--epochs');
   const batchSize = parsePositiveInt(opts.batchSize, '--batch-size');
@@ -82,23 +99,29 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   const surface = { width: size, height: size, surface: opts.surface };
   const train = proceduralDataset({ ...surface, count: trainCount, seed, defectFraction: 0 });
   const test = proceduralDataset({ ...surface, count: testCount, seed: seed + 1, defectFraction: 0.5 });
-  if (!test.some((s) => s.defect) || test.every((s) => s.defect)) {
-    throw new UsageError(`--test ${testCount} drew only one kind of surface.`, 'Score at least 4 held-out surfaces.');
+  const validation = proceduralDataset({ ...surface, count: validationCount, seed: seed + 2, defectFraction: 0.5 });
+  for (const [set, option] of [[test, '--test'], [validation, '--validation']] as const) {
+    if (!set.some((s) => s.defect) || set.every((s) => s.defect)) {
+      throw new UsageError(`${option} ${set.length} drew only one kind of surface.`, `Use at least 4 surfaces for ${option}.`);
+    }
   }
-  log(`generated ${trainCount} normal ${opts.surface} training surfaces and ${testCount} held-out surfaces ` +
-    `(${test.filter((s) => s.defect).length} defective), ${size}x${size}`);
+  log(`generated ${trainCount} normal ${opts.surface} training surfaces, ${validationCount} to calibrate and ${testCount} ` +
+    `held-out surfaces (${test.filter((s) => s.defect).length} defective), ${size}x${size}`);
 
   const model = await modelClass().create({ imageSize: size, device: opts.device, logger: log });
   try {
-    const items: DatasetItem[] = train.map((s, i) => ({ id: `train-${i}`, image: s.image, label: 0 }));
     const progress = progressReporter();
-    const summary = await model.train(items, {
-      setting: 'unsupervised', epochs, batchSize, ...DEMO_RECIPE, onProgress: (p) => progress.report(p),
+    const summary = await model.train(asItems(train, 'train', false), {
+      setting: 'unsupervised', epochs, batchSize, precision: opts.precision, ...DEMO_RECIPE,
+      validation: asItems(validation, 'validation', true), onProgress: (p) => progress.report(p),
     });
     progress.done();
+    const calibration = summary.calibration as Calibration;
     log(`trained ${summary.epochs} epochs (${summary.steps} steps) in ${formatDuration(summary.seconds)}` +
       (summary.cachedFeatures ? `, backbone features cached once in ${formatDuration(summary.cacheSeconds)}` : '') +
-      `; final loss ${fixed(summary.loss)}`);
+      `; final loss ${fixed(summary.loss)}; precision ${summary.precisionReason}`);
+    log(`calibrated on ${validationCount} held-out surfaces: defective when score >= ${fixed(calibration.imageThreshold)} ` +
+      `(${calibration.method}), defect pixels where map >= ${fixed(calibration.pixelThreshold)} (${calibration.pixelMethod})`);
     const modelFile = path.join(opts.out, 'model.safetensors');
     await model.save(modelFile);
 
@@ -108,46 +131,75 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     const labels = test.map((s) => (s.defect ? 1 : 0));
     const imageAuroc = auroc(predictions.map((p) => p.score), labels);
     const pixelAupro = aupro(predictions.map((p) => p.map), test.map((s) => s.mask.map((v) => (v ? 1 : 0))), size, size).aupro;
+    const correct = predictions.filter((p, i) => p.anomalous === (labels[i] === 1)).length;
+    const accuracy = correct / test.length;
 
-    const rows = await writeResults(test, predictions, dirs);
+    const rows = await writeResults(test, predictions, dirs, calibration);
+    const gridFile = path.join(opts.out, 'grid.png');
+    await writeGrid(test, predictions, dirs, gridFile);
     const info = await model.info();
     const seconds = (Date.now() - started) / 1000;
     await fs.writeFile(
       path.join(opts.out, 'summary.json'),
       `${JSON.stringify({
-        headsTrained: info.headsTrained, backbone: info.backbone, imageSize: info.imageSize, train: summary,
-        imageAuroc, pixelAupro, msPerImage, seconds, model: modelFile, results: rows.records,
+        headsTrained: info.headsTrained, backbone: info.backbone, imageSize: info.imageSize, seed, train: summary, calibration,
+        imageAuroc, pixelAupro, accuracy, msPerImage, seconds, model: modelFile, grid: gridFile, results: rows.records,
       }, null, 2)}\n`,
     );
-    printResult(formatTable(['image', 'defect', 'score', 'map max'], rows.table, ['score', 'map max']));
-    printResult(`image AUROC ${imageAuroc.toFixed(4)}  pixel AUPRO ${pixelAupro.toFixed(4)}  ` +
-      `(${testCount} held-out surfaces, ${labels.filter((l) => l === 1).length} defective)`);
+    printResult(formatTable(['image', 'defect', 'score', 'verdict', 'map max'], rows.table, ['score', 'map max']));
+    printResult(`image AUROC ${imageAuroc.toFixed(4)}  pixel AUPRO ${pixelAupro.toFixed(4)}  accuracy ${accuracy.toFixed(4)} ` +
+      `(${correct}/${testCount} held-out surfaces right, ${labels.filter((l) => l === 1).length} defective)`);
     log(`${msPerImage.toFixed(0)} ms per image on ${info.device}; total ${formatDuration(seconds)}`);
-    log(`overlays in ${dirs.overlays}, model in ${modelFile}, summary in ${path.join(opts.out, 'summary.json')}`);
+    log(`grid in ${gridFile}, overlays in ${dirs.overlays} (one colour scale, the defect threshold at its middle), ` +
+      `model in ${modelFile}, summary in ${path.join(opts.out, 'summary.json')}`);
   } finally {
     model.dispose();
   }
+}
+
+function fileName(i: number, s: SurfaceSample): string {
+  return `${String(i).padStart(3, '0')}-${s.defect ?? 'good'}.png`;
 }
 
 async function writeResults(
   test: SurfaceSample[],
   predictions: Prediction[],
   dirs: { images: string; masks: string; overlays: string },
+  calibration: Calibration,
 ): Promise<{ table: string[][]; records: Array<Record<string, unknown>> }> {
   const table: string[][] = [];
   const records: Array<Record<string, unknown>> = [];
   for (const [i, s] of test.entries()) {
     const p = predictions[i];
-    const name = `${String(i).padStart(3, '0')}-${s.defect ?? 'good'}.png`;
+    const name = fileName(i, s);
     const image = path.join(dirs.images, name);
     const overlay = path.join(dirs.overlays, name);
     await writePng(image, s.image.data, s.image.width, 3);
     await writePng(path.join(dirs.masks, name), s.mask, s.image.width, 1);
-    await writeOverlay(image, p.map, p.width, p.height, overlay);
+    await writeOverlay(image, p.map, p.width, p.height, overlay, { calibration });
     let mapMax = -Infinity;
     for (const v of p.map) mapMax = Math.max(mapMax, v);
-    table.push([name, s.defect ?? 'none', fixed(p.score), fixed(mapMax)]);
-    records.push({ file: image, overlay, defect: s.defect, score: p.score, logit: p.logit, mapMax });
+    table.push([name, s.defect ?? 'none', fixed(p.score), p.anomalous ? 'DEFECT' : 'ok', fixed(mapMax)]);
+    records.push({ file: image, overlay, defect: s.defect, score: p.score, logit: p.logit, anomalous: p.anomalous, mapMax });
   }
   return { table, records };
+}
+
+/** grid.png: image | overlay | ground truth for the first three good and five defective test surfaces. */
+async function writeGrid(
+  test: SurfaceSample[],
+  predictions: Prediction[],
+  dirs: { images: string; masks: string; overlays: string },
+  file: string,
+): Promise<void> {
+  const good = test.map((s, i) => i).filter((i) => !test[i].defect).slice(0, 3);
+  const bad = test.map((s, i) => i).filter((i) => test[i].defect).slice(0, 5);
+  const rows: GridRow[] = [];
+  for (const i of [...good, ...bad]) {
+    const name = fileName(i, test[i]);
+    const cells = await Promise.all([dirs.images, dirs.overlays, dirs.masks].map((d) => fs.readFile(path.join(d, name))));
+    const p = predictions[i];
+    rows.push({ cells, caption: `${test[i].defect ?? 'good'}  score ${p.score.toFixed(3)}  ${p.anomalous ? 'DEFECT' : 'ok'}` });
+  }
+  await fs.writeFile(file, await gridPng(rows, { header: ['image', 'anomaly map', 'ground truth'], cell: 128 }));
 }
