@@ -14,6 +14,9 @@ import type { NativeImage, RawImage } from './types';
 /** The largest side the addon accepts (it bounds width * height * channels). */
 export const MAX_IMAGE_SIDE = 1 << 24;
 
+/** File extensions of the images sharp decodes for us (PNG, JPEG, TIFF, WebP); folders are listed by them. */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp'];
+
 const DECODE_HINT = 'Use a PNG, JPEG, TIFF or WebP image; the data may be truncated or corrupt.';
 
 /** `label` names the input in messages, e.g. 'input' or 'inputs[3]'. */

@@ -5,8 +5,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { SsnError } from '../errors';
+import { IMAGE_EXTENSIONS } from '../image';
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp', '.bmp']);
 
 /** The image files of `args`: files as given, folders replaced by their images (sorted, not recursive). */
 export async function expandImages(args: readonly string[]): Promise<string[]> {
@@ -17,9 +17,9 @@ export async function expandImages(args: readonly string[]): Promise<string[]> {
     if (!stat) {
       missing.push(arg);
     } else if (stat.isDirectory()) {
-      const names = (await fs.readdir(arg)).filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase())).sort();
+      const names = (await fs.readdir(arg)).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())).sort();
       if (names.length === 0) {
-        throw new SsnError('ERR_SSN_INPUT', `The folder ${arg} holds no images (${[...IMAGE_EXTENSIONS].join(', ')}).`, 'Name image files or a folder of images.');
+        throw new SsnError('ERR_SSN_INPUT', `The folder ${arg} holds no images (${IMAGE_EXTENSIONS.join(', ')}).`, 'Name image files or a folder of images.');
       }
       files.push(...names.map((n) => path.join(arg, n)));
     } else {

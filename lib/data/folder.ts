@@ -13,9 +13,9 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 
 import { SsnError } from '../errors';
+import { IMAGE_EXTENSIONS } from '../image';
 import type { DatasetItem } from './dataset';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp'];
 
 const LAYOUT_HINT =
   'Expected DIR/good/ (normal images), optionally DIR/defect/ (anomalous images) and DIR/masks/ ' +

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { SsnError } from '../errors';
-import { IMAGE_EXTENSIONS } from './folder';
+import { IMAGE_EXTENSIONS } from '../image';
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
