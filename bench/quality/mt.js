@@ -131,12 +131,18 @@ function plan(sizes, seeds, only) {
       for (const config of CONFIGS) {
         runs.push({ name: `${config.name}/${regime}/seed${seed}`, config, regime, seed, epochs: sizes.configs[`${config.name}/${regime}`].epochs });
       }
-      // bf16 within a point of fp32 at the same epochs?
-      runs.push({ name: `ours-bf16-at-fp32-epochs/${regime}/seed${seed}`, config: CONFIGS[1], regime, seed,
-        epochs: sizes.configs[`ours-fp32/${regime}`].epochs });
+      // bf16 within a point of fp32 at the same epochs? (The bf16 runs themselves when the budget gave both alike.)
+      if (!sameEpochs(sizes, regime)) {
+        runs.push({ name: `ours-bf16-at-fp32-epochs/${regime}/seed${seed}`, config: CONFIGS[1], regime, seed,
+          epochs: sizes.configs[`ours-fp32/${regime}`].epochs });
+      }
     }
   }
   return runs.filter((r) => !only || only.some((o) => r.name.startsWith(o)));
+}
+
+function sameEpochs(sizes, regime) {
+  return sizes.configs[`ours-fp32/${regime}`].epochs === sizes.configs[`ours-bf16/${regime}`].epochs;
 }
 
 function train(work, args) {
@@ -231,7 +237,7 @@ function table(work) {
       row('official code, fp32', seedsOf('official', regime), ep('official')),
       row('ours, fp32 training, fp32 inference', seedsOf('ours-fp32', regime), ep('ours-fp32')),
       row('ours, fp32 training, bf16 inference', seedsOf('ours-fp32', regime).map((d) => path.join(d, 'bf16-inference')), ep('ours-fp32')),
-      row('ours, bf16 training, same epochs as fp32', seedsOf('ours-bf16-at-fp32-epochs', regime), ep('ours-fp32')),
+      row('ours, bf16 training, same epochs as fp32', seedsOf(sameEpochs(sizes, regime) ? 'ours-bf16' : 'ours-bf16-at-fp32-epochs', regime), ep('ours-fp32')),
       row('ours, bf16 training, same budget', seedsOf('ours-bf16', regime), ep('ours-bf16')),
     ].filter(Boolean);
     lines.push(...rows, '');
