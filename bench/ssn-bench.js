@@ -21,6 +21,7 @@
 const path = require('path');
 const os = require('os');
 const fs = require('fs');
+const util = require('util');
 
 const ROOT = path.join(__dirname, '..');
 const ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras'];
@@ -41,16 +42,16 @@ const USAGE = `Usage: ssn-bench [options]
   --out FILE                 also write the JSON to FILE
   --help`;
 
+/** Strict: an unknown or misspelt option (say --devcie) is an error, not silently ignored. */
 function parseArgs(argv) {
-  const flags = new Set(['--json', '--no-js', '--no-cuda-graphs', '--reference', '--help']);
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (flags.has(a)) out[a.slice(2)] = true;
-    else if (a.startsWith('--') && i + 1 < argv.length) out[a.slice(2)] = argv[++i];
-    else throw new Error(`unknown or incomplete argument '${a}'\n${USAGE}`);
+  const text = ['device', 'backbone', 'size', 'precision', 'warmup', 'reps', 'cycles', 'batch', 'memory-reps', 'threads', 'out'];
+  const flags = ['json', 'no-js', 'no-cuda-graphs', 'reference', 'help'];
+  const options = Object.fromEntries([...text.map((k) => [k, { type: 'string' }]), ...flags.map((k) => [k, { type: 'boolean' }])]);
+  try {
+    return util.parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new Error(`${e.message}\n${USAGE}`);
   }
-  return out;
 }
 
 function int(value, name, min) {

@@ -18,20 +18,18 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const util = require('util');
 
 const ROOT = path.join(__dirname, '..');
 let proceduralDataset;
 
+/** Strict: a misspelt option is an error, never silently ignored. */
 function parseArgs(argv) {
-  const out = { size: '128', batch: '32', rounds: '2', steps: '3', precisions: 'fp32,bf16', backbone: 'resnet50-keras', threads: String(os.cpus().length),
-    device: 'cpu' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') out.json = true;
-    else if (a.startsWith('--') && i + 1 < argv.length) out[a.slice(2)] = argv[++i];
-    else throw new Error(`unknown or incomplete argument '${a}' (see the header of ${__filename})`);
-  }
-  return out;
+  const defaults = { size: '128', batch: '32', rounds: '2', steps: '3', precisions: 'fp32,bf16', backbone: 'resnet50-keras',
+    threads: String(os.cpus().length), device: 'cpu' };
+  const options = { ...Object.fromEntries([...Object.keys(defaults), 'out'].map((k) => [k, { type: 'string' }])), json: { type: 'boolean' } };
+  const { values } = util.parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  return { ...defaults, ...values };
 }
 
 function cpuInfo() {
