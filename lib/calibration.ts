@@ -16,7 +16,8 @@ import type { DatasetItem } from './data/dataset';
 import { expectObject, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
 import { f1Max, prepareBinary } from './metrics';
-import type { Calibration, NativeImage, Prediction, ThresholdMethod } from './types';
+import type { Calibration, Prediction, ThresholdMethod } from './types';
+import type { NativeImage } from './binding';
 
 export const DEFAULT_CALIBRATION_QUANTILE = 0.995;
 

@@ -9,7 +9,8 @@ import sharp from 'sharp';
 
 import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
 import { loadNative } from './native';
-import type { NativeImage, RawImage } from './types';
+import type { RawImage } from './types';
+import type { NativeImage } from './binding';
 
 /** The largest side the addon accepts (it bounds width * height * channels). */
 export const MAX_IMAGE_SIDE = 1 << 24;
@@ -121,13 +122,8 @@ export async function resizeImage(input: unknown, height: number, width: number)
   const image = await decodeImage(input);
   const h = expectInteger(height, 'height', 1, MAX_IMAGE_SIDE);
   const w = expectInteger(width, 'width', 1, MAX_IMAGE_SIDE);
-  const native = loadNative();
-  if (typeof native.resizeImage !== 'function') {
-    throw new SsnError('ERR_SSN_NATIVE_LOAD', 'The loaded native addon cannot resize images (no resizeImage).',
-      'Rebuild the addon (npm run build) or update the prebuild.');
-  }
   try {
-    return (await native.resizeImage(image, h, w)) as RawImage & { channels: 3 };
+    return (await loadNative().resizeImage(image, h, w)) as RawImage & { channels: 3 };
   } catch (e) {
     throw fromNative(e);
   }

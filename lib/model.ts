@@ -21,24 +21,8 @@ import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } f
 import { toPredictions, type PredictionOptions } from './prediction';
 import { SerialQueue } from './queue';
 import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
-import type {
-  BatchOptions,
-  CalibrateOptions,
-  Calibration,
-  CreateOptions,
-  Device,
-  ImageInput,
-  LoadOptions,
-  Logger,
-  ModelInfo,
-  NativeImage,
-  NativeModel,
-  Prediction,
-  PredictOptions,
-  SaveOptions,
-  TrainOptions,
-  TrainSummary,
-} from './types';
+import type { BatchOptions, CalibrateOptions, Calibration, CreateOptions, Device, ImageInput, LoadOptions, Logger, ModelInfo, Prediction, PredictOptions, SaveOptions, TrainOptions, TrainSummary } from './types';
+import type { NativeImage, NativeModel } from './binding';
 import type { DatasetItem, DatasetSplit } from './data/dataset';
 
 const DEFAULT_BATCH_SIZE = 8;
@@ -135,10 +119,6 @@ export class SuperSimpleNet {
     return this.#accept((native) =>
       this.#queue.run(async () => {
         const addon = loadNative();
-        if (!addon.TrainSet || !native.train) {
-          throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot train (it predates training).',
-            'Rebuild it: npx ssn build.');
-        }
         const [height, width] = (JSON.parse(native.info()) as ModelInfo).imageSize;
         const set = new addon.TrainSet(height, width);
         await fillTrainSet(set, resolved.items, resolved.signal);
@@ -228,10 +208,6 @@ export class SuperSimpleNet {
 
   /** Predicts `items`, computes the calibration and stores it; runs inside a queued job. */
   async #calibrate(native: NativeModel, items: DatasetItem[], quantile: number, batchSize: number): Promise<Calibration> {
-    if (!native.setCalibration) {
-      throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot store a calibration (it predates calibration).',
-        'Rebuild it: npx ssn build.');
-    }
     const plain: PredictionOptions = { resizeToInput: false, mask: false, calibration: null };
     const set = await predictCalibrationSet(items,
       async (images) => toPredictions(await callNative(() => native.predict(images)), images, plain), batchSize);

@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { SsnError } from './errors';
-import type { NativeModule } from './types';
+import { NATIVE_EXPORTS, type NativeModule } from './binding';
 
 /** The package root: lib/ (ts-jest) and dist/ (compiled) both sit directly under it. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..');
@@ -209,9 +209,8 @@ function loadAddon(file: string): unknown {
 }
 
 function missingExports(loaded: unknown): string[] {
-  const names = ['libraryInfo', 'createModel', 'loadModel'] as const;
-  if (typeof loaded !== 'object' || loaded === null) return [...names];
-  return names.filter((n) => typeof (loaded as Record<string, unknown>)[n] !== 'function');
+  if (typeof loaded !== 'object' || loaded === null) return [...NATIVE_EXPORTS];
+  return NATIVE_EXPORTS.filter((n) => typeof (loaded as Record<string, unknown>)[n] !== 'function');
 }
 
 const minor = (version: string): string => version.split('.').slice(0, 2).join('.');
@@ -221,7 +220,6 @@ const minor = (version: string): string => version.split('.').slice(0, 2).join('
  * releases share an ABI (Debian's soname is libtorch_cpu.so.1.13), so versions are compared to the minor.
  */
 export function libtorchMismatch(addon: NativeModule): string | undefined {
-  if (typeof addon.buildInfo !== 'function') return undefined; // a build from before buildInfo(): unchecked
   const info = addon.buildInfo();
   if (info.runtimeTorch && minor(info.runtimeTorch) !== minor(info.torch)) {
     return `libtorch version mismatch: built against libtorch ${info.torch}, but libtorch ${info.runtimeTorch} was loaded at run time`;

@@ -10,15 +10,8 @@ import {
   invalidOption,
 } from './errors';
 import { MAX_IMAGE_SIDE } from './image';
-import {
-  DEFAULT_BACKBONE,
-  type BackboneArch,
-  type Device,
-  type Logger,
-  type NativeCreateOptions,
-  type Precision,
-  type RuntimeOptions,
-} from './types';
+import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type Precision, type RuntimeOptions } from './types';
+import type { NativeCreateOptions } from './binding';
 
 export const BACKBONE_ARCHS: readonly BackboneArch[] = [
   'resnet18',

@@ -2,7 +2,8 @@
 import { defectMask, isAnomalous, notCalibratedError } from './calibration';
 import { SsnError } from './errors';
 import { resizeBilinear } from './resize';
-import type { Calibration, NativeImage, NativePrediction, Prediction } from './types';
+import type { Calibration, Prediction } from './types';
+import type { NativeImage, NativePrediction } from './binding';
 
 /** sigmoid in float32 arithmetic, like torch.sigmoid on a float tensor. */
 export function sigmoid32(logit: number): number {

@@ -6,20 +6,8 @@ import { calibrationItems, checkQuantile, DEFAULT_CALIBRATION_QUANTILE } from '.
 import type { DatasetItem, DatasetSplit } from './data/dataset';
 import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
-import type {
-  NativeAbortHandle,
-  NativeImage,
-  NativeModel,
-  NativeModule,
-  NativeTrainOptions,
-  NativeTrainProgress,
-  NativeTrainSet,
-  NativeTrainSummary,
-  Precision,
-  TrainOptions,
-  TrainProgress,
-  TrainSummary,
-} from './types';
+import type { Precision, TrainOptions, TrainProgress, TrainSummary } from './types';
+import type { NativeAbortHandle, NativeImage, NativeModel, NativeModule, NativeTrainOptions, NativeTrainProgress, NativeTrainSet, NativeTrainSummary } from './binding';
 
 /** Images decoded and handed to the addon at a time: bounds the memory held by full-size pixels. */
 export const DECODE_CHUNK = 16;
@@ -267,7 +255,6 @@ export async function runTraining(
   set: NativeTrainSet,
   resolved: ResolvedTraining,
 ): Promise<NativeTrainSummary> {
-  if (!addon.AbortHandle) throw new SsnError('ERR_SSN_NATIVE_LOAD', 'This build of the addon cannot train.', 'Rebuild it: npx ssn build.');
   const abort: NativeAbortHandle = new addon.AbortHandle();
   const { signal, onProgress } = resolved;
   const onAbort = (): void => abort.abort();

@@ -55,6 +55,6 @@ export function libraryInfoJson(): string {
 
 /** lib/native.ts: the file the addon was loaded from, and what it was built against (after libraryInfoJson()). */
 export function nativeBinding(): { file?: string; build?: unknown } {
-  const native = require('../native') as { loadedBinding(): string | undefined; loadNative(): { buildInfo?(): unknown } };
-  return { file: native.loadedBinding(), build: native.loadNative().buildInfo?.() };
+  const native = require('../native') as { loadedBinding(): string | undefined; loadNative(): { buildInfo(): unknown } };
+  return { file: native.loadedBinding(), build: native.loadNative().buildInfo() };
 }

@@ -7,13 +7,8 @@ import { loadNative } from '../native';
 
 /** The pickle at `file` as a JSON value (tuples and lists become arrays). */
 export async function readPickle(file: string): Promise<unknown> {
-  const native = loadNative();
-  if (typeof native.readPickleJson !== 'function') {
-    throw new SsnError('ERR_SSN_NATIVE_LOAD', 'The loaded native addon cannot read pickle files (no readPickleJson).',
-      'Rebuild the addon (npm run build) or update the prebuild.');
-  }
   try {
-    return JSON.parse(await native.readPickleJson(file)) as unknown;
+    return JSON.parse(await loadNative().readPickleJson(file)) as unknown;
   } catch (e) {
     throw fromNative(e);
   }

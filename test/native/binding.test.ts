@@ -13,7 +13,8 @@ import { Worker } from 'worker_threads';
 import { SsnError } from '../../lib/errors';
 import { SuperSimpleNet } from '../../lib/model';
 import { loadNative, PACKAGE_ROOT } from '../../lib/native';
-import type { NativeCreateOptions, NativeModel, NativeModule, NativePrediction, RawImage } from '../../lib/types';
+import type { RawImage } from '../../lib/types';
+import type { NativeCreateOptions, NativeModel, NativeModule, NativePrediction } from '../../lib/binding';
 import { testImage } from '../helpers/images';
 
 const SIZE = 64;

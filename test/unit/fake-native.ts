@@ -1,5 +1,8 @@
 /** A NativeModule stand-in for unit tests: deterministic outputs, records calls and concurrency. */
-import type { Device, NativeCreateOptions, NativeImage, NativeModel, NativeModule, NativePrediction } from '../../lib/types';
+import type { Device } from '../../lib/types';
+import type {
+  NativeBenchmarkResult, NativeCreateOptions, NativeImage, NativeModel, NativeModule, NativePrediction, NativeTrainSummary,
+} from '../../lib/binding';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,6 +58,19 @@ export class FakeModel implements NativeModel {
     this.inFlight -= 1;
   }
 
+  // Training and timing are not faked: the native tests cover them.
+  train(): Promise<NativeTrainSummary> {
+    return Promise.reject(new Error('FakeModel.train: not in the fake'));
+  }
+
+  predictTensor(): Promise<NativePrediction> {
+    return Promise.reject(new Error('FakeModel.predictTensor: not in the fake'));
+  }
+
+  benchmark(): Promise<NativeBenchmarkResult> {
+    return Promise.reject(new Error('FakeModel.benchmark: not in the fake'));
+  }
+
   setCalibration(json: string | null): void {
     this.calibrationJson = json;
   }
@@ -82,6 +98,28 @@ export class FakeModule implements NativeModule {
 
   libraryInfo(): string {
     return JSON.stringify({ package: 'fake' });
+  }
+
+  buildInfo(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number } {
+    return { torch: '1.13.1', cxx11Abi: true, cuda: false, runtimeTorch: '1.13.1', napi: 8 };
+  }
+
+  readonly TrainSet = class {
+    constructor() {
+      throw new Error('FakeModule.TrainSet: not in the fake');
+    }
+  } as unknown as NativeModule['TrainSet'];
+
+  readonly AbortHandle = class {
+    abort(): void {}
+  } as unknown as NativeModule['AbortHandle'];
+
+  readPickleJson(): Promise<string> {
+    return Promise.reject(new Error('FakeModule.readPickleJson: not in the fake'));
+  }
+
+  resizeImage(): Promise<NativeImage> {
+    return Promise.reject(new Error('FakeModule.resizeImage: not in the fake'));
   }
 
   async createModel(options: NativeCreateOptions): Promise<NativeModel> {

@@ -97,8 +97,8 @@ export async function buildFromSource(opts: BuildOptions, root = PACKAGE_ROOT): 
   }
   const file = localBuildPath(root, opts.debug ? 'Debug' : 'Release');
   const addon = loadFirst([{ label: file, load: () => loadAddonFile(file) }]);
-  const info = addon.buildInfo?.();
-  return info ? `${file} (${describeTags({ torch: info.torch, cxx11Abi: info.cxx11Abi, cuda: info.cuda })})` : file;
+  const info = addon.buildInfo();
+  return `${file} (${describeTags({ torch: info.torch, cxx11Abi: info.cxx11Abi, cuda: info.cuda })})`;
 }
 
 /** Build output goes to stderr: stdout carries only the result. */
