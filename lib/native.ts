@@ -56,9 +56,16 @@ export interface LoadFailure {
 let cached: NativeModule | undefined;
 let cachedLabel: string | undefined;
 
-/** The native addon, loaded once. Throws an SsnError ERR_SSN_NATIVE_LOAD that lists what was tried. */
+/**
+ * The native addon, loaded once. Throws an SsnError ERR_SSN_NATIVE_LOAD that lists what was tried.
+ *
+ * libtorch's OpenMP pool reads OMP_NUM_THREADS once, when the addon loads, and Debian's build otherwise starts
+ * with ONE thread: unless the environment says otherwise, the process gets one per core. (The `threads`
+ * option of create/load sets libtorch's count afterwards; it is process-wide, the last model to set it wins.)
+ */
 export function loadNative(): NativeModule {
   if (!cached) {
+    process.env.OMP_NUM_THREADS ??= String(os.availableParallelism());
     const { module, label } = loadFirstWithLabel(defaultCandidates(process.env, PACKAGE_ROOT));
     cached = module;
     cachedLabel = label;

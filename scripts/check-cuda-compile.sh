@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles every torch-free CUDA source (cpp/**/*.cu) for the oldest and the newest target
-# (sm_70 and sm_90; sm_75 where nvcc no longer knows sm_70, as CUDA 13), and links the standalone
-# device tests (test/cuda/*.cu). With --run, also runs those tests (needs a GPU).
+# (sm_70 and sm_90; sm_75 where nvcc no longer knows sm_70, as CUDA 13), links the standalone
+# device tests (test/cuda/*.cu), and syntax-checks the C++ that only a CUDA libtorch compiles. With --run, also runs those tests (needs a GPU).
 # Without nvcc it says so and succeeds: CPU-only machines have nothing to check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,32 @@ for arch in "${archs[@]}"; do
     fi
   done
 done
+
+# The C++ that only a CUDA libtorch compiles (SSN_WITH_CUDA / SSN_CUDA_GRAPHS branches): syntax-checked against
+# this machine's libtorch headers, which include ATen/cuda and c10/cuda, with the one generated header a CPU
+# libtorch lacks supplied by test/cuda/include. Catches API drift before a GPU machine sees the code.
+TORCH_INC=""
+for d in "${LIBTORCH:+$LIBTORCH/include}" /usr/include; do
+  if [[ -n "$d" && -f "$d/torch/csrc/api/include/torch/torch.h" ]]; then TORCH_INC="$d"; break; fi
+done
+# nvcc may be a wrapper script on the PATH: ask it where its own headers are.
+CUDA_INC="$("$NVCC" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ INCLUDES="-I\([^"]*\)".*/\1/p' | head -1)"
+[[ -f "$CUDA_INC/cuda_runtime_api.h" ]] || CUDA_INC="${CUDA_HOME:-/usr/local/cuda}/include"
+if [[ -n "$TORCH_INC" && -f "$CUDA_INC/cuda_runtime_api.h" ]]; then
+  mapfile -t cuda_cpp < <(grep -rlE 'SSN_WITH_CUDA|SSN_CUDA_GRAPHS' cpp test/cuda --include='*.cpp' | sort)
+  for src in "${cuda_cpp[@]}"; do
+    if "${CXX:-g++}" -std=c++17 -fsyntax-only -DSSN_WITH_CUDA=1 -DSSN_CUDA_GRAPHS=1 -I cpp -I test/cpp -I test/cuda/include \
+        -I "$TORCH_INC" -I "$TORCH_INC/torch/csrc/api/include" -I "$CUDA_INC" "$src"; then
+      echo "ok   syntax (CUDA build) $src"
+    else
+      echo "FAIL syntax (CUDA build) $src"
+      status=1
+    fi
+  done
+else
+  echo "check-cuda-compile: no libtorch headers or CUDA headers for the CUDA-only C++: its syntax check skipped"
+fi
+
 if [[ $RUN == 1 && $status == 0 ]]; then
   for t in "${tests[@]}"; do
     exe="$out/$(basename "$t" .cu)_${archs[-1]}"

@@ -13,20 +13,13 @@
 
 #include "api/cuda_runtime.h"
 #include "api/device.h"
+#include "data/image.h"
 #include "model/config.h"
 #include "model/inference_plan.h"
 #include "model/supersimplenet.h"
 #include "train/trainer.h"
 
 namespace ssn {
-
-// An 8-bit image, rows of width*channels bytes, channels 1 (gray), 3 (RGB) or 4 (RGBA). Not owned.
-struct ImageU8 {
-  const uint8_t* data = nullptr;
-  int64_t width = 0;
-  int64_t height = 0;
-  int64_t channels = 0;
-};
 
 struct CreateOptions {
   std::string arch = "resnet50-keras";  // backbone_arch_name() values

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "api/engine.h"
 #include "common/error.h"
 #include "data/resize_linear.h"
 

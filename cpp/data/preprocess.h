@@ -6,11 +6,10 @@
 
 #include <torch/torch.h>
 
+#include "data/image.h"
 #include "model/backbone.h"
 
 namespace ssn {
-
-struct ImageU8;
 
 // One image as RGB uint8 [height,width,3] at the given size: validated (ssn::Error(Input) naming image
 // `index`), converted to RGB, resized with OpenCV's INTER_LINEAR (the official pipeline).

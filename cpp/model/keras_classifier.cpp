@@ -1,6 +1,5 @@
 #include "model/keras_classifier.h"
 
-#include "api/engine.h"
 #include "common/error.h"
 #include "data/preprocess.h"
 #include "io/checkpoint.h"

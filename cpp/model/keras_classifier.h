@@ -9,13 +9,12 @@
 
 #include <torch/torch.h>
 
+#include "data/image.h"
 #include "io/named_tensors.h"
 #include "model/keras_blocks.h"
 #include "model/keras_resnet50.h"
 
 namespace ssn {
-
-struct ImageU8;
 
 constexpr int64_t kImageNetClasses = 1000;
 constexpr int64_t kKerasImageNetSize = 224;  // the input size the classifier was trained at

@@ -3,7 +3,6 @@
  * where the native addon (libtorch) cannot load. The interfaces name only what the CLI calls, so that the
  * model module's own types stay the reference.
  */
-import * as os from 'node:os';
 
 import type { DatasetItem } from '../data/dataset';
 import type {
@@ -34,17 +33,8 @@ export interface CliModelClass {
   load(file: string, opts?: LoadOptions): Promise<CliModel>;
 }
 
-/**
- * libtorch's OpenMP pool reads OMP_NUM_THREADS once, when the addon loads; the Debian build otherwise
- * starts with a single thread. The CLI uses every core unless told otherwise.
- */
-function useAllCores(): void {
-  process.env.OMP_NUM_THREADS ??= String(os.availableParallelism());
-}
-
 /** lib/model.ts: class SuperSimpleNet. */
 export function modelClass(): CliModelClass {
-  useAllCores();
   return (require('../model') as { SuperSimpleNet: CliModelClass }).SuperSimpleNet;
 }
 

@@ -5,6 +5,7 @@
  * The addon lives in Node's main realm while jest runs this file in a vm realm, so values coming from it
  * are checked by tag and duck type, not with instanceof.
  */
+import { execFileSync } from 'child_process';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -284,5 +285,18 @@ describe('SuperSimpleNet on the addon', () => {
     const e = await SuperSimpleNet.load(path.join(dir, 'missing.safetensors'), { device: 'cpu' }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(SsnError);
     expect(['ERR_SSN_IO', 'ERR_SSN_CHECKPOINT']).toContain((e as SsnError).code);
+  });
+});
+
+describe('threads', () => {
+  const threadsOf = (env: NodeJS.ProcessEnv): number => {
+    const script = `process.stdout.write(String(require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'dist'))}).libraryInfo().libtorch.threads))`;
+    return Number(execFileSync(process.execPath, ['-e', script], { env }).toString());
+  };
+
+  test('the library uses one libtorch thread per core by default, and OMP_NUM_THREADS overrides it', () => {
+    const { OMP_NUM_THREADS: _, ...env } = process.env;
+    expect(threadsOf(env)).toBe(os.availableParallelism());
+    expect(threadsOf({ ...env, OMP_NUM_THREADS: '1' })).toBe(1);
   });
 });
