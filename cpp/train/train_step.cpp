@@ -62,6 +62,12 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     if (train_channels_last(mixed)) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
     out = net->heads(head_input, config.stop_grad);
   }
+  // A run that diverged gives NaN or inf outputs, which the losses would turn into libtorch's opaque "input
+  // should be between 0 and 1": say what happened instead (one device sync per step).
+  if (!torch::isfinite(out.seg_logits).all().item<bool>() || !torch::isfinite(out.score_logit).all().item<bool>()) {
+    throw Error(ErrorCode::Config, "training diverged: the heads' outputs are not finite (NaN or inf)",
+                "lower the learning rates (adaptLr, segLr, decLr) or clip the gradients (clipGradNorm)");
+  }
   // Losses in fp32, whatever the heads ran in.
   const LossParts loss = supersimplenet_loss(out.seg_logits.to(torch::kFloat32), anomalies.target_mask,
                                              out.score_logit.to(torch::kFloat32), anomalies.target_label);
@@ -78,8 +84,8 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   TrainStepResult r;
   r.loss = loss.total.item<double>();
   if (!std::isfinite(r.loss)) {
-    throw Error(ErrorCode::Internal, "train_step: the loss is not finite (" + std::to_string(r.loss) + ")",
-                "lower the learning rates or enable gradient clipping; check the inputs for NaN");
+    throw Error(ErrorCode::Config, "training diverged: the loss is not finite (" + std::to_string(r.loss) + ")",
+                "lower the learning rates (adaptLr, segLr, decLr) or clip the gradients (clipGradNorm)");
   }
   if (finite_grads) optimizer.step();
   if (scaled) scaler->update(!finite_grads);

@@ -34,7 +34,7 @@ struct TrainStepResult {
 
 // Puts the heads in train mode (the backbone stays in eval mode). `injection` replaces the random draws
 // (tests only). `scaler` is required for fp16 (a disabled one otherwise). Throws ssn::Error(Shape/Input) on
-// bad batches, ssn::Error(Internal) on a non-finite loss.
+// bad batches, ssn::Error(Config) when the run diverged (non-finite outputs or loss).
 TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
                            AnomalyRandom& random, GradScaler* scaler = nullptr,
                            const AnomalyInjection* injection = nullptr);

@@ -386,3 +386,23 @@ SSN_TEST(train_budget_sizes_the_schedule_and_equals_a_plain_run) {
   o.max_seconds = -1;
   SSN_CHECK_THROWS_CODE(tiny_engine()->train(set, o), ssn::ErrorCode::Config);
 }
+
+// Absurd learning rates make the heads' outputs overflow: a clear Config error naming the cause, not
+// libtorch's complaint about the loss's input range.
+SSN_TEST(train_divergence_is_a_config_error_that_names_the_cause) {
+  Pixels p = make_pixels(6);
+  ssn::TrainSet set = make_set(p, false);
+  auto engine = tiny_engine();
+  ssn::TrainOptions o;
+  o.config_json = "{\"epochs\":20,\"batch_size\":3,\"adapt_lr\":1e30,\"seg_lr\":1e30,\"dec_lr\":1e30,\"precision\":\"fp32\"}";
+  bool thrown = false;
+  try {
+    engine->train(set, o);
+  } catch (const ssn::Error& e) {
+    thrown = true;
+    SSN_CHECK_MSG(e.code() == ssn::ErrorCode::Config, e.what());
+    SSN_CHECK_MSG(std::string(e.what()).find("training diverged") != std::string::npos, e.what());
+    SSN_CHECK(e.hint().find("learning rates") != std::string::npos);
+  }
+  SSN_CHECK(thrown);
+}
