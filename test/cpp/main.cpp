@@ -10,30 +10,37 @@ std::vector<TestCase>& registry() {
   static std::vector<TestCase> tests;
   return tests;
 }
-std::string golden_dir() {
-  if (const char* env = std::getenv("SSN_GOLDEN_DIR"); env && *env) return env;
-  return std::string(SSN_SOURCE_DIR) + "/../shared/golden";
-}
 bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+std::string golden_dir() {
+  const char* env = std::getenv("SSN_GOLDEN_DIR");
+  const std::string dir = env && *env ? env : std::string(SSN_SOURCE_DIR) + "/../shared/golden";
+  if (file_exists(dir)) return dir;
+  const char* skip = std::getenv("SSN_SKIP_GOLDEN");
+  if (skip && std::string(skip) == "1") throw Skipped("no golden fixtures at " + dir + " and SSN_SKIP_GOLDEN=1");
+  throw Failure("no golden fixtures at " + dir + ": set SSN_GOLDEN_DIR to the folder, or SSN_SKIP_GOLDEN=1 to skip");
 }
 }  // namespace ssn_test
 
 int main(int argc, char** argv) {
   const std::string filter = argc > 1 ? argv[1] : "";
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (const auto& test : ssn_test::registry()) {
     if (!filter.empty() && test.name.find(filter) == std::string::npos) continue;
     try {
       test.body();
       ++passed;
       std::cout << "ok   " << test.name << "\n";
+    } catch (const ssn_test::Skipped& e) {
+      ++skipped;
+      std::cout << "skip " << test.name << ": " << e.what() << "\n";
     } catch (const std::exception& e) {
       ++failed;
       std::cout << "FAIL " << test.name << ": " << e.what() << "\n";
     }
   }
-  std::cout << passed << " passed, " << failed << " failed\n";
+  std::cout << passed << " passed, " << failed << " failed" << (skipped > 0 ? ", " + std::to_string(skipped) + " skipped" : "") << "\n";
   return failed == 0 ? 0 : 1;
 }

@@ -22,7 +22,12 @@ struct Registrar {
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-// Golden fixtures folder: SSN_GOLDEN_DIR, else ../shared/golden relative to the repository root.
+// Thrown by a test that cannot run here and was told it may skip (reported as "skip", not "ok").
+struct Skipped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Golden fixtures folder: SSN_GOLDEN_DIR, else ../shared/golden relative to the repository root. A missing
+// folder fails the calling test (parity is a release gate), or skips it when SSN_SKIP_GOLDEN=1.
 std::string golden_dir();
 bool file_exists(const std::string& path);
 

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstring>
 #include <vector>
-#include <iostream>
 #include <set>
 #include <string>
 
@@ -14,12 +13,6 @@
 namespace {
 
 std::string golden(const std::string& rel) { return ssn_test::golden_dir() + "/" + rel; }
-
-bool have_golden() {
-  if (ssn_test::file_exists(golden("resnet18-256x256/backbone.pth"))) return true;
-  std::cout << "golden folder missing: skipped parity\n";
-  return false;
-}
 
 std::string error_of(const std::string& path) {
   try {
@@ -148,7 +141,6 @@ std::vector<Member> torch2_members() {
 }  // namespace
 
 SSN_TEST(io_torch_golden_zip_and_legacy_backbone_agree) {
-  if (!have_golden()) return;
   const auto zip = ssn::read_torch_checkpoint(golden("resnet18-256x256/backbone.pth"));
   const auto legacy = ssn::read_torch_checkpoint(golden("resnet18-256x256/backbone-legacy.pth"));
   // conv1 + bn1 (1 + 5), layer1 (2 blocks x 12), layer2 and layer3 (2 x 12 + downsample 6 each).
@@ -177,7 +169,6 @@ SSN_TEST(io_torch_golden_zip_and_legacy_backbone_agree) {
 }
 
 SSN_TEST(io_torch_golden_official_heads) {
-  if (!have_golden()) return;
   const auto w = ssn::read_any_checkpoint(golden("resnet18-256x256/weights.pt"));
   SSN_CHECK(w.size() == 19);
   const std::set<std::string> expected = {
@@ -264,7 +255,6 @@ SSN_TEST(io_torch_every_truncation_of_a_legacy_file_is_a_checkpoint_error) {
 }
 
 SSN_TEST(io_torch_damaged_golden_files) {
-  if (!have_golden()) return;
   ssn_test::TempDir dir("torch_bad");
   const std::string zip = ssn_test::read_bytes(golden("resnet18-256x256/backbone.pth"));
   const std::string legacy = ssn_test::read_bytes(golden("resnet18-256x256/backbone-legacy.pth"));
