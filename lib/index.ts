@@ -9,6 +9,7 @@ export { libraryInfo } from './native';
 export { resizeBilinear } from './resize';
 export { DEFAULT_BACKBONE } from './types';
 export { loadFolderItems } from './data/folder';
+export type { DatasetItem, DatasetSplit } from './data/dataset';
 export { DEFAULT_CALIBRATION_QUANTILE } from './calibration';
 export type {
   BackboneArch,
