@@ -12,8 +12,8 @@
  * and says that CUDA was skipped. Exit code 0 = all passed, 1 = a check failed.
  */
 'use strict';
-const path = require('path');
-const fs = require('fs');
+const _path = require('node:path');
+const fs = require('node:fs');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -66,7 +66,7 @@ async function main() {
   const { loadAddon, createRandomModel } = require('./ssn-bench.js');
   const { native } = loadAddon();
   const library = JSON.parse(native.libraryInfo());
-  const cuda = Boolean(library.cuda && library.cuda.available);
+  const cuda = Boolean(library.cuda?.available);
   const create = (device, precision, cudaGraphs) =>
     createRandomModel(native, { arch, size: [size, size], device, seed: 42, precision, cudaGraphs });
   const x = inputs();
@@ -128,18 +128,18 @@ async function main() {
           tolerance,
         });
       } catch (e) {
-        check(name, false, { error: String(e && e.message ? e.message : e) });
+        check(name, false, { error: String(e?.message ? e.message : e) });
       }
     }
   } else {
     console.log('cuda: not available here, CUDA checks skipped');
   }
   result.ok = result.checks.every((c) => c.ok);
-  if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  if (out) fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.exitCode = result.ok ? 0 : 1;
 }
 
 main().catch((e) => {
-  console.error(`device-parity: ${e && e.message ? e.message : e}`);
+  console.error(`device-parity: ${e?.message ? e.message : e}`);
   process.exitCode = 1;
 });

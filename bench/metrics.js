@@ -6,8 +6,8 @@
  * ~70% of images with 1-3 rectangular or elliptic defects, float32 maps with (almost) all-distinct values:
  * the worst case for the number K of AUPRO curve points.
  */
-const path = require('path');
-const os = require('os');
+const path = require('node:path');
+const os = require('node:os');
 const m = require(path.join(__dirname, '..', 'dist', 'metrics'));
 
 const args = process.argv.slice(2);

@@ -18,10 +18,10 @@
  * Only the native addon is loaded (never sharp), so this runs wherever the addon does.
  */
 'use strict';
-const path = require('path');
-const os = require('os');
-const fs = require('fs');
-const util = require('util');
+const path = require('node:path');
+const os = require('node:os');
+const fs = require('node:fs');
+const util = require('node:util');
 
 const ROOT = path.join(__dirname, '..');
 const ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras'];
@@ -238,7 +238,7 @@ async function main() {
   }
 
   const json = JSON.stringify(result, null, 2);
-  if (args.out) fs.writeFileSync(args.out, json + '\n');
+  if (args.out) fs.writeFileSync(args.out, `${json}\n`);
   if (args.json) {
     console.log(json);
     return;
@@ -259,6 +259,6 @@ async function main() {
 }
 
 if (require.main === module) main().catch((e) => {
-  console.error(`ssn-bench: ${e && e.message ? e.message : e}${e && e.hint ? `\n  hint: ${e.hint}` : ''}`);
+  console.error(`ssn-bench: ${e?.message ? e.message : e}${e?.hint ? `\n  hint: ${e.hint}` : ''}`);
   process.exitCode = 1;
 });

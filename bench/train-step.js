@@ -15,10 +15,10 @@
  * has AMX-BF16 / AVX512-BF16, libtorch threads and the load average before and after.
  */
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const util = require('util');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const util = require('node:util');
 
 const ROOT = path.join(__dirname, '..');
 let proceduralDataset;

@@ -4,8 +4,8 @@
  * gray + alpha drops the alpha, 16-bit images are reduced to 8 bits (high byte) and EXIF orientation is
  * applied, as imread does.
  */
-import { promises as fs } from 'fs';
-import sharp from 'sharp';
+import { promises as fs, type Stats } from 'node:fs';
+import sharp, { type OutputInfo } from 'sharp';
 
 import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
 import { loadNative } from './native';
@@ -54,7 +54,7 @@ export function checkRaw(image: RawImage, label = 'input'): NativeImage {
 
 async function decodeFile(file: string, label: string): Promise<NativeImage> {
   if (file.length === 0) throw invalidOption('a file path, an encoded image Buffer or a RawImage', label, file);
-  let stat;
+  let stat: Stats;
   try {
     stat = await fs.stat(file);
   } catch (e) {
@@ -75,7 +75,7 @@ async function decodeEncoded(source: string | Buffer, name: string): Promise<Nat
   if (typeof source !== 'string' && source.length === 0) {
     throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${name}: the buffer is empty.`, DECODE_HINT);
   }
-  let decoded;
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
     // failOn 'warning' (sharp's default) rejects truncated and corrupt data instead of decoding part of it.
     const image = sharp(source, { autoOrient: true, failOn: 'warning' });

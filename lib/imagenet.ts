@@ -8,6 +8,7 @@ import * as path from 'node:path';
 
 import { expectFunction, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
+import type { NativeModule } from './binding';
 import { loadNative } from './native';
 import type { ImageInput, Logger } from './types';
 import { defaultBackbonePath } from './weights';
@@ -71,7 +72,7 @@ export async function classifyImageNet(images: ImageInput[], options: ClassifyIm
     options.modelJson === undefined ? await defaultBackbonePath({ logger }) : expectString(options.modelJson, 'modelJson');
   const decoded = await Promise.all(images.map((image, i) => decodeImage(image, `images[${i}]`)));
   const labels = await readImageNetLabels(labelsPathFor(modelJson));
-  let top;
+  let top: Awaited<ReturnType<NativeModule['imagenetTopK']>>;
   try {
     top = await loadNative().imagenetTopK(modelJson, decoded, k);
   } catch (e) {

@@ -11,9 +11,9 @@
  * node-gyp-build ignores tags it does not know (ours avoid its prefixes abi/uv/armv), so its matcher
  * still selects by platform, runtime and libc; the libtorch tags are checked here.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { SsnError } from './errors';
 import { NATIVE_EXPORTS, type NativeModule } from './binding';

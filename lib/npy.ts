@@ -51,7 +51,7 @@ export function encodeNpy(data: Float32Array | Uint8Array, shape: readonly numbe
   const dict = `{'descr': '${dtypeOf(data)}', 'fortran_order': False, 'shape': ${shapeLiteral(shape)}, }`;
   const unpadded = MAGIC.length + 4 + dict.length + 1; // magic, version, u16 length, dict, '\n'
   const padding = (ALIGN - (unpadded % ALIGN)) % ALIGN;
-  const header = dict + ' '.repeat(padding) + '\n';
+  const header = `${dict + ' '.repeat(padding)}\n`;
   if (header.length > 0xffff) {
     throw new SsnError('ERR_SSN_SHAPE', `npy: a shape of ${shape.length} dimensions does not fit a version 1.0 header.`);
   }

@@ -12,9 +12,9 @@
  * for this platform, since a package without one installs no working binary.
  */
 'use strict';
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const path = require('path');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const nativeJs = path.join(root, 'dist', 'native.js');

@@ -9,8 +9,8 @@
  * Items are sorted by file name; ids are paths relative to DIR ('good/001.png'). Files are only listed
  * here, never decoded.
  */
-import { promises as fs } from 'fs';
-import * as path from 'path';
+import { type Dirent, promises as fs } from 'node:fs';
+import * as path from 'node:path';
 
 import { SsnError } from '../errors';
 import { IMAGE_EXTENSIONS } from '../image';
@@ -27,7 +27,7 @@ function layoutError(message: string): SsnError {
 
 /** Image files of a folder, sorted; undefined when the folder does not exist. Other files are an error. */
 async function listImages(dir: string, required: boolean): Promise<string[] | undefined> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {

@@ -75,5 +75,5 @@ async function splitFile(root: string, n: number): Promise<string> {
   for (const name of [`split_weakly_${n}.pyb`, `split_${n}.pyb`]) {
     if (await exists(path.join(root, name))) return path.join(root, name);
   }
-  throw layoutError(LAYOUT, path.join(root, `split_weakly_${n}.pyb`), 'missing split file (nor split_' + n + '.pyb)', EXPECTED);
+  throw layoutError(LAYOUT, path.join(root, `split_weakly_${n}.pyb`), `missing split file (nor split_${n}.pyb)`, EXPECTED);
 }

@@ -325,13 +325,19 @@ export function aggregate(kind: DatasetKind, categories: string[], seeds: number
     const overall: number[] = [];
     for (const c of categories) {
       const values = Array.from({ length: seeds }, (_, s) => perSeed(c, s, metric)).filter((v): v is number => v !== null);
-      if (values.length > 0) (rows[c || kind] ??= {})[metric] = meanStd(values);
+      if (values.length > 0) {
+        rows[c || kind] ??= {};
+        rows[c || kind][metric] = meanStd(values);
+      }
     }
     for (let s = 0; s < seeds; s++) {
       const m = meanOf(categories.map((c) => perSeed(c, s, metric)));
       if (m !== null) overall.push(m);
     }
-    if (overall.length > 0 && categories.length > 1) (rows.mean ??= {})[metric] = meanStd(overall);
+    if (overall.length > 0 && categories.length > 1) {
+      rows.mean ??= {};
+      rows.mean[metric] = meanStd(overall);
+    }
   }
   return rows;
 }

@@ -151,7 +151,7 @@ function gatherRegions(
           'Binarise masks first (value > 0 ? 1 : 0).',
         );
       }
-      if (map[i] !== map[i]) {
+      if (Number.isNaN(map[i])) {
         throw inputError(
           `Expected no NaN in anomaly maps but found one in map ${k} at ${i}`,
           'normalizeMaps() sets NaN to 0 as the official evaluation does.',
@@ -436,7 +436,7 @@ function curvePrefix(
     let v: number;
     if (a < 0) v = pos[b];
     else if (b < 0) v = bgValues[a];
-    else v = bgValues[a] > pos[b] ? bgValues[a] : pos[b];
+    else v = Math.max(bgValues[a] , pos[b]);
     if (a >= 0 && bgValues[a] === v) fp += bgCounts[a--];
     while (b >= 0 && pos[b] === v) {
       b--;
@@ -456,7 +456,7 @@ function curvePrefix(
     m++;
     if (fp > 0) {
       const e = fp / nBg;
-      if (stopAbove < 0) stopAbove = (e > limit ? e : limit) + margin;
+      if (stopAbove < 0) stopAbove = (Math.max(e , limit)) + margin;
       else if (e > stopAbove) break;
     }
   }
@@ -584,7 +584,7 @@ function accumulateContiguous32(F: Float32Array, T: Float32Array, cnt: number, m
 function accumulateAtContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: number, q: number, at: number, accF: Buf, accT: Buf, f32: boolean): void {
   const p = searchsortedLeft((i) => xAt(i, maxX, Km1, f32), cnt, q);
   const hiK = cnt - 2;
-  const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+  const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
   const x0 = xAt(k, maxX, Km1, f32);
   const dx = rd(EPS32 + rd(xAt(k + 1, maxX, Km1, f32) - x0, f32), f32);
   const sF = rd(rd(F[k + 1] - F[k], f32) / dx, f32);
@@ -647,7 +647,7 @@ function accumulateSorted(
   for (let qi = 0; qi < nq; qi++) {
     const q = rd(qi, f32);
     while (p < cnt && xs[p] < q) p++;
-    const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+    const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
     const dq = rd(q - xs[k], f32);
     accF[qi] = rd(accF[qi] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
     accT[qi] = rd(accT[qi] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);
@@ -670,7 +670,7 @@ function accumulateAt(
 ): void {
   const p = searchsortedLeft((i) => xs[i], cnt, q);
   const hiK = cnt - 2;
-  const k = p < 1 ? 0 : p - 1 > hiK ? hiK : p - 1;
+  const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
   const dq = rd(q - xs[k], f32);
   accF[at] = rd(accF[at] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
   accT[at] = rd(accT[at] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);

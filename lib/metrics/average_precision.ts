@@ -2,7 +2,7 @@
  * Average precision as sklearn's average_precision_score (= torchmetrics 0.10 legacy binary AP): the
  * non-interpolated sum over distinct thresholds, descending, of (R_k - R_{k-1}) * P_k.
  */
-import { LabelArray, PreparedBinary, requirePositives, ScoreArray, ThresholdCursor, toPrepared } from './binary';
+import { type LabelArray, type PreparedBinary, requirePositives, type ScoreArray, ThresholdCursor, toPrepared } from './binary';
 
 /** Throws ERR_SSN_INPUT when there is no positive sample (recall is undefined). */
 export function averagePrecision(scores: ScoreArray | PreparedBinary, labels?: LabelArray): number {

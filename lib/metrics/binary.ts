@@ -40,7 +40,7 @@ export function prepareBinary(scores: ScoreArray, labels: LabelArray): PreparedB
       );
     }
     const s = scores[i];
-    if (s !== s) {
+    if (Number.isNaN(s)) {
       throw inputError(
         `Expected finite or infinite scores but received NaN at index ${i}`,
         'Replace NaN scores (the official evaluation sets NaN map values to 0) before computing metrics.',
@@ -122,7 +122,7 @@ export class ThresholdCursor {
     let v: number;
     if (i < 0) v = neg[j];
     else if (j < 0) v = pos[i];
-    else v = pos[i] > neg[j] ? pos[i] : neg[j];
+    else v = Math.max(pos[i] , neg[j]);
     // `===` also merges -0 with +0, as numpy's diff != 0 does.
     let tp = this.tp;
     let fp = this.fp;

@@ -3,7 +3,7 @@
  * the same way). F1 = 2TP / (2TP + FP + FN) is evaluated on integer counts, so ties are exact; among tied
  * thresholds the lowest wins, as torch.argmax over the ascending-threshold curve does.
  */
-import { LabelArray, PreparedBinary, requirePositives, ScoreArray, ThresholdCursor, toPrepared } from './binary';
+import { type LabelArray, type PreparedBinary, requirePositives, type ScoreArray, ThresholdCursor, toPrepared } from './binary';
 
 export interface F1Max {
   f1: number;

@@ -58,7 +58,7 @@ function scale(src: ArrayLike<number>, dst: Float32Array, mn: number, mx: number
   const range = fround(mx - mn);
   for (let i = 0; i < src.length; i++) {
     const v = fround(fround(fround(src[i]) - mn) / range);
-    dst[i] = nanToZero && v !== v ? 0 : v;
+    dst[i] = nanToZero && Number.isNaN(v) ? 0 : v;
   }
 }
 
@@ -66,7 +66,7 @@ function minOf(a: ArrayLike<number>, start: number): number {
   let m = start;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
-    if (v !== v) return NaN;
+    if (Number.isNaN(v)) return NaN;
     if (v < m) m = v;
   }
   return m;
@@ -76,7 +76,7 @@ function maxOf(a: ArrayLike<number>, start: number): number {
   let m = start;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
-    if (v !== v) return NaN;
+    if (Number.isNaN(v)) return NaN;
     if (v > m) m = v;
   }
   return m;

@@ -3,7 +3,7 @@
  * a leading (0, 0), trapezoid area (ties between classes get half credit). Exact: counts are integers
  * and the area is accumulated on integer counts before one final division.
  */
-import { LabelArray, PreparedBinary, requireBothClasses, ScoreArray, ThresholdCursor, toPrepared } from './binary';
+import { type LabelArray, type PreparedBinary, requireBothClasses, type ScoreArray, ThresholdCursor, toPrepared } from './binary';
 
 export interface RocCurve {
   fpr: Float64Array;

@@ -5,11 +5,11 @@
  * The addon lives in Node's main realm while jest runs this file in a vm realm, so values coming from it
  * are checked by tag and duck type, not with instanceof.
  */
-import { execFileSync } from 'child_process';
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import { SsnError } from '../../lib/errors';
 import { SuperSimpleNet } from '../../lib/model';

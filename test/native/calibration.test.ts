@@ -3,9 +3,9 @@
  * stores the thresholds, info() and save()/load() keep them, predictions carry verdicts and masks that follow
  * them, and a train() that changes the weights clears them.
  */
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { quantile } from '../../lib/calibration';
 import type { DatasetItem } from '../../lib/data/dataset';

@@ -87,7 +87,7 @@ if (!present) {
 
     test('predict without --json prints a table; --overlay-dir writes PNGs at the image size', async () => {
       const overlays = path.join(tmp, 'overlays');
-      const run = await ssn('predict', model, fixture + '/images', '--overlay-dir', overlays, '--device', 'cpu');
+      const run = await ssn('predict', model, `${fixture}/images`, '--overlay-dir', overlays, '--device', 'cpu');
       expect(run.code).toBe(0);
       const lines = run.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^file\s+score\s+logit\s+overlay$/);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Prediction, SuperSimpleNet } from '../../lib';
+import { type Prediction, SuperSimpleNet } from '../../lib';
 import { readNpy } from '../../lib/npy';
 import { goldenOrSkip, skippedGoldenTest } from '../helpers/golden';
 

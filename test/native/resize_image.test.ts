@@ -2,8 +2,8 @@
  * resizeImage: the pixels the model sees, from JavaScript. The RGB cases of the OpenCV 4.10 fixtures
  * (test/fixtures/resize, made with opencv.js) must come out byte for byte; gray input is made RGB first.
  */
-import { readFileSync } from 'fs';
-import * as path from 'path';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 
 import { resizeImage } from '../../lib/image';
 

@@ -3,9 +3,9 @@
  * Progress, abort + resume (the same weights as a straight run), checkpoints, save with and without the
  * training state, the serial queue, and input errors.
  */
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import sharp from 'sharp';
 

@@ -25,8 +25,8 @@ describe('evaluation and report', () => {
       await writePng(path.join(c, 'test', 'hole', `00${i}.png`), 32, 32, (x, y) => (sq(x, y) ? (faint ? 120 : 250) : 40));
       await writePng(path.join(c, 'ground_truth', 'hole', `00${i}_mask.png`), 32, 32, sq, 1);
     }
-    await writePng(path.join(c, 'test', 'scratch', '000.png'), 32, 32, (x, y) => (y === 16 || y === 17 ? 255 : 40));
-    await writePng(path.join(c, 'ground_truth', 'scratch', '000_mask.png'), 32, 32, (x, y) => (y === 16 || y === 17 ? 255 : 0), 1);
+    await writePng(path.join(c, 'test', 'scratch', '000.png'), 32, 32, (_x, y) => (y === 16 || y === 17 ? 255 : 40));
+    await writePng(path.join(c, 'ground_truth', 'scratch', '000_mask.png'), 32, 32, (_x, y) => (y === 16 || y === 17 ? 255 : 0), 1);
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

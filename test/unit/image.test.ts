@@ -1,6 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import sharp from 'sharp';
 
 import { checkRaw, decodeImage } from '../../lib/image';

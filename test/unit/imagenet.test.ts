@@ -68,7 +68,7 @@ test('the default model is the cached backbone (no fetch when it is complete)', 
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     writeFileSync(path.join(dir, f), 'x');
   }
-  writeLabels(dir, Object.fromEntries(names.map((n, i) => [String(i), `cached${i}`])));
+  writeLabels(dir, Object.fromEntries(names.map((_n, i) => [String(i), `cached${i}`])));
   const saved = process.env.SSN_CACHE_DIR;
   process.env.SSN_CACHE_DIR = cache;
   try {

@@ -3,10 +3,10 @@
  * float32 precision), and test/fixtures/metrics/aupro.json from a literal numpy transcription of
  * anomalib's compute_pro (make_fixtures.py) for random, tied and edge-case maps.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { SsnError } from '../../lib/errors';
-import { aupro, AuproResult } from '../../lib/metrics';
+import { aupro, type AuproResult } from '../../lib/metrics';
 
 const EPS = 2 ** -23; // float32 machine epsilon in anomalib's interp1d denominator
 const TOL = 1e-9;

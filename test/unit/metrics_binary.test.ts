@@ -2,8 +2,8 @@
  * AUROC, ROC curve, AP and F1-max against test/fixtures/metrics/binary.json, whose values come from
  * make_fixtures.py (Mann-Whitney U with midranks, explicit threshold enumeration: other algorithms).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { SsnError } from '../../lib/errors';
 import { auroc, averagePrecision, f1Max, prepareBinary, rocCurve } from '../../lib/metrics';
 import { sortFloat32, stableArgsort } from '../../lib/metrics/sort';
@@ -139,7 +139,10 @@ describe('binary metrics by hand', () => {
 describe('sorting', () => {
   test('the radix path sorts like Float32Array.prototype.sort, signed zeros and infinities included', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const a = new Float32Array(5000);
     for (let i = 0; i < a.length; i++) a[i] = (rand() - 0.5) * 10 ** Math.floor(rand() * 20 - 10);
     a.set([0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38], 100);
@@ -159,7 +162,10 @@ describe('sorting', () => {
 
   test('AUROC through the radix path equals the float64 path on 100k scores', () => {
     let seed = 3;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const n = 100000;
     const s = new Float32Array(n);
     const y = new Uint8Array(n);

@@ -72,7 +72,10 @@ describe('connectedComponents', () => {
 
   test('agrees with a flood fill on random masks, both connectivities', () => {
     let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     for (let t = 0; t < 20; t++) {
       const h = 3 + Math.floor(rand() * 20);
       const w = 3 + Math.floor(rand() * 20);

@@ -1,6 +1,6 @@
 /** AUPRO reusing the pixel sort of prepareBinary gives the same result, to the bit, as sorting itself. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { aupro, prepareBinary } from '../../lib/metrics';
 

@@ -1,6 +1,6 @@
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { SsnError } from '../../lib/errors';
 import {
@@ -117,7 +117,7 @@ describe('native loader: each failure, as the user reads it', () => {
     expect(e.code).toBe('ERR_SSN_NATIVE_LOAD');
     expect(e.message).toContain(`  - ${path.join(root, 'build', 'Release', 'supersimplenet.node')}: not found`);
     expect(e.message).toContain(`  - prebuilds (node-gyp-build in ${root}): no prebuild for this platform and libtorch`);
-    expect(e.message).toMatch(/Possible fixes:\n  1\. .*apt-get install libtorch-dev.*\n  2\. .*LIBTORCH=.*\n  3\. .*npx ssn build/);
+    expect(e.message).toMatch(/Possible fixes:\n {2}1\. .*apt-get install libtorch-dev.*\n {2}2\. .*LIBTORCH=.*\n {2}3\. .*npx ssn build/);
   });
 
   it('no libtorch: the prebuild needs a libtorch the dynamic loader cannot find', () => {

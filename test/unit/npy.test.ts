@@ -55,7 +55,7 @@ describe('npy', () => {
     const good = encodeNpy(new Float32Array(4), [2, 2]);
     const withHeader = (edit: (h: string) => string): Buffer => {
       const n = good.readUInt16LE(8);
-      const header = edit(good.toString('latin1', 10, 10 + n)).padEnd(n - 1, ' ').slice(0, n - 1) + '\n';
+      const header = `${edit(good.toString('latin1', 10, 10 + n)).padEnd(n - 1, ' ').slice(0, n - 1)}\n`;
       return Buffer.concat([good.subarray(0, 10), Buffer.from(header, 'latin1'), good.subarray(10 + n)]);
     };
     expect(() => decodeNpy(Buffer.from('not numpy at all'), 'x.npy')).toThrow(expect.objectContaining({ code: 'ERR_SSN_INPUT' }));

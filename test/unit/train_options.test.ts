@@ -14,7 +14,7 @@ function codeOf(call: () => unknown): string {
   try {
     call();
   } catch (e) {
-    return String((e as { code?: unknown }).code) + ': ' + String((e as Error).message);
+    return `${String((e as { code?: unknown }).code)}: ${String((e as Error).message)}`;
   }
   throw new Error('expected a throw');
 }

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { categoriesOf, checkDatasetKind } from '../../data/layouts';
 import { runBenchmark, summaryTable, type BenchModel } from '../../eval/benchmark';

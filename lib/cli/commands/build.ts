@@ -3,11 +3,11 @@
  * libtorch discovery as CI) into <package>/build/Release, which the loader tries before the prebuilds.
  * Missing tools are reported before anything starts, all at once.
  */
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { SsnError } from '../../errors';
 import { describeTags, loadFirst, localBuildPath, loadAddonFile, PACKAGE_ROOT } from '../../native';

@@ -3,7 +3,7 @@
  * masks/; lib/data/folder.ts) held out from training, stores them in the model file (replaced atomically,
  * or written to -o) and prints them with how they were chosen (lib/calibration.ts has the rules).
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { DEFAULT_CALIBRATION_QUANTILE } from '../../calibration';
 import { loadFolderItems } from '../../data/folder';

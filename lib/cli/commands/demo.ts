@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import sharp from 'sharp';
 
 import type { DatasetItem } from '../../data/dataset';
@@ -214,8 +214,8 @@ async function writeGrid(
   dirs: { images: string; masks: string; overlays: string },
   file: string,
 ): Promise<void> {
-  const good = test.map((s, i) => i).filter((i) => !test[i].defect).slice(0, 3);
-  const bad = test.map((s, i) => i).filter((i) => test[i].defect).slice(0, 5);
+  const good = test.map((_s, i) => i).filter((i) => !test[i].defect).slice(0, 3);
+  const bad = test.map((_s, i) => i).filter((i) => test[i].defect).slice(0, 5);
   const rows: GridRow[] = [];
   for (const i of [...good, ...bad]) {
     const name = fileName(i, test[i]);

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { checkDatasetKind, DATASET_KINDS, loadLayout, type LayoutOptions } from '../../data/layouts';
 import { evaluateSplit, type EvalMetrics } from '../../eval/evaluate';

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import type { BackboneArch, CreateOptions, Device, HeadsSpec } from '../../types';
 import { defaultBackbonePath } from '../../weights';

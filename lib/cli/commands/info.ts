@@ -1,7 +1,7 @@
 /**
  * `ssn info`: versions of everything (package, libtorch, CUDA) and the devices the engine sees.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { log, printJson, printResult } from '../output';
 import { libraryInfoJson, nativeBinding } from '../runtime';

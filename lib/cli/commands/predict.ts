@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import sharp from 'sharp';
 
 import { notCalibratedError } from '../../calibration';

@@ -3,7 +3,7 @@
  * the default Keras ResNet50 backbone, the paper's recipe and the given overrides. Progress goes to stderr,
  * Ctrl-C stops cleanly after the current step (the last checkpoint stays), the summary ends on stdout.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { loadFolderItems } from '../../data/folder';
 import { SsnError } from '../../errors';

@@ -2,7 +2,7 @@
  * `ssn weights`: the default backbone in the cache folder (fetch it, print where it is, or verify it by
  * classifying photos with the full ImageNet model it comes from).
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 import { classifyImageNet, IMAGENET_CLASSES, type ImageNetClass } from '../../imagenet';
 import { defaultBackbonePath, fetchDefaultBackbone } from '../../weights';
