@@ -5,7 +5,21 @@
 const shared = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { target: 'ES2022', module: 'commonjs', lib: ['ES2022', 'ESNext.Disposable'], esModuleInterop: true, strict: true, skipLibCheck: true } }] },
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        tsconfig: {
+          target: 'ES2022',
+          module: 'commonjs',
+          lib: ['ES2022', 'ESNext.Disposable'],
+          esModuleInterop: true,
+          strict: true,
+          skipLibCheck: true,
+        },
+      },
+    ],
+  },
 };
 
 module.exports = {

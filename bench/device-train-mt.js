@@ -39,8 +39,15 @@ async function main() {
     imageSize: size,
     seed: 42,
   });
-  const record = { dataset: split.name, train: split.train.length, test: split.test.length, device: model.deviceReason(),
-    recipe: { epochs, batchSize: 32, imageSize: size }, budgetSeconds: budgetS, progress: [] };
+  const record = {
+    dataset: split.name,
+    train: split.train.length,
+    test: split.test.length,
+    device: model.deviceReason(),
+    recipe: { epochs, batchSize: 32, imageSize: size },
+    budgetSeconds: budgetS,
+    progress: [],
+  };
   const write = () => fs.writeFileSync(out, JSON.stringify(record, null, 1));
   let last;
   const tTrain = Date.now();

@@ -155,8 +155,7 @@ async function main() {
   const reference = Boolean(args.reference);
   const withJs = !args['no-js'] && !reference;
 
-  const create = (seed) =>
-    createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs: !args['no-cuda-graphs'], threads });
+  const create = (seed) => createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs: !args['no-cuda-graphs'], threads });
 
   const result = {
     tool: 'ssn-bench',
@@ -165,7 +164,8 @@ async function main() {
       latency: 'batch 1: H->D copy of a random float32 input + forward + D->H copy of map and score, mean ms',
       throughput: `batch ${batch}: same loop, images/s = batch * reps / total time`,
       memory: 'CUDA: batch 1, input on device, empty cache + reset peak before each forward, mean peak reserved / 1e6',
-      flops: 'analytic, batch 1, 2 x MACs: gflops = as torch.profiler counts the official model (the paper\'s 56.3 G at 256x256: ' +
+      flops:
+        "analytic, batch 1, 2 x MACs: gflops = as torch.profiler counts the official model (the paper's 56.3 G at 256x256: " +
         'no formula for the padding="same" 5x5 conv of the classification head); gflopsAnalyticTotal = every conv and linear layer',
       js: 'predictTensor(Float32Array) awaited from JavaScript, same warm-up and reps',
       model: `${arch}, random init (no weights), ${size[0]}x${size[1]}`,
@@ -229,7 +229,17 @@ async function main() {
   }
 
   const kept = result.cycles.filter((r) => !r.dropped);
-  for (const key of ['latencyMs', 'latencyMsMin', 'latencyMsMedian', 'jsLatencyMs', 'throughput', 'jsThroughput', 'peakReservedMB', 'gflops', 'gflopsAnalyticTotal']) {
+  for (const key of [
+    'latencyMs',
+    'latencyMsMin',
+    'latencyMsMedian',
+    'jsLatencyMs',
+    'throughput',
+    'jsThroughput',
+    'peakReservedMB',
+    'gflops',
+    'gflopsAnalyticTotal',
+  ]) {
     const xs = kept.map((r) => r[key]).filter((x) => typeof x === 'number');
     if (xs.length) result.summary[key] = stats(xs);
   }
@@ -244,21 +254,30 @@ async function main() {
     return;
   }
   const f = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
-  console.log(`ssn-bench: ${result.protocol.model} on ${device} (${result.protocol.precision}, ${result.protocol.path}` +
-    `${result.protocol.cudaGraphs ? ', CUDA graphs' : ''}), ${result.threads} threads; warm-up ${warmup}, reps ${reps}, ` +
-    `${cycles} cycles${cycles > 1 ? ' (first dropped)' : ''}`);
-  console.log('| cycle | latency ms (native) | latency ms (JS) | throughput img/s (native) | throughput img/s (JS) | peak reserved MB | GFLOPs |');
+  console.log(
+    `ssn-bench: ${result.protocol.model} on ${device} (${result.protocol.precision}, ${result.protocol.path}` +
+      `${result.protocol.cudaGraphs ? ', CUDA graphs' : ''}), ${result.threads} threads; warm-up ${warmup}, reps ${reps}, ` +
+      `${cycles} cycles${cycles > 1 ? ' (first dropped)' : ''}`,
+  );
+  console.log(
+    '| cycle | latency ms (native) | latency ms (JS) | throughput img/s (native) | throughput img/s (JS) | peak reserved MB | GFLOPs |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of result.cycles) {
-    console.log(`| ${r.cycle}${r.dropped ? ' (dropped)' : ''} | ${f(r.latencyMs)} | ${f(r.jsLatencyMs)} | ${f(r.throughput, 2)} | ${f(r.jsThroughput, 2)} | ${f(r.peakReservedMB, 1)} | ${f(r.gflops)} |`);
+    console.log(
+      `| ${r.cycle}${r.dropped ? ' (dropped)' : ''} | ${f(r.latencyMs)} | ${f(r.jsLatencyMs)} | ${f(r.throughput, 2)} | ${f(r.jsThroughput, 2)} | ${f(r.peakReservedMB, 1)} | ${f(r.gflops)} |`,
+    );
   }
   const s = result.summary;
   const ms = (k, d = 3) => (s[k] ? `${f(s[k].mean, d)} ± ${f(s[k].std, d)}` : '-');
-  console.log(`| mean ± std | ${ms('latencyMs')} | ${ms('jsLatencyMs')} | ${ms('throughput', 2)} | ${ms('jsThroughput', 2)} | ${ms('peakReservedMB', 1)} | ${ms('gflops')} |`);
+  console.log(
+    `| mean ± std | ${ms('latencyMs')} | ${ms('jsLatencyMs')} | ${ms('throughput', 2)} | ${ms('jsThroughput', 2)} | ${ms('peakReservedMB', 1)} | ${ms('gflops')} |`,
+  );
   if (s.bindingOverheadMs !== undefined) console.log(`binding overhead (JS - native latency): ${f(s.bindingOverheadMs)} ms`);
 }
 
-if (require.main === module) main().catch((e) => {
-  console.error(`ssn-bench: ${e?.message ? e.message : e}${e?.hint ? `\n  hint: ${e.hint}` : ''}`);
-  process.exitCode = 1;
-});
+if (require.main === module)
+  main().catch((e) => {
+    console.error(`ssn-bench: ${e?.message ? e.message : e}${e?.hint ? `\n  hint: ${e.hint}` : ''}`);
+    process.exitCode = 1;
+  });

@@ -25,9 +25,20 @@ let proceduralDataset;
 
 /** Strict: a misspelt option is an error, never silently ignored. */
 function parseArgs(argv) {
-  const defaults = { size: '128', batch: '32', rounds: '2', steps: '3', precisions: 'fp32,bf16', backbone: 'resnet50-keras',
-    threads: String(os.cpus().length), device: 'cpu' };
-  const options = { ...Object.fromEntries([...Object.keys(defaults), 'out'].map((k) => [k, { type: 'string' }])), json: { type: 'boolean' } };
+  const defaults = {
+    size: '128',
+    batch: '32',
+    rounds: '2',
+    steps: '3',
+    precisions: 'fp32,bf16',
+    backbone: 'resnet50-keras',
+    threads: String(os.cpus().length),
+    device: 'cpu',
+  };
+  const options = {
+    ...Object.fromEntries([...Object.keys(defaults), 'out'].map((k) => [k, { type: 'string' }])),
+    json: { type: 'boolean' },
+  };
   const { values } = util.parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   return { ...defaults, ...values };
 }
@@ -49,7 +60,11 @@ async function round(api, precision, args) {
   const batch = Number(args.batch);
   const steps = Number(args.steps) + 1;
   const model = await api.SuperSimpleNet.create({
-    backbone: { arch: args.backbone, random: true }, imageSize: size, device: args.device, seed: 1, threads: Number(args.threads),
+    backbone: { arch: args.backbone, random: true },
+    imageSize: size,
+    device: args.device,
+    seed: 1,
+    threads: Number(args.threads),
     logger: () => undefined,
   });
   try {
@@ -57,7 +72,9 @@ async function round(api, precision, args) {
     const items = surfaces.map((s, i) => ({ id: `s${i}`, image: s.image, label: 0 }));
     const stamps = [];
     const summary = await model.train(items, {
-      epochs: steps, batchSize: batch, precision,
+      epochs: steps,
+      batchSize: batch,
+      precision,
       onProgress: () => stamps.push(process.hrtime.bigint()),
     });
     // The cache is filled before the first step: time each step from the previous report.
@@ -88,15 +105,32 @@ async function main() {
   const loadAfter = os.loadavg();
   const result = {
     tool: 'bench/train-step.js',
-    protocol: { device: args.device, size: Number(args.size), batch: Number(args.batch), backbone: `${args.backbone} (random init)`, stepsPerRound: Number(args.steps),
-      rounds: Number(args.rounds), setting: 'unsupervised, features cached', timed: 'progress report to progress report, first step dropped' },
+    protocol: {
+      device: args.device,
+      size: Number(args.size),
+      batch: Number(args.batch),
+      backbone: `${args.backbone} (random init)`,
+      stepsPerRound: Number(args.steps),
+      rounds: Number(args.rounds),
+      setting: 'unsupervised, features cached',
+      timed: 'progress report to progress report, first step dropped',
+    },
     cpu: cpuInfo(),
     threads: Number(args.threads),
     loadavg: { before: loadBefore.map((x) => +x.toFixed(2)), after: loadAfter.map((x) => +x.toFixed(2)) },
-    precisions: Object.fromEntries(precisions.map((p) => [p, {
-      min: Math.min(...times[p]), median: median(times[p]), max: Math.max(...times[p]), n: times[p].length,
-      secondsPerImage: median(times[p]) / Number(args.batch), reason: reasons[p],
-    }])),
+    precisions: Object.fromEntries(
+      precisions.map((p) => [
+        p,
+        {
+          min: Math.min(...times[p]),
+          median: median(times[p]),
+          max: Math.max(...times[p]),
+          n: times[p].length,
+          secondsPerImage: median(times[p]) / Number(args.batch),
+          reason: reasons[p],
+        },
+      ]),
+    ),
   };
   if (times.fp32?.length && times.bf16?.length) result.bf16OverFp32 = median(times.bf16) / median(times.fp32);
   const text = JSON.stringify(result, null, 2);
@@ -105,12 +139,16 @@ async function main() {
     console.log(text);
     return;
   }
-  console.log(`CPU ${result.cpu.model} (${result.cpu.cores} cores; AMX-BF16 ${result.cpu.amxBf16 ? 'yes' : 'no'}, AVX512-BF16 ${result.cpu.avx512Bf16 ? 'yes' : 'no'}), ` +
-    `load ${result.loadavg.before[0]} -> ${result.loadavg.after[0]}`);
+  console.log(
+    `CPU ${result.cpu.model} (${result.cpu.cores} cores; AMX-BF16 ${result.cpu.amxBf16 ? 'yes' : 'no'}, AVX512-BF16 ${result.cpu.avx512Bf16 ? 'yes' : 'no'}), ` +
+      `load ${result.loadavg.before[0]} -> ${result.loadavg.after[0]}`,
+  );
   for (const p of precisions) {
     const s = result.precisions[p];
-    console.log(`${p}: ${s.min.toFixed(2)} / ${s.median.toFixed(2)} / ${s.max.toFixed(2)} s per step of ${args.batch} (min/median/max, n=${s.n}), ` +
-      `${s.secondsPerImage.toFixed(3)} s per image`);
+    console.log(
+      `${p}: ${s.min.toFixed(2)} / ${s.median.toFixed(2)} / ${s.max.toFixed(2)} s per step of ${args.batch} (min/median/max, n=${s.n}), ` +
+        `${s.secondsPerImage.toFixed(3)} s per image`,
+    );
   }
   if (result.bf16OverFp32 !== undefined) console.log(`bf16 : fp32 = ${result.bf16OverFp32.toFixed(2)}`);
 }

@@ -132,8 +132,12 @@ export interface NativeModel {
   /** withTrainingState: also the train.* entries a resume needs (optimizer moments, RNG, position). */
   save(path: string, withTrainingState?: boolean): Promise<void>;
   /** Progress reports arrive on the JS thread, coalesced; the last one before the promise settles. */
-  train(set: NativeTrainSet, optionsJson: string, onProgress?: (p: NativeTrainProgress) => void,
-    abort?: NativeAbortHandle): Promise<NativeTrainSummary>;
+  train(
+    set: NativeTrainSet,
+    optionsJson: string,
+    onProgress?: (p: NativeTrainProgress) => void,
+    abort?: NativeAbortHandle,
+  ): Promise<NativeTrainSummary>;
   /** Inference on preprocessed channel-first float32 images of the model size ([batch,3,H,W]). */
   predictTensor(data: Float32Array, batch: number): Promise<NativePrediction>;
   /** The native timed inference loop (spec section 11). */
@@ -152,7 +156,15 @@ export interface NativeModel {
 
 /** What the loader requires of an addon before it uses it: every member of NativeModule. */
 export const NATIVE_EXPORTS = [
-  'libraryInfo', 'buildInfo', 'createModel', 'loadModel', 'imagenetTopK', 'TrainSet', 'AbortHandle', 'readPickleJson', 'resizeImage',
+  'libraryInfo',
+  'buildInfo',
+  'createModel',
+  'loadModel',
+  'imagenetTopK',
+  'TrainSet',
+  'AbortHandle',
+  'readPickleJson',
+  'resizeImage',
 ] as const satisfies ReadonlyArray<keyof NativeModule>;
 
 /** Native errors are Error objects with `code` (ERR_SSN_*) and `hint` properties. */
@@ -169,7 +181,10 @@ export interface NativeModule {
    */
   imagenetTopK(modelJson: string, images: NativeImage[], k: number): Promise<Array<Array<{ index: number; probability: number }>>>;
   /** Training classes. */
-  TrainSet: new (height: number, width: number) => NativeTrainSet;
+  TrainSet: new (
+    height: number,
+    width: number,
+  ) => NativeTrainSet;
   AbortHandle: new () => NativeAbortHandle;
   /** The plain data of a pickle file (dataset split lists) as JSON text, read by the core's pickle VM. */
   readPickleJson(path: string): Promise<string>;

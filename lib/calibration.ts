@@ -35,9 +35,13 @@ export function defectMask(map: Float32Array, threshold: number): Uint8Array {
 
 /** The error of a call that needs a calibration on a model without one. */
 export function notCalibratedError(what: string, hint?: string): SsnError {
-  return new SsnError('ERR_SSN_CONFIG', `The model is not calibrated, so it has no threshold for ${what}.`,
-    hint ?? 'Calibrate it first on labelled images held out from training: await model.calibrate(items) (then save it), ' +
-      'or `ssn calibrate MODEL --data DIR`. Training clears a calibration: calibrate again after train().');
+  return new SsnError(
+    'ERR_SSN_CONFIG',
+    `The model is not calibrated, so it has no threshold for ${what}.`,
+    hint ??
+      'Calibrate it first on labelled images held out from training: await model.calibrate(items) (then save it), ' +
+        'or `ssn calibrate MODEL --data DIR`. Training clears a calibration: calibrate again after train().',
+  );
 }
 
 /** q in (0, 1]. */
@@ -60,8 +64,12 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 /** A checked DatasetItem[] to calibrate on: labels 0/1, an image each, some normal images. */
 export function calibrationItems(dataset: unknown, option: string): DatasetItem[] {
   if (!Array.isArray(dataset)) {
-    throw invalidOption('an array of DatasetItem {id, image, label, mask?}', option, dataset,
-      'Pass labelled images held out from training (for a DatasetSplit, its test part or a part of it).');
+    throw invalidOption(
+      'an array of DatasetItem {id, image, label, mask?}',
+      option,
+      dataset,
+      'Pass labelled images held out from training (for a DatasetSplit, its test part or a part of it).',
+    );
   }
   dataset.forEach((item: unknown, i) => {
     const name = `${option}[${i}]`;
@@ -72,8 +80,11 @@ export function calibrationItems(dataset: unknown, option: string): DatasetItem[
   });
   const normal = dataset.filter((item: DatasetItem) => item.label === 0).length;
   if (normal === 0) {
-    throw new SsnError('ERR_SSN_INPUT', `No normal images among the ${dataset.length} calibration items.`,
-      'Calibration needs normal images (label 0) to know what a good surface scores; add some.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `No normal images among the ${dataset.length} calibration items.`,
+      'Calibration needs normal images (label 0) to know what a good surface scores; add some.',
+    );
   }
   return dataset as DatasetItem[];
 }
@@ -109,9 +120,11 @@ export async function predictCalibrationSet(
       const { label, mask } = chunk[j];
       scores.push(score);
       maps.push(map);
-      masks.push(label === 1 && mask !== undefined && mask !== null
-        ? await loadMask(mask, height, width, DEFAULT_MASK_THRESHOLD, ids[start + j])
-        : undefined);
+      masks.push(
+        label === 1 && mask !== undefined && mask !== null
+          ? await loadMask(mask, height, width, DEFAULT_MASK_THRESHOLD, ids[start + j])
+          : undefined,
+      );
     }
   }
   return { ids, labels: items.map((item) => item.label), scores, maps, masks };
@@ -148,8 +161,11 @@ export function computeCalibration(set: CalibrationSet, q = DEFAULT_CALIBRATION_
     }
   }
   if (counts.normal === 0) {
-    throw new SsnError('ERR_SSN_INPUT', `No normal images among the ${n} calibration images.`,
-      'Calibration needs normal images (label 0) to know what a good surface scores; add some.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `No normal images among the ${n} calibration images.`,
+      'Calibration needs normal images (label 0) to know what a good surface scores; add some.',
+    );
   }
 
   const method: ThresholdMethod = counts.anomalous > 0 ? 'f1' : 'quantile';
@@ -191,8 +207,11 @@ function pixelF1Threshold(set: CalibrationSet): number | undefined {
 }
 
 function nonFiniteError(id: string, what: string): SsnError {
-  return new SsnError('ERR_SSN_INPUT', `The model's ${what} for the calibration image ${id} is not finite (NaN or infinite).`,
-    'The weights are broken (a diverged training run?): retrain or reload the model before calibrating.');
+  return new SsnError(
+    'ERR_SSN_INPUT',
+    `The model's ${what} for the calibration image ${id} is not finite (NaN or infinite).`,
+    'The weights are broken (a diverged training run?): retrain or reload the model before calibrating.',
+  );
 }
 
 /** The calibration as the model file stores it (ModelConfig "calibration", cpp/model/calibration.h). */

@@ -44,8 +44,9 @@ export function fromNative(e: unknown): SsnError {
   // Duck-typed: errors made in another realm (the addon's, under jest or vm) are not `instanceof Error` here.
   if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string') {
     const { code, hint, message } = e as { code?: unknown; hint?: unknown; message: string };
-    return new SsnError(isSsnErrorCode(code) ? code : 'ERR_SSN_INTERNAL', message,
-      typeof hint === 'string' ? hint : undefined, { cause: e });
+    return new SsnError(isSsnErrorCode(code) ? code : 'ERR_SSN_INTERNAL', message, typeof hint === 'string' ? hint : undefined, {
+      cause: e,
+    });
   }
   return new SsnError('ERR_SSN_INTERNAL', `Native call failed with a non-Error value: ${describe(e)}`, undefined, {
     cause: e,

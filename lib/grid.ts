@@ -42,24 +42,41 @@ export async function gridPng(rows: GridRow[], options: GridOptions): Promise<Bu
   const columns = options.header.length;
   const width = captionWidth + columns * (cell + GAP);
   const height = HEADER + rows.length * (cell + GAP);
-  const layers: OverlayOptions[] = [{
-    input: svgText(width, HEADER, options.header.map((h, c) => ({ x: captionWidth + c * (cell + GAP) + cell / 2, y: 15, text: h, anchor: 'middle' }))),
-    left: 0,
-    top: 0,
-  }];
+  const layers: OverlayOptions[] = [
+    {
+      input: svgText(
+        width,
+        HEADER,
+        options.header.map((h, c) => ({ x: captionWidth + c * (cell + GAP) + cell / 2, y: 15, text: h, anchor: 'middle' })),
+      ),
+      left: 0,
+      top: 0,
+    },
+  ];
   for (const [r, row] of rows.entries()) {
     const top = HEADER + r * (cell + GAP);
-    layers.push({ input: svgText(captionWidth, cell, wrap(row.caption, captionWidth).map((t, i) => ({ x: 4, y: 18 + 16 * i, text: t }))), left: 0, top });
+    layers.push({
+      input: svgText(
+        captionWidth,
+        cell,
+        wrap(row.caption, captionWidth).map((t, i) => ({ x: 4, y: 18 + 16 * i, text: t })),
+      ),
+      left: 0,
+      top,
+    });
     for (const [c, input] of row.cells.entries()) {
       const tile = await sharp(input).resize(cell, cell, { kernel: 'nearest', fit: 'fill' }).png().toBuffer();
       layers.push({ input: tile, left: captionWidth + c * (cell + GAP), top });
     }
   }
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(layers).png({ palette: true }).toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(layers)
+    .png({ palette: true })
+    .toBuffer();
 }
 
 /** Splits a caption on double spaces into lines that fit (about 7 px per character). */
 function wrap(caption: string, width: number): string[] {
   const max = Math.max(8, Math.floor(width / 7));
-  return caption.split(/\s{2,}/).flatMap((part) => (part.length <= max ? [part] : part.match(new RegExp(`.{1,${max}}`, 'g')) ?? []));
+  return caption.split(/\s{2,}/).flatMap((part) => (part.length <= max ? [part] : (part.match(new RegExp(`.{1,${max}}`, 'g')) ?? [])));
 }

@@ -60,11 +60,13 @@ async function decodeFile(file: string, label: string): Promise<NativeImage> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SsnError('ERR_SSN_INPUT', `Image file not found: ${file}`,
-        `Check the path; relative paths start from ${process.cwd()}.`, { cause: e });
+      throw new SsnError('ERR_SSN_INPUT', `Image file not found: ${file}`, `Check the path; relative paths start from ${process.cwd()}.`, {
+        cause: e,
+      });
     }
-    throw new SsnError('ERR_SSN_IO', `Cannot read the image file ${file}: ${(e as Error).message}`,
-      'Check the file permissions.', { cause: e });
+    throw new SsnError('ERR_SSN_IO', `Cannot read the image file ${file}: ${(e as Error).message}`, 'Check the file permissions.', {
+      cause: e,
+    });
   }
   if (!stat.isFile()) throw new SsnError('ERR_SSN_INPUT', `Not an image file: ${file} is a folder or a device.`);
   if (stat.size === 0) throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${file}: the file is empty.`, DECODE_HINT);
@@ -91,9 +93,11 @@ async function decodeEncoded(source: string | Buffer, name: string): Promise<Nat
   const { data, info } = decoded;
   const { channels, width, height } = info;
   if ((channels !== 1 && channels !== 3 && channels !== 4) || data.length !== width * height * channels) {
-    throw new SsnError('ERR_SSN_INPUT',
+    throw new SsnError(
+      'ERR_SSN_INPUT',
       `Could not decode image ${name}: ${data.length} bytes of ${channels} channels are not 8-bit ${width}x${height} pixels.`,
-      DECODE_HINT);
+      DECODE_HINT,
+    );
   }
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),

@@ -47,15 +47,21 @@ export async function readImageNetLabels(file: string): Promise<string[] | undef
   try {
     parsed = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (e) {
-    throw new SsnError('ERR_SSN_IO', `Cannot read the ImageNet labels ${file}: ${(e as Error).message}.`,
-      'Fetch the default backbone again with `ssn weights fetch --force`.');
+    throw new SsnError(
+      'ERR_SSN_IO',
+      `Cannot read the ImageNet labels ${file}: ${(e as Error).message}.`,
+      'Fetch the default backbone again with `ssn weights fetch --force`.',
+    );
   }
   const labels: string[] = [];
   for (let i = 0; i < IMAGENET_CLASSES; i++) {
     const name = (parsed as Record<string, unknown> | null)?.[String(i)];
     if (typeof name !== 'string') {
-      throw new SsnError('ERR_SSN_IO', `Expected ${IMAGENET_CLASSES} class names ("0" .. "999") in ${file} but class ${i} has none.`,
-        'Fetch the default backbone again with `ssn weights fetch --force`.');
+      throw new SsnError(
+        'ERR_SSN_IO',
+        `Expected ${IMAGENET_CLASSES} class names ("0" .. "999") in ${file} but class ${i} has none.`,
+        'Fetch the default backbone again with `ssn weights fetch --force`.',
+      );
     }
     labels.push(name);
   }
@@ -68,8 +74,7 @@ export async function classifyImageNet(images: ImageInput[], options: ClassifyIm
   expectObject(options, 'options');
   const k = options.k === undefined ? 5 : expectInteger(options.k, 'k', 1, IMAGENET_CLASSES);
   const logger = options.logger === undefined ? undefined : expectFunction<Logger>(options.logger, 'logger');
-  const modelJson =
-    options.modelJson === undefined ? await defaultBackbonePath({ logger }) : expectString(options.modelJson, 'modelJson');
+  const modelJson = options.modelJson === undefined ? await defaultBackbonePath({ logger }) : expectString(options.modelJson, 'modelJson');
   const decoded = await Promise.all(images.map((image, i) => decodeImage(image, `images[${i}]`)));
   const labels = await readImageNetLabels(labelsPathFor(modelJson));
   let top: Awaited<ReturnType<NativeModule['imagenetTopK']>>;

@@ -21,7 +21,22 @@ import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } f
 import { toPredictions, type PredictionOptions } from './prediction';
 import { SerialQueue } from './queue';
 import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
-import type { BatchOptions, CalibrateOptions, Calibration, CreateOptions, Device, ImageInput, LoadOptions, Logger, ModelInfo, Prediction, PredictOptions, SaveOptions, TrainOptions, TrainSummary } from './types';
+import type {
+  BatchOptions,
+  CalibrateOptions,
+  Calibration,
+  CreateOptions,
+  Device,
+  ImageInput,
+  LoadOptions,
+  Logger,
+  ModelInfo,
+  Prediction,
+  PredictOptions,
+  SaveOptions,
+  TrainOptions,
+  TrainSummary,
+} from './types';
 import type { NativeImage, NativeModel } from './binding';
 import type { DatasetItem, DatasetSplit } from './data/dataset';
 
@@ -29,8 +44,7 @@ const DEFAULT_BATCH_SIZE = 8;
 
 // Node 20 defines Symbol.asyncDispose as the registered Symbol.for('nodejs.asyncDispose'), in the main realm
 // only: fall back to the same symbol in other realms (vm contexts, jest).
-const asyncDispose: typeof Symbol.asyncDispose =
-  Symbol.asyncDispose ?? (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
 
 export class SuperSimpleNet {
   #native: NativeModel | null;
@@ -209,8 +223,11 @@ export class SuperSimpleNet {
   /** Predicts `items`, computes the calibration and stores it; runs inside a queued job. */
   async #calibrate(native: NativeModel, items: DatasetItem[], quantile: number, batchSize: number): Promise<Calibration> {
     const plain: PredictionOptions = { resizeToInput: false, mask: false, calibration: null };
-    const set = await predictCalibrationSet(items,
-      async (images) => toPredictions(await callNative(() => native.predict(images)), images, plain), batchSize);
+    const set = await predictCalibrationSet(
+      items,
+      async (images) => toPredictions(await callNative(() => native.predict(images)), images, plain),
+      batchSize,
+    );
     const calibration = computeCalibration(set, quantile);
     const json = JSON.stringify(toStoredCalibration(calibration));
     try {

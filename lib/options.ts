@@ -1,14 +1,6 @@
 /** Checks of the public options and their translation into the addon's NativeCreateOptions. */
 import { defaultBackbonePath } from './weights';
-import {
-  expectBoolean,
-  expectFunction,
-  expectInteger,
-  expectObject,
-  expectOneOf,
-  expectString,
-  invalidOption,
-} from './errors';
+import { expectBoolean, expectFunction, expectInteger, expectObject, expectOneOf, expectString, invalidOption } from './errors';
 import { MAX_IMAGE_SIDE } from './image';
 import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type Precision, type RuntimeOptions } from './types';
 import type { NativeCreateOptions } from './binding';

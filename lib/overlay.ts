@@ -98,13 +98,19 @@ function checkOptions(map: Float32Array, mapW: number, mapH: number, opts: Overl
   }
   if (calibration !== undefined) {
     if (range !== undefined) {
-      throw new SsnError('ERR_SSN_INPUT', 'Both range and calibration were given for the overlay.', 'Give one: each sets the colour scale.');
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        'Both range and calibration were given for the overlay.',
+        'Give one: each sets the colour scale.',
+      );
     }
     const { low, threshold, high } = calibrationScale(calibration);
     if (![low, threshold, high].every(Number.isFinite) || !(low <= threshold && threshold <= high)) {
-      throw new SsnError('ERR_SSN_INPUT',
+      throw new SsnError(
+        'ERR_SSN_INPUT',
         `Expected a calibration with mapRange.low <= pixelThreshold <= mapRange.high but received ${low}, ${threshold}, ${high}.`,
-        'Pass model.info().calibration.');
+        'Pass model.info().calibration.',
+      );
     }
   }
   if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) {
@@ -147,7 +153,11 @@ export async function overlayPng(
     pixels = await source.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     const what = typeof image === 'string' ? image : 'the image';
-    throw new SsnError('ERR_SSN_INPUT', `Cannot decode ${what}: ${(e as Error).message}.`, 'Use a PNG, JPEG, TIFF or WebP file, or raw pixels.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Cannot decode ${what}: ${(e as Error).message}.`,
+      'Use a PNG, JPEG, TIFF or WebP file, or raw pixels.',
+    );
   }
   const { width, height, channels } = pixels.info;
   // Normalise before resizing: 8-bit levels are all the colormap can show anyway.
@@ -166,5 +176,7 @@ export async function overlayPng(
       out[p * 3 + c] = Math.round((1 - alpha) * base + alpha * colour[c]);
     }
   }
-  return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

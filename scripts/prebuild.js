@@ -26,8 +26,10 @@ if (process.argv.includes('--check')) {
   const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   const found = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
   if (found.length === 0) {
-    console.error(`prepack: no prebuilt addon in ${path.relative(root, dir)}/: the package would install without a working binary.\n` +
-      'Run `npm run build && npm run prebuilds` first (or `npm pack --ignore-scripts` to pack the sources only).');
+    console.error(
+      `prepack: no prebuilt addon in ${path.relative(root, dir)}/: the package would install without a working binary.\n` +
+        'Run `npm run build && npm run prebuilds` first (or `npm pack --ignore-scripts` to pack the sources only).',
+    );
     process.exit(1);
   }
   console.log(`prepack: ${found.join(', ')}`);
@@ -39,7 +41,10 @@ const addonFile = native.localBuildPath(root);
 
 if (process.argv.includes('--rebuild') || !fs.existsSync(addonFile)) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
-  const run = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--CDSSN_BUILD_TESTS=OFF'], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--CDSSN_BUILD_TESTS=OFF'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 

@@ -15,8 +15,10 @@ function pkg(sub = '') {
     return require(file);
   } catch (e) {
     if (e.code === 'MODULE_NOT_FOUND' && !fs.existsSync(path.join(PACKAGE_ROOT, 'dist'))) {
-      throw new Error(`${PACKAGE_ROOT}/dist is missing: run \`npx tsc -p tsconfig.json\` there, or set SSN_PACKAGE_DIR ` +
-        'to a built checkout (and SSN_NATIVE_BINDING to its addon if this one has no build/).');
+      throw new Error(
+        `${PACKAGE_ROOT}/dist is missing: run \`npx tsc -p tsconfig.json\` there, or set SSN_PACKAGE_DIR ` +
+          'to a built checkout (and SSN_NATIVE_BINDING to its addon if this one has no build/).',
+      );
     }
     throw e;
   }

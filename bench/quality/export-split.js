@@ -88,8 +88,10 @@ async function main() {
   }
   meta.exportSeconds = (Date.now() - t0) / 1000;
   fs.writeFileSync(path.join(out, 'split.json'), JSON.stringify(meta, null, 1));
-  console.log(`${split.name}: train ${meta.train.count} (${meta.train.positives} defective), test ${meta.test.count} ` +
-    `(${meta.test.positives} defective) at ${height}x${width} -> ${out} (${meta.exportSeconds.toFixed(1)} s)`);
+  console.log(
+    `${split.name}: train ${meta.train.count} (${meta.train.positives} defective), test ${meta.test.count} ` +
+      `(${meta.test.positives} defective) at ${height}x${width} -> ${out} (${meta.exportSeconds.toFixed(1)} s)`,
+  );
 
   const checkK = Number(args['check-resize'] ?? 0);
   if (checkK > 0) await checkResize(parts.test.slice(0, checkK), out, height, width);
@@ -111,8 +113,10 @@ async function checkResize(items, out, height, width) {
     worstLogit = Math.max(worstLogit, Math.abs(a.logit - b.logit));
   }
   await model.dispose();
-  console.log(`check-resize: ${items.length} test images, predict(file) vs predict(exported pixels): ` +
-    `max |map diff| ${worstMap}, max |logit diff| ${worstLogit}`);
+  console.log(
+    `check-resize: ${items.length} test images, predict(file) vs predict(exported pixels): ` +
+      `max |map diff| ${worstMap}, max |logit diff| ${worstLogit}`,
+  );
   if (worstMap !== 0 || worstLogit !== 0) throw new Error('the exported pixels differ from what predict resizes');
 }
 

@@ -63,11 +63,19 @@ function prepare(work, size) {
     const dir = splitDir(work, regime, size);
     if (fs.existsSync(path.join(dir, 'split.json'))) continue;
     const extra = regime === 'sup' ? ['--supervised'] : [];
-    run('node', [path.join(HERE, 'export-split.js'), '--root', MT, '--size', String(size), ...extra, '--out', dir], path.join(work, 'logs', 'export.log'));
+    run(
+      'node',
+      [path.join(HERE, 'export-split.js'), '--root', MT, '--size', String(size), ...extra, '--out', dir],
+      path.join(work, 'logs', 'export.log'),
+    );
   }
   const backbone = path.join(work, `backbone-${size}.safetensors`);
   if (!fs.existsSync(backbone)) {
-    run('node', [path.join(HERE, 'make-model.js'), '--data', splitDir(work, 'unsup', size), '--out', backbone], path.join(work, 'logs', 'export.log'));
+    run(
+      'node',
+      [path.join(HERE, 'make-model.js'), '--data', splitDir(work, 'unsup', size), '--out', backbone],
+      path.join(work, 'logs', 'export.log'),
+    );
   }
   return backbone;
 }
@@ -80,12 +88,45 @@ function trainOne(work, size, config, regime, out, { epochs, minutes, seed, nois
   if (config.impl === 'ours') {
     const extra = noiseStd === undefined ? [] : ['--noise-std', String(noiseStd)];
     const seedArgs = seed === undefined ? [] : ['--seed', String(seed)];
-    run('node', [path.join(HERE, 'ours.js'), '--data', data, '--out', out, '--precision', config.precision, '--threads', '2',
-      ...budget, ...seedArgs, ...extra], log);
+    run(
+      'node',
+      [
+        path.join(HERE, 'ours.js'),
+        '--data',
+        data,
+        '--out',
+        out,
+        '--precision',
+        config.precision,
+        '--threads',
+        '2',
+        ...budget,
+        ...seedArgs,
+        ...extra,
+      ],
+      log,
+    );
   } else {
     const seedArgs = seed === undefined ? [] : ['--seed', String(seed)];
-    run(PYTHON, [path.join(HERE, 'official_driver.py'), '--official', OFFICIAL, '--data', data,
-      '--backbone-from', path.join(work, `backbone-${size}.safetensors`), '--threads', '2', '--out', out, ...budget, ...seedArgs], log);
+    run(
+      PYTHON,
+      [
+        path.join(HERE, 'official_driver.py'),
+        '--official',
+        OFFICIAL,
+        '--data',
+        data,
+        '--backbone-from',
+        path.join(work, `backbone-${size}.safetensors`),
+        '--threads',
+        '2',
+        '--out',
+        out,
+        ...budget,
+        ...seedArgs,
+      ],
+      log,
+    );
   }
   if (!measure) {
     run('node', [path.join(HERE, 'score.js'), '--data', data, '--pred', out, '--out', path.join(out, 'scores.json')], log);
@@ -119,8 +160,10 @@ function size(work, args) {
 function cpuModel() {
   const text = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const flags = new Set((/flags\s*:\s*(.*)/.exec(text)?.[1] ?? '').split(/\s+/));
-  return `${/model name\s*:\s*(.*)/.exec(text)?.[1] ?? 'unknown'} (${os.cpus().length} cores; AMX-BF16 ${flags.has('amx_bf16') ? 'yes' : 'no'}, ` +
-    `AVX512-BF16 ${flags.has('avx512_bf16') ? 'yes' : 'no'})`;
+  return (
+    `${/model name\s*:\s*(.*)/.exec(text)?.[1] ?? 'unknown'} (${os.cpus().length} cores; AMX-BF16 ${flags.has('amx_bf16') ? 'yes' : 'no'}, ` +
+    `AVX512-BF16 ${flags.has('avx512_bf16') ? 'yes' : 'no'})`
+  );
 }
 
 /** The runs of the table: every configuration and regime per seed, and bf16 trained for fp32's epochs. */
@@ -129,12 +172,23 @@ function plan(sizes, seeds, only) {
   for (const seed of seeds) {
     for (const regime of REGIMES) {
       for (const config of CONFIGS) {
-        runs.push({ name: `${config.name}/${regime}/seed${seed}`, config, regime, seed, epochs: sizes.configs[`${config.name}/${regime}`].epochs });
+        runs.push({
+          name: `${config.name}/${regime}/seed${seed}`,
+          config,
+          regime,
+          seed,
+          epochs: sizes.configs[`${config.name}/${regime}`].epochs,
+        });
       }
       // bf16 within a point of fp32 at the same epochs? (The bf16 runs themselves when the budget gave both alike.)
       if (!sameEpochs(sizes, regime)) {
-        runs.push({ name: `ours-bf16-at-fp32-epochs/${regime}/seed${seed}`, config: CONFIGS[1], regime, seed,
-          epochs: sizes.configs[`ours-fp32/${regime}`].epochs });
+        runs.push({
+          name: `ours-bf16-at-fp32-epochs/${regime}/seed${seed}`,
+          config: CONFIGS[1],
+          regime,
+          seed,
+          epochs: sizes.configs[`ours-fp32/${regime}`].epochs,
+        });
       }
     }
   }
@@ -147,7 +201,9 @@ function sameEpochs(sizes, regime) {
 
 function train(work, args) {
   const sizes = readJson(path.join(work, 'sizes.json'));
-  const seeds = String(args.seeds ?? '0,1,2').split(',').map(Number);
+  const seeds = String(args.seeds ?? '0,1,2')
+    .split(',')
+    .map(Number);
   const only = args.only ? String(args.only).split(',') : undefined;
   const runs = plan(sizes, seeds, only);
   for (const [i, r] of runs.entries()) {
@@ -158,7 +214,9 @@ function train(work, args) {
     const load = loadavg();
     trainOne(work, sizes.size, r.config, r.regime, out, { epochs: r.epochs, seed: r.seed });
     if (r.config.name === 'ours-fp32') bf16Inference(work, sizes.size, r.regime, out);
-    console.log(`[${i + 1}/${runs.length}] ${r.name}: ${r.epochs} epochs, ${((Date.now() - t0) / 60000).toFixed(1)} min (load ${load[0]} -> ${loadavg()[0]})`);
+    console.log(
+      `[${i + 1}/${runs.length}] ${r.name}: ${r.epochs} epochs, ${((Date.now() - t0) / 60000).toFixed(1)} min (load ${load[0]} -> ${loadavg()[0]})`,
+    );
   }
 }
 
@@ -167,15 +225,34 @@ function bf16Inference(work, imageSize, regime, runDir) {
   const out = path.join(runDir, 'bf16-inference');
   const data = splitDir(work, regime, imageSize);
   const log = path.join(runDir, 'log.txt');
-  run('node', [path.join(HERE, 'predict-split.js'), '--model', path.join(runDir, 'model.safetensors'), '--data', data, '--out', out,
-    '--precision', 'bf16', '--threads', '2'], log);
+  run(
+    'node',
+    [
+      path.join(HERE, 'predict-split.js'),
+      '--model',
+      path.join(runDir, 'model.safetensors'),
+      '--data',
+      data,
+      '--out',
+      out,
+      '--precision',
+      'bf16',
+      '--threads',
+      '2',
+    ],
+    log,
+  );
   run('node', [path.join(HERE, 'score.js'), '--data', data, '--pred', out, '--out', path.join(out, 'scores.json')], log);
 }
 
 function sweep(work, args) {
   const sizes = readJson(path.join(work, 'sizes.json'));
-  const sigmas = String(args.sigmas ?? '0.015,0.03,0.06,0.12').split(',').map(Number);
-  const seeds = String(args.seeds ?? '0').split(',').map(Number);
+  const sigmas = String(args.sigmas ?? '0.015,0.03,0.06,0.12')
+    .split(',')
+    .map(Number);
+  const seeds = String(args.seeds ?? '0')
+    .split(',')
+    .map(Number);
   const config = CONFIGS[1];
   // A shorter budget than the table's, at the same measured pace: the same fixed epochs for every sigma.
   const minutes = Number(args.minutes ?? 10);
@@ -197,7 +274,12 @@ function sweepEpochs(sizes, minutes) {
 
 // ---- tables ------------------------------------------------------------------------------------------
 
-const METRICS = [['imageAuroc', 'I-AUROC'], ['aupro', 'AUPRO'], ['imageAp', 'AP-det'], ['pixelAuroc', 'P-AUROC']];
+const METRICS = [
+  ['imageAuroc', 'I-AUROC'],
+  ['aupro', 'AUPRO'],
+  ['imageAp', 'AP-det'],
+  ['pixelAuroc', 'P-AUROC'],
+];
 
 function scoresOf(dir) {
   const file = path.join(dir, 'scores.json');
@@ -209,7 +291,7 @@ function scoresOf(dir) {
 function meanStd(values) {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n);  // population, as the benchmark
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n); // population, as the benchmark
   return `${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)}`;
 }
 
@@ -227,26 +309,48 @@ function table(work) {
     const dir = path.join(runsDir, name, regime);
     return fs.existsSync(dir) ? fs.readdirSync(dir).map((s) => path.join(dir, s)) : [];
   };
-  const lines = [`Magnetic Tile, ${sizes.size}x${sizes.size}, budget ${sizes.minutes} min on ${sizes.cpu}, 2 threads; ` +
-    'mean ± std over seeds (population std), in %.', ''];
+  const lines = [
+    `Magnetic Tile, ${sizes.size}x${sizes.size}, budget ${sizes.minutes} min on ${sizes.cpu}, 2 threads; ` +
+      'mean ± std over seeds (population std), in %.',
+    '',
+  ];
   for (const regime of REGIMES) {
-    lines.push(`**${regime === 'sup' ? 'Supervised' : 'Unsupervised'}**`, '',
-      `| run | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`, `|---|---|---|${METRICS.map(() => '---').join('|')}|`);
+    lines.push(
+      `**${regime === 'sup' ? 'Supervised' : 'Unsupervised'}**`,
+      '',
+      `| run | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
+      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
+    );
     const ep = (name) => sizes.configs[`${name}/${regime}`]?.epochs ?? '?';
     const rows = [
       row('official code, fp32', seedsOf('official', regime), ep('official')),
       row('ours, fp32 training, fp32 inference', seedsOf('ours-fp32', regime), ep('ours-fp32')),
-      row('ours, fp32 training, bf16 inference', seedsOf('ours-fp32', regime).map((d) => path.join(d, 'bf16-inference')), ep('ours-fp32')),
-      row('ours, bf16 training, same epochs as fp32', seedsOf(sameEpochs(sizes, regime) ? 'ours-bf16' : 'ours-bf16-at-fp32-epochs', regime), ep('ours-fp32')),
+      row(
+        'ours, fp32 training, bf16 inference',
+        seedsOf('ours-fp32', regime).map((d) => path.join(d, 'bf16-inference')),
+        ep('ours-fp32'),
+      ),
+      row(
+        'ours, bf16 training, same epochs as fp32',
+        seedsOf(sameEpochs(sizes, regime) ? 'ours-bf16' : 'ours-bf16-at-fp32-epochs', regime),
+        ep('ours-fp32'),
+      ),
       row('ours, bf16 training, same budget', seedsOf('ours-bf16', regime), ep('ours-bf16')),
     ].filter(Boolean);
     lines.push(...rows, '');
   }
   const sweepDir = path.join(work, 'sweep');
   if (fs.existsSync(sweepDir)) {
-    lines.push('**Feature-noise σ, unsupervised, ours bf16, a fixed number of epochs**', '',
-      `| σ | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`, `|---|---|---|${METRICS.map(() => '---').join('|')}|`);
-    const sigmas = fs.readdirSync(sweepDir).map((d) => Number(d.slice(5))).sort((a, b) => a - b);
+    lines.push(
+      '**Feature-noise σ, unsupervised, ours bf16, a fixed number of epochs**',
+      '',
+      `| σ | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
+      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
+    );
+    const sigmas = fs
+      .readdirSync(sweepDir)
+      .map((d) => Number(d.slice(5)))
+      .sort((a, b) => a - b);
     for (const sigma of sigmas) {
       const dir = path.join(sweepDir, `sigma${sigma}`);
       const runs = fs.readdirSync(dir).map((s) => path.join(dir, s));

@@ -29,8 +29,13 @@ async function main() {
   const split = JSON.parse(fs.readFileSync(path.join(data, 'split.json'), 'utf8'));
   const [height, width] = split.imageSize;
   const t0 = Date.now();
-  const model = await SuperSimpleNet.create({ imageSize: [height, width], seed: Number(args.seed ?? 0), device: 'cpu',
-    threads: Number(args.threads ?? 2), logger: () => undefined });
+  const model = await SuperSimpleNet.create({
+    imageSize: [height, width],
+    seed: Number(args.seed ?? 0),
+    device: 'cpu',
+    threads: Number(args.threads ?? 2),
+    logger: () => undefined,
+  });
   const items = await splitItems(data, split, 'train');
   const options = { setting: split.supervised ? 'supervised' : 'unsupervised', precision: args.precision ?? 'auto' };
   if (args.seed !== undefined) options.seed = Number(args.seed);
@@ -48,13 +53,21 @@ async function main() {
   options.onProgress = (p) => {
     first ??= { epochs: p.epochs, stepsPerEpoch: p.stepsPerEpoch, precision: p.precision };
     if (args['measure-only']) controller.abort();
-    if (Date.now() - lastLog > 30000 || (p.step === p.stepsPerEpoch)) {
+    if (Date.now() - lastLog > 30000 || p.step === p.stepsPerEpoch) {
       lastLog = Date.now();
-      console.log(`epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)} ${p.imagesPerSecond.toFixed(2)} img/s`);
+      console.log(
+        `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)} ${p.imagesPerSecond.toFixed(2)} img/s`,
+      );
     }
   };
-  const record = { implementation: 'supersimplenet (ours) via bench/quality/ours.js', data: path.resolve(data),
-    dataset: split.dataset, imageSize: [height, width], train: items.length, args };
+  const record = {
+    implementation: 'supersimplenet (ours) via bench/quality/ours.js',
+    data: path.resolve(data),
+    dataset: split.dataset,
+    imageSize: [height, width],
+    train: items.length,
+    args,
+  };
   fs.mkdirSync(out, { recursive: true });
   let summary;
   try {
@@ -74,8 +87,12 @@ async function main() {
   await model.save(path.join(out, 'model.safetensors'));
   await model.dispose();
   Object.assign(record, {
-    epochs: summary.epochs, milestones: summary.config.milestones, precision: summary.precision,
-    precisionReason: summary.precisionReason, budget: summary.budget ?? null, config: summary.config,
+    epochs: summary.epochs,
+    milestones: summary.config.milestones,
+    precision: summary.precision,
+    precisionReason: summary.precisionReason,
+    budget: summary.budget ?? null,
+    config: summary.config,
     seconds: { total: trainSeconds, train: summary.seconds, cache: summary.cacheSeconds, test: predicted.seconds },
   });
   fs.writeFileSync(path.join(out, 'result.json'), JSON.stringify(record, null, 1));

@@ -64,11 +64,20 @@ async function main() {
     throw new Error(`${modelFile} is for ${info.imageSize.join('x')} images, the split ${height}x${width}`);
   }
   const { n, seconds } = await predictSplit(model, data, split, out, {
-    limit: args.limit === undefined ? Infinity : Number(args.limit), batchSize: Number(args['batch-size'] ?? 16),
+    limit: args.limit === undefined ? Infinity : Number(args.limit),
+    batchSize: Number(args['batch-size'] ?? 16),
   });
   await model.dispose();
-  const record = { implementation: 'supersimplenet (ours) via bench/quality/predict-split.js', model: path.resolve(modelFile),
-    data: path.resolve(data), dataset: split.dataset, imageSize: [height, width], test: n, info, seconds: { test: seconds } };
+  const record = {
+    implementation: 'supersimplenet (ours) via bench/quality/predict-split.js',
+    model: path.resolve(modelFile),
+    data: path.resolve(data),
+    dataset: split.dataset,
+    imageSize: [height, width],
+    test: n,
+    info,
+    seconds: { test: seconds },
+  };
   fs.writeFileSync(path.join(out, 'result.json'), JSON.stringify(record, null, 1));
   console.log(`wrote ${out}: ${n} test images in ${seconds.toFixed(1)} s`);
 }

@@ -74,9 +74,13 @@ async function main() {
   const record = { pred: path.resolve(pred), data: path.resolve(data), implementation, logitSource, scored: n, ...result };
   const m = result.metrics;
   const pct = (v) => (v === null || v === undefined ? '  n/a' : (100 * v).toFixed(2));
-  console.log(`${split.dataset} ${height}x${width}, ${n} test images (${result.counts.anomalous} defective, ${result.counts.regions} regions)`);
-  console.log(`I-AUROC ${pct(m.imageAuroc)}  AP-det ${pct(m.imageAp)}  P-AUROC ${pct(m.pixelAuroc)}  AP-loc ${pct(m.pixelAp)}  ` +
-    `AUPRO ${pct(m.aupro)}  seg-I-AUROC ${pct(m.segImageAuroc)}  seg-AP-det ${pct(m.segImageAp)}`);
+  console.log(
+    `${split.dataset} ${height}x${width}, ${n} test images (${result.counts.anomalous} defective, ${result.counts.regions} regions)`,
+  );
+  console.log(
+    `I-AUROC ${pct(m.imageAuroc)}  AP-det ${pct(m.imageAp)}  P-AUROC ${pct(m.pixelAuroc)}  AP-loc ${pct(m.pixelAp)}  ` +
+      `AUPRO ${pct(m.aupro)}  seg-I-AUROC ${pct(m.segImageAuroc)}  seg-AP-det ${pct(m.segImageAp)}`,
+  );
   for (const note of result.notes) console.log(`note: ${note}`);
   if (args.out) {
     fs.writeFileSync(args.out, JSON.stringify({ ...record, items: perItem, curves }, null, 1));

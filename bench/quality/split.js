@@ -15,7 +15,11 @@ async function splitItems(data, split, part) {
   const masks = await readNpy(path.join(data, `${part}_masks.npy`));
   const per = height * width;
   return split[part].ids.map((id, k) => {
-    const item = { id, label: split[part].labels[k], image: { data: images.data.subarray(k * per * 3, (k + 1) * per * 3), width, height, channels: 3 } };
+    const item = {
+      id,
+      label: split[part].labels[k],
+      image: { data: images.data.subarray(k * per * 3, (k + 1) * per * 3), width, height, channels: 3 },
+    };
     if (split[part].hasMask[k]) {
       const m = new Uint8Array(per);
       for (let i = 0; i < per; i++) m[i] = masks.data[k * per + i] * 255;

@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import { SsnError } from '../errors';
 import { IMAGE_EXTENSIONS } from '../image';
 
-
 /** The image files of `args`: files as given, folders replaced by their images (sorted, not recursive). */
 export async function expandImages(args: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -19,7 +18,11 @@ export async function expandImages(args: readonly string[]): Promise<string[]> {
     } else if (stat.isDirectory()) {
       const names = (await fs.readdir(arg)).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())).sort();
       if (names.length === 0) {
-        throw new SsnError('ERR_SSN_INPUT', `The folder ${arg} holds no images (${IMAGE_EXTENSIONS.join(', ')}).`, 'Name image files or a folder of images.');
+        throw new SsnError(
+          'ERR_SSN_INPUT',
+          `The folder ${arg} holds no images (${IMAGE_EXTENSIONS.join(', ')}).`,
+          'Name image files or a folder of images.',
+        );
       }
       files.push(...names.map((n) => path.join(arg, n)));
     } else {

@@ -10,6 +10,10 @@ export function deviceOption(): Option {
 }
 
 export function trainPrecisionOption(): Option {
-  return new Option('--precision <p>', "precision of the adaptor and heads in training; 'auto': bf16 where the hardware computes it natively")
-    .choices(['auto', 'fp32', 'bf16', 'fp16']).default('auto');
+  return new Option(
+    '--precision <p>',
+    "precision of the adaptor and heads in training; 'auto': bf16 where the hardware computes it natively",
+  )
+    .choices(['auto', 'fp32', 'bf16', 'fp16'])
+    .default('auto');
 }

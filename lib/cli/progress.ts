@@ -21,18 +21,23 @@ export function progressLine(p: TrainProgress): string {
   const total = p.epochs * p.stepsPerEpoch;
   const filled = Math.round((done / total) * BAR);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}]`;
-  return `epoch ${p.epoch + 1}/${p.epochs} ${bar} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)} ` +
+  return (
+    `epoch ${p.epoch + 1}/${p.epochs} ${bar} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)} ` +
     `(l1 ${p.truncatedL1.toFixed(4)}, map ${p.focalMap.toFixed(4)}, score ${p.focalScore.toFixed(4)}) ` +
-    `${p.imagesPerSecond.toFixed(1)} img/s ${p.precision} ETA ${formatDuration(p.etaSeconds)}`;
+    `${p.imagesPerSecond.toFixed(1)} img/s ${p.precision} ETA ${formatDuration(p.etaSeconds)}`
+  );
 }
 
 /** What the run trained in and why; with a budget, how the warm-up sized the schedule. */
 export function scheduleLine(s: TrainSummary): string {
-  const milestones = Array.isArray(s.config.milestones) && s.config.milestones.length > 0
-    ? `LR x${String(s.config.gamma)} at epochs ${(s.config.milestones as number[]).join(' and ')}` : '';
+  const milestones =
+    Array.isArray(s.config.milestones) && s.config.milestones.length > 0
+      ? `LR x${String(s.config.gamma)} at epochs ${(s.config.milestones as number[]).join(' and ')}`
+      : '';
   const budget = s.budget
     ? `budget ${formatDuration(s.budget.seconds)}: warm-up measured ${s.budget.secondsPerStep.toFixed(2)} s per step of ` +
-      `${String(s.config.batch_size)}, so ${String(s.config.epochs)} epochs${milestones ? `, ${milestones}` : ''}; ` : '';
+      `${String(s.config.batch_size)}, so ${String(s.config.epochs)} epochs${milestones ? `, ${milestones}` : ''}; `
+    : '';
   return `${budget}precision ${s.precisionReason}`;
 }
 

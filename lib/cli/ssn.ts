@@ -65,10 +65,7 @@ function reportCommanderError(e: CommanderError, program: Command, argv: readonl
   if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : EXIT_USAGE; // help shown for a missing command
   const names = new Set(program.commands.map((c) => c.name()));
   const command = argv.slice(2).find((a) => names.has(a));
-  const usage = new UsageError(
-    e.message.replace(/^error:\s*/, ''),
-    `Run \`ssn ${command ? `${command} ` : ''}--help\` for the usage.`,
-  );
+  const usage = new UsageError(e.message.replace(/^error:\s*/, ''), `Run \`ssn ${command ? `${command} ` : ''}--help\` for the usage.`);
   process.stderr.write(`${formatError(usage)}\n`);
   return EXIT_USAGE;
 }

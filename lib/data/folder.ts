@@ -16,7 +16,6 @@ import { SsnError } from '../errors';
 import { IMAGE_EXTENSIONS } from '../image';
 import type { DatasetItem } from './dataset';
 
-
 const LAYOUT_HINT =
   'Expected DIR/good/ (normal images), optionally DIR/defect/ (anomalous images) and DIR/masks/ ' +
   '(a mask per defect image, same file name; a pixel >= 128 is defective).';
@@ -41,7 +40,16 @@ async function listImages(dir: string, required: boolean): Promise<string[] | un
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue; // .DS_Store and friends
     const file = path.join(dir, entry.name);
-    if (!entry.isFile() && !(entry.isSymbolicLink() && (await fs.stat(file).then((s) => s.isFile(), () => false)))) {
+    if (
+      !entry.isFile() &&
+      !(
+        entry.isSymbolicLink() &&
+        (await fs.stat(file).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      )
+    ) {
       throw layoutError(`Unexpected entry in the dataset: ${file} is not an image file.`);
     }
     if (!IMAGE_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) {
@@ -80,8 +88,10 @@ export async function loadFolderItems(dir: string): Promise<DatasetItem[]> {
     if (masks) {
       const mask = masks.includes(name) ? name : maskByStem.get(path.parse(name).name);
       if (!mask) {
-        throw layoutError(`No mask for ${path.join(dir, 'defect', name)}: expected ${path.join(dir, 'masks', name)} ` +
-          '(or the same name with another image extension).');
+        throw layoutError(
+          `No mask for ${path.join(dir, 'defect', name)}: expected ${path.join(dir, 'masks', name)} ` +
+            '(or the same name with another image extension).',
+        );
       }
       item.mask = path.join(root, 'masks', mask);
     }

@@ -14,11 +14,7 @@ export function isImageFile(name: string): boolean {
 
 /** ERR_SSN_INPUT for a dataset root that does not match `layout` at `where`. */
 export function layoutError(layout: string, where: string, problem: string, expected: string): SsnError {
-  return new SsnError(
-    'ERR_SSN_INPUT',
-    `${layout}: ${problem}: ${where}`,
-    `Expected the ${layout} layout: ${expected}.`,
-  );
+  return new SsnError('ERR_SSN_INPUT', `${layout}: ${problem}: ${where}`, `Expected the ${layout} layout: ${expected}.`);
 }
 
 async function statOf(p: string): Promise<import('node:fs').Stats | undefined> {

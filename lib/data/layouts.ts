@@ -43,8 +43,11 @@ export function categoriesOf(kind: DatasetKind): readonly string[] {
 
 export function checkDatasetKind(value: string): DatasetKind {
   if (!(DATASET_KINDS as readonly string[]).includes(value)) {
-    throw new SsnError('ERR_SSN_INPUT', `Expected --dataset ${DATASET_KINDS.join('|')} but received '${value}'`,
-      'mvtec: MVTec AD, visa: VisA, ksdd2: KolektorSDD2, sensum: SensumSODF, mt: Magnetic Tile, folder: good/defect/masks folders.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Expected --dataset ${DATASET_KINDS.join('|')} but received '${value}'`,
+      'mvtec: MVTec AD, visa: VisA, ksdd2: KolektorSDD2, sensum: SensumSODF, mt: Magnetic Tile, folder: good/defect/masks folders.',
+    );
   }
   return value as DatasetKind;
 }
@@ -54,8 +57,11 @@ export async function loadLayout(kind: DatasetKind, root: string, options: Layou
     const all = categoriesOf(kind);
     const c = options.category;
     if (c === undefined || !all.includes(c)) {
-      throw new SsnError('ERR_SSN_INPUT', `Expected --category ${all.join('|')} for ${kind} but received ${c === undefined ? 'none' : `'${c}'`}`,
-        'Name one category of the dataset.');
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        `Expected --category ${all.join('|')} for ${kind} but received ${c === undefined ? 'none' : `'${c}'`}`,
+        'Name one category of the dataset.',
+      );
     }
     return c;
   };

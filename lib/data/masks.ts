@@ -21,8 +21,12 @@ export async function decodeMask(mask: ImageInput, label: string): Promise<{ dat
     const { data, info } = await input.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (e) {
-    throw new SsnError('ERR_SSN_INPUT', `Could not decode the mask ${label}: ${(e as Error).message}`,
-      'Masks are 8-bit grayscale PNGs (0 = normal, 255 = defect).', { cause: e });
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Could not decode the mask ${label}: ${(e as Error).message}`,
+      'Masks are 8-bit grayscale PNGs (0 = normal, 255 = defect).',
+      { cause: e },
+    );
   }
 }
 

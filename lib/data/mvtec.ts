@@ -11,13 +11,25 @@ import type { DatasetItem, DatasetSplit } from './dataset';
 import { layoutError, listImages, listSubdirs, requireFile, stem } from './layout';
 
 export const MVTEC_CATEGORIES = [
-  'bottle', 'cable', 'capsule', 'carpet', 'grid', 'hazelnut', 'leather', 'metal_nut',
-  'pill', 'screw', 'tile', 'toothbrush', 'transistor', 'wood', 'zipper',
+  'bottle',
+  'cable',
+  'capsule',
+  'carpet',
+  'grid',
+  'hazelnut',
+  'leather',
+  'metal_nut',
+  'pill',
+  'screw',
+  'tile',
+  'toothbrush',
+  'transistor',
+  'wood',
+  'zipper',
 ] as const;
 
 const LAYOUT = 'MVTec AD';
-const EXPECTED =
-  '<root>/<category>/{train/good/*.png, test/<good|type>/*.png, ground_truth/<type>/<stem>_mask.png}';
+const EXPECTED = '<root>/<category>/{train/good/*.png, test/<good|type>/*.png, ground_truth/<type>/<stem>_mask.png}';
 
 export async function loadMvtec(root: string, category: string): Promise<DatasetSplit> {
   const dir = path.join(root, category);

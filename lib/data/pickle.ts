@@ -32,8 +32,11 @@ export function splitEntries(value: unknown, what: string, hint: string, formatI
     const pair = Array.isArray(entry) ? entry : [entry, true];
     const [id, segmented] = pair as unknown[];
     if (pair.length < 1 || (typeof id !== 'number' && typeof id !== 'string')) {
-      throw new SsnError('ERR_SSN_INPUT',
-        `Expected entry ${i} of ${what} to be (sample_id, is_segmented) but received ${JSON.stringify(entry)}`, hint);
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        `Expected entry ${i} of ${what} to be (sample_id, is_segmented) but received ${JSON.stringify(entry)}`,
+        hint,
+      );
     }
     const text = typeof id === 'number' ? formatId(id) : id.replace(/\.(png|jpg|bmp)$/i, '');
     return { id: text, segmented: segmented === undefined ? true : Boolean(segmented) };

@@ -102,8 +102,10 @@ function paintDefect(rand: () => number, kind: DefectKind, lum: Float32Array, ma
   const py = () => (margin + rand() * (1 - 2 * margin)) * height;
   const scale = Math.min(width, height);
   if (kind === 'spot') {
-    const cx = px(), cy = py();
-    const rx = scale * (0.03 + rand() * 0.05), ry = rx * (0.6 + rand() * 0.8);
+    const cx = px(),
+      cy = py();
+    const rx = scale * (0.03 + rand() * 0.05),
+      ry = rx * (0.6 + rand() * 0.8);
     const delta = -(45 + rand() * 40);
     for (let y = 0; y < height; y++)
       for (let x = 0; x < width; x++) {
@@ -116,7 +118,8 @@ function paintDefect(rand: () => number, kind: DefectKind, lum: Float32Array, ma
     return;
   }
   // Scratches are straight and bright or dark; cracks wander and are dark.
-  let x = px(), y = py();
+  let x = px(),
+    y = py();
   let angle = rand() * Math.PI * 2;
   const length = scale * (kind === 'scratch' ? 0.3 + rand() * 0.4 : 0.25 + rand() * 0.3);
   const radius = kind === 'scratch' ? 0.8 + rand() * 1.0 : 0.7 + rand() * 0.6;

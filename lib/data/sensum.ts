@@ -33,13 +33,19 @@ export async function loadSensum(root: string, category: string, options: Sensum
   const splitDir = path.join(root, 'sensum_splits', category, String(fold));
   const read = async (part: 'train' | 'test', file: string, positive: boolean): Promise<DatasetItem[]> => {
     const f = await requireFile(path.join(splitDir, part, file), LAYOUT, EXPECTED);
-    const entries = splitEntries(await readPickle(f), f, `Expected a pickled list of (sample_id, is_segmented) in ${f}.`,
-      (n) => String(n).padStart(3, '0'));
+    const entries = splitEntries(await readPickle(f), f, `Expected a pickled list of (sample_id, is_segmented) in ${f}.`, (n) =>
+      String(n).padStart(3, '0'),
+    );
     const items: DatasetItem[] = [];
     for (const e of entries) {
       const kind = positive ? 'positive' : 'negative';
       const image = await requireFile(path.join(root, category, kind, 'data', `${e.id}.png`), LAYOUT, EXPECTED);
-      const item: DatasetItem = { id: `${category}/${kind}/${e.id}.png`, image, label: positive ? 1 : 0, type: positive ? 'defect' : 'good' };
+      const item: DatasetItem = {
+        id: `${category}/${kind}/${e.id}.png`,
+        image,
+        label: positive ? 1 : 0,
+        type: positive ? 'defect' : 'good',
+      };
       if (positive && (part === 'test' || e.segmented)) {
         item.mask = await requireFile(path.join(root, category, 'positive', 'annotation', `${e.id}.png`), LAYOUT, EXPECTED);
       }

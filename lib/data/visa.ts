@@ -14,8 +14,18 @@ import type { DatasetItem, DatasetSplit } from './dataset';
 import { exists, layoutError, listImages, listSubdirs, requireFile, stem } from './layout';
 
 export const VISA_CATEGORIES = [
-  'candle', 'capsules', 'cashew', 'chewinggum', 'fryum', 'macaroni1',
-  'macaroni2', 'pcb1', 'pcb2', 'pcb3', 'pcb4', 'pipe_fryum',
+  'candle',
+  'capsules',
+  'cashew',
+  'chewinggum',
+  'fryum',
+  'macaroni1',
+  'macaroni2',
+  'pcb1',
+  'pcb2',
+  'pcb3',
+  'pcb4',
+  'pipe_fryum',
 ] as const;
 
 const LAYOUT = 'VisA';

@@ -19,7 +19,10 @@ import type { Precision, TrainSummary } from '../types';
 
 /** What the benchmark needs of a model: SuperSimpleNet with train(). */
 export interface BenchModel extends EvalModel {
-  train(dataset: DatasetItem[], options: Record<string, unknown>): Promise<Pick<TrainSummary, 'epochs' | 'config' | 'precisionReason' | 'budget'>>;
+  train(
+    dataset: DatasetItem[],
+    options: Record<string, unknown>,
+  ): Promise<Pick<TrainSummary, 'epochs' | 'config' | 'precisionReason' | 'budget'>>;
   save(file: string): Promise<void>;
   dispose(): unknown;
 }
@@ -155,8 +158,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const categories = options.categories ?? [...all];
   for (const c of categories) {
     if (!all.includes(c)) {
-      throw new SsnError('ERR_SSN_INPUT', `Expected categories of ${kind} (${all.filter(Boolean).join(', ') || 'none'}) but received '${c}'`,
-        'Use --categories all or a comma-separated list of categories.');
+      throw new SsnError(
+        'ERR_SSN_INPUT',
+        `Expected categories of ${kind} (${all.filter(Boolean).join(', ') || 'none'}) but received '${c}'`,
+        'Use --categories all or a comma-separated list of categories.',
+      );
     }
   }
   const seeds = options.seeds ?? 1;
@@ -194,8 +200,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     await writeAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
     records.push(record);
     done++;
-    log(`[${i + 1}/${plan.length}] ${unit.run}: ${headlineMetrics(kind).map((m) => `${m} ${pct(record.metrics[m])}`).join(', ')} ` +
-      `(train ${record.seconds.train.toFixed(1)} s, eval ${record.seconds.eval.toFixed(1)} s)`);
+    log(
+      `[${i + 1}/${plan.length}] ${unit.run}: ${headlineMetrics(kind)
+        .map((m) => `${m} ${pct(record.metrics[m])}`)
+        .join(', ')} ` + `(train ${record.seconds.train.toFixed(1)} s, eval ${record.seconds.eval.toFixed(1)} s)`,
+    );
   }
 
   const summary: BenchmarkSummary = {
@@ -206,7 +215,13 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     seconds: (Date.now() - t0) / 1000,
   };
   await writeAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeAtomic(path.join(out, 'summary.md'), summaryMarkdown(summary, SUMMARY_METRICS.map(([k]) => k)));
+  await writeAtomic(
+    path.join(out, 'summary.md'),
+    summaryMarkdown(
+      summary,
+      SUMMARY_METRICS.map(([k]) => k),
+    ),
+  );
   return summary;
 }
 
@@ -214,20 +229,32 @@ async function checkSettings(file: string, settings: Record<string, unknown>): P
   const text = JSON.stringify(settings, null, 2);
   const before = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (before !== undefined && before.trim() !== text.trim()) {
-    throw new SsnError('ERR_SSN_INPUT', `The output folder ${path.dirname(file)} holds a benchmark with other settings (${file}).`,
-      'Resume with the same options, or choose another --out folder.');
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `The output folder ${path.dirname(file)} holds a benchmark with other settings (${file}).`,
+      'Resume with the same options, or choose another --out folder.',
+    );
   }
   if (before === undefined) await writeAtomic(file, `${text}\n`);
 }
 
 async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string) => void): Promise<RunRecord> {
-  const full: DatasetSplit = await loadLayout(options.kind, options.root, { ...options.layout, category: unit.category || undefined, fold: unit.fold });
+  const full: DatasetSplit = await loadLayout(options.kind, options.root, {
+    ...options.layout,
+    category: unit.category || undefined,
+    fold: unit.fold,
+  });
   const split: DatasetSplit = { ...full, train: limitItems(full.train, options.limit), test: limitItems(full.test, options.limit) };
   const recipe = recipeFor(options.kind, unit.category, options.layout?.supervised ?? false);
   if (options.imageSize) recipe.imageSize = options.imageSize;
   const seed = recipe.seed + unit.seedIndex;
   const checkpoint = path.join(options.out, 'work', `${unit.run}.checkpoint.safetensors`);
-  const found = options.loadModel ? await fs.stat(checkpoint).then(() => true, () => false) : false;
+  const found = options.loadModel
+    ? await fs.stat(checkpoint).then(
+        () => true,
+        () => false,
+      )
+    : false;
   let resume: string | undefined;
   let model: BenchModel | undefined;
   if (found && options.loadModel) {
@@ -266,9 +293,11 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
       },
     });
     const trainSeconds = (Date.now() - t0) / 1000;
-    log(`${unit.run}: trained ${trained.epochs} epochs` +
-      (trained.budget ? ` (sized to ${options.maxMinutes} min: ${trained.budget.secondsPerStep.toFixed(2)} s per step)` : '') +
-      `; precision ${trained.precisionReason}`);
+    log(
+      `${unit.run}: trained ${trained.epochs} epochs` +
+        (trained.budget ? ` (sized to ${options.maxMinutes} min: ${trained.budget.secondsPerStep.toFixed(2)} s per step)` : '') +
+        `; precision ${trained.precisionReason}`,
+    );
     const t1 = Date.now();
     const run = await evaluateSplit(model, split, { batchSize: options.evalBatchSize ?? 8 });
     if (options.reports ?? true) await writeReports(run, path.join(options.out, 'reports', unit.run), { examples: 6 });
@@ -376,7 +405,10 @@ export function summaryMarkdown(s: BenchmarkSummary, metrics: Array<keyof EvalMe
       `${s.runs.done} runs done now, ${s.runs.skipped} resumed from earlier, ${s.runs.total} in all; ${s.seconds.toFixed(1)} s.`,
     '',
     `| ${header.join(' | ')} |`,
-    `|---|${header.slice(1).map(() => '---:').join('|')}|`,
+    `|---|${header
+      .slice(1)
+      .map(() => '---:')
+      .join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');

@@ -123,7 +123,10 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
   let width = 0;
   for (let start = 0; start < items.length; start += batchSize) {
     const chunk = items.slice(start, start + batchSize);
-    const preds = await model.predictBatch(chunk.map((i) => i.image), { batchSize });
+    const preds = await model.predictBatch(
+      chunk.map((i) => i.image),
+      { batchSize },
+    );
     preds.forEach((p, j) => {
       logits[start + j] = p.logit;
       verdicts.push(p.anomalous);
@@ -207,11 +210,19 @@ export async function evaluateSplit(model: EvalModel, split: DatasetSplit, optio
 }
 
 /** Confusion counts and rates of the verdicts against the labels. */
-export function storedThresholdMetrics(imageThreshold: number, labels: Uint8Array, verdicts: Array<boolean | undefined>): StoredThresholdMetrics {
+export function storedThresholdMetrics(
+  imageThreshold: number,
+  labels: Uint8Array,
+  verdicts: Array<boolean | undefined>,
+): StoredThresholdMetrics {
   const confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   labels.forEach((label, k) => {
     if (verdicts[k] === undefined) {
-      throw new SsnError('ERR_SSN_INTERNAL', 'Some predictions of a calibrated model carry no verdict.', 'This is a bug in supersimplenet; please report it.');
+      throw new SsnError(
+        'ERR_SSN_INTERNAL',
+        'Some predictions of a calibrated model carry no verdict.',
+        'This is a bug in supersimplenet; please report it.',
+      );
     }
     if (label === 1) confusion[verdicts[k] ? 'tp' : 'fn']++;
     else confusion[verdicts[k] ? 'fp' : 'tn']++;
@@ -255,9 +266,21 @@ function perTypeMetrics(
       pixelAuroc = overall.pixelAuroc;
     } else if (anomalous.length > 0 && normals.length > 0) {
       const sel = [...normals, ...anomalous];
-      imageAuroc = auroc(Float32Array.from(sel, (k) => scores[k]), Uint8Array.from(sel, (k) => items[k].label));
+      imageAuroc = auroc(
+        Float32Array.from(sel, (k) => scores[k]),
+        Uint8Array.from(sel, (k) => items[k].label),
+      );
       if (pixelOk) {
-        const prep = prepareBinary(concat(sel.map((k) => maps[k]), (n) => new Float32Array(n)), concat(sel.map((k) => masks[k]), (n) => new Uint8Array(n)));
+        const prep = prepareBinary(
+          concat(
+            sel.map((k) => maps[k]),
+            (n) => new Float32Array(n),
+          ),
+          concat(
+            sel.map((k) => masks[k]),
+            (n) => new Uint8Array(n),
+          ),
+        );
         if (prep.positives.length > 0) pixelAuroc = auroc(prep);
       }
     }

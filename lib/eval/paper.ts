@@ -19,10 +19,25 @@ export interface Recipe {
 }
 
 const UNSUPERVISED: Omit<Recipe, 'imageSize' | 'perlinThreshold'> = {
-  setting: 'unsupervised', overlap: true, stopGrad: true, clipGradNorm: 0, flips: false, seed: 42, epochs: 300, batchSize: 32,
+  setting: 'unsupervised',
+  overlap: true,
+  stopGrad: true,
+  clipGradNorm: 0,
+  flips: false,
+  seed: 42,
+  epochs: 300,
+  batchSize: 32,
 };
 const SUPERVISED: Omit<Recipe, 'imageSize'> = {
-  setting: 'supervised', perlinThreshold: 0.6, overlap: false, stopGrad: false, clipGradNorm: 1, flips: true, seed: 456654, epochs: 300, batchSize: 32,
+  setting: 'supervised',
+  perlinThreshold: 0.6,
+  overlap: false,
+  stopGrad: false,
+  clipGradNorm: 1,
+  flips: true,
+  seed: 456654,
+  epochs: 300,
+  batchSize: 32,
 };
 
 /**

@@ -29,14 +29,20 @@ export function pct(v: number | null | undefined, digits = 1): string {
 export function toMarkdown(r: EvalResult): string {
   const lines: string[] = [];
   lines.push(`# Evaluation: ${r.dataset}`, '');
-  lines.push(`${r.counts.test} test images (${r.counts.normal} normal, ${r.counts.anomalous} anomalous, ` +
-    `${r.counts.regions} defect regions) at ${r.imageSize[0]}x${r.imageSize[1]}.`, '');
+  lines.push(
+    `${r.counts.test} test images (${r.counts.normal} normal, ${r.counts.anomalous} anomalous, ` +
+      `${r.counts.regions} defect regions) at ${r.imageSize[0]}x${r.imageSize[1]}.`,
+    '',
+  );
   lines.push(`| ${METRIC_LABELS.map(([, l]) => l).join(' | ')} |`);
   lines.push(`|${METRIC_LABELS.map(() => '---:').join('|')}|`);
   lines.push(`| ${METRIC_LABELS.map(([k]) => pct(r.metrics[k])).join(' | ')} |`, '');
   if (r.threshold) {
-    lines.push(`F1-max threshold on the normalised image score: ${r.threshold.value.toFixed(4)} ` +
-      `(F1 ${pct(r.threshold.f1)}, precision ${pct(r.threshold.precision)}, recall ${pct(r.threshold.recall)}).`, '');
+    lines.push(
+      `F1-max threshold on the normalised image score: ${r.threshold.value.toFixed(4)} ` +
+        `(F1 ${pct(r.threshold.f1)}, precision ${pct(r.threshold.precision)}, recall ${pct(r.threshold.recall)}).`,
+      '',
+    );
   }
   if (r.calibrated) lines.push(`${storedThresholdText(r.calibrated)}.`, '');
   lines.push('| type | images | I-AUROC vs good | P-AUROC | mean score |', '|---|---:|---:|---:|---:|');
@@ -50,8 +56,10 @@ export function toMarkdown(r: EvalResult): string {
 /** One sentence on a calibrated model's verdicts at its stored threshold. */
 export function storedThresholdText(c: StoredThresholdMetrics): string {
   const { tp, fp, tn, fn } = c.confusion;
-  return `At the model's stored threshold ${c.imageThreshold.toPrecision(6)} on the raw image score: accuracy ${pct(c.accuracy)}% ` +
-    `(TP ${tp}, FP ${fp}, TN ${tn}, FN ${fn}; precision ${pct(c.precision)}, recall ${pct(c.recall)}, F1 ${pct(c.f1)})`;
+  return (
+    `At the model's stored threshold ${c.imageThreshold.toPrecision(6)} on the raw image score: accuracy ${pct(c.accuracy)}% ` +
+    `(TP ${tp}, FP ${fp}, TN ${tn}, FN ${fn}; precision ${pct(c.precision)}, recall ${pct(c.recall)}, F1 ${pct(c.f1)})`
+  );
 }
 
 function esc(s: string): string {
@@ -59,7 +67,14 @@ function esc(s: string): string {
 }
 
 /** An inline SVG line plot of a curve on [0, xMax] x [0, 1]. */
-export function curveSvg(curve: Curve, title: string, xLabel: string, yLabel: string, xMax = 1, marker?: { x: number; y: number; label: string }): string {
+export function curveSvg(
+  curve: Curve,
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  xMax = 1,
+  marker?: { x: number; y: number; label: string },
+): string {
   const W = 320;
   const H = 260;
   const L = 44;
@@ -71,10 +86,13 @@ export function curveSvg(curve: Curve, title: string, xLabel: string, yLabel: st
   const pts = curve.fpr.map((x, i) => `${px(x).toFixed(1)},${py(curve.tpr[i]).toFixed(1)}`).join(' ');
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const grid = ticks
-    .map((t) => `<line x1="${px(t * xMax)}" y1="${T}" x2="${px(t * xMax)}" y2="${H - B}" class="g"/>` +
-      `<line x1="${L}" y1="${py(t)}" x2="${W - R}" y2="${py(t)}" class="g"/>` +
-      `<text x="${px(t * xMax)}" y="${H - B + 14}" text-anchor="middle">${+(t * xMax).toFixed(3)}</text>` +
-      `<text x="${L - 4}" y="${py(t) + 4}" text-anchor="end">${t}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${px(t * xMax)}" y1="${T}" x2="${px(t * xMax)}" y2="${H - B}" class="g"/>` +
+        `<line x1="${L}" y1="${py(t)}" x2="${W - R}" y2="${py(t)}" class="g"/>` +
+        `<text x="${px(t * xMax)}" y="${H - B + 14}" text-anchor="middle">${+(t * xMax).toFixed(3)}</text>` +
+        `<text x="${L - 4}" y="${py(t) + 4}" text-anchor="end">${t}</text>`,
+    )
     .join('');
   // The marker's label sits on the side of the point with more room.
   const right = marker !== undefined && marker.x / xMax < 0.6;
@@ -82,18 +100,23 @@ export function curveSvg(curve: Curve, title: string, xLabel: string, yLabel: st
     ? `<circle cx="${px(marker.x)}" cy="${py(marker.y)}" r="4" class="m"/>` +
       `<text x="${px(marker.x) + (right ? 6 : -6)}" y="${py(marker.y) + 14}" text-anchor="${right ? 'start' : 'end'}">${esc(marker.label)}</text>`
     : '';
-  return `<svg class="curve" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">` +
+  return (
+    `<svg class="curve" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">` +
     `<text x="${W / 2}" y="16" text-anchor="middle" class="t">${esc(title)}</text>${grid}` +
     `<polyline points="${pts}" class="c"/>${m}` +
     `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel)}</text>` +
-    `<text x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(yLabel)}</text></svg>`;
+    `<text x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(yLabel)}</text></svg>`
+  );
 }
 
 /** The 0/1 mask (w x h, model size) as a PNG stretched to outW x outH, the size of the image shown beside it. */
 async function maskPng(mask: Uint8Array, w: number, h: number, outW: number, outH: number): Promise<Buffer> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  return sharp(px, { raw: { width: w, height: h, channels: 1 } }).resize(outW, outH, { fit: 'fill', kernel: 'nearest' }).png().toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 1 } })
+    .resize(outW, outH, { fit: 'fill', kernel: 'nearest' })
+    .png()
+    .toBuffer();
 }
 
 export interface HtmlOptions {
@@ -110,8 +133,14 @@ export async function toHtml(run: EvalRun, options: HtmlOptions = {}): Promise<s
   const [h, w] = r.imageSize;
   const thr = r.threshold?.value ?? 0.5;
   const order = r.items.map((_, k) => k);
-  const fp = order.filter((k) => r.items[k].label === 0).sort((a, b) => r.items[b].score - r.items[a].score).slice(0, n);
-  const fn = order.filter((k) => r.items[k].label === 1).sort((a, b) => r.items[a].score - r.items[b].score).slice(0, n);
+  const fp = order
+    .filter((k) => r.items[k].label === 0)
+    .sort((a, b) => r.items[b].score - r.items[a].score)
+    .slice(0, n);
+  const fn = order
+    .filter((k) => r.items[k].label === 1)
+    .sort((a, b) => r.items[a].score - r.items[b].score)
+    .slice(0, n);
   const card = async (k: number): Promise<string> => {
     const it = r.items[k];
     const over = await overlayPng(run.items[k].image, run.maps[k], w, h, { range: [0, 1], maxSide: options.maxSide ?? 256 });
@@ -119,9 +148,11 @@ export async function toHtml(run: EvalRun, options: HtmlOptions = {}): Promise<s
     const gtPng = it.label ? await maskPng(run.masks[k], w, h, shown.width ?? w, shown.height ?? h) : undefined;
     const gt = gtPng ? `<img alt="mask" src="data:image/png;base64,${gtPng.toString('base64')}">` : '';
     const verdict = it.score >= thr ? 'anomalous' : 'normal';
-    const wrong = (it.score >= thr) !== (it.label === 1);
-    return `<figure class="${wrong ? 'wrong' : 'right'}"><img alt="overlay" src="data:image/png;base64,${over.toString('base64')}">${gt}` +
-      `<figcaption>${esc(it.id)}<br>type ${esc(it.type)}, score ${it.score.toFixed(4)} → ${verdict}${wrong ? ' (wrong)' : ''}</figcaption></figure>`;
+    const wrong = it.score >= thr !== (it.label === 1);
+    return (
+      `<figure class="${wrong ? 'wrong' : 'right'}"><img alt="overlay" src="data:image/png;base64,${over.toString('base64')}">${gt}` +
+      `<figcaption>${esc(it.id)}<br>type ${esc(it.type)}, score ${it.score.toFixed(4)} → ${verdict}${wrong ? ' (wrong)' : ''}</figcaption></figure>`
+    );
   };
   const cards = async (ks: number[]): Promise<string> => {
     const out: string[] = [];
@@ -130,7 +161,10 @@ export async function toHtml(run: EvalRun, options: HtmlOptions = {}): Promise<s
   };
   const rows = METRIC_LABELS.map(([k, l]) => `<tr><th>${l}</th><td>${pct(r.metrics[k], 2)}</td></tr>`).join('');
   const types = Object.entries(r.perType)
-    .map(([t, m]) => `<tr><td>${esc(t)}</td><td>${m.count}</td><td>${pct(m.imageAuroc)}</td><td>${pct(m.pixelAuroc)}</td><td>${m.meanScore.toFixed(3)}</td></tr>`)
+    .map(
+      ([t, m]) =>
+        `<tr><td>${esc(t)}</td><td>${m.count}</td><td>${pct(m.imageAuroc)}</td><td>${pct(m.pixelAuroc)}</td><td>${m.meanScore.toFixed(3)}</td></tr>`,
+    )
     .join('');
   const curves: string[] = [];
   if (r.curves.imageRoc) {
@@ -139,12 +173,18 @@ export async function toHtml(run: EvalRun, options: HtmlOptions = {}): Promise<s
     const pos = r.items.filter((i) => i.label === 1);
     const neg = r.items.filter((i) => i.label === 0);
     const marker = r.threshold
-      ? { x: neg.filter((i) => i.score >= thr).length / neg.length, y: pos.filter((i) => i.score >= thr).length / pos.length, label: `thr ${thr.toFixed(3)}` }
+      ? {
+          x: neg.filter((i) => i.score >= thr).length / neg.length,
+          y: pos.filter((i) => i.score >= thr).length / pos.length,
+          label: `thr ${thr.toFixed(3)}`,
+        }
       : undefined;
     curves.push(curveSvg(roc, `Image ROC (AUROC ${pct(r.metrics.imageAuroc)})`, 'false positive rate', 'true positive rate', 1, marker));
   }
-  if (r.curves.pixelRoc) curves.push(curveSvg(r.curves.pixelRoc, `Pixel ROC (AUROC ${pct(r.metrics.pixelAuroc)})`, 'false positive rate', 'true positive rate'));
-  if (r.curves.pro) curves.push(curveSvg(r.curves.pro, `PRO curve (AUPRO ${pct(r.metrics.aupro)})`, 'false positive rate', 'per-region overlap', 0.3));
+  if (r.curves.pixelRoc)
+    curves.push(curveSvg(r.curves.pixelRoc, `Pixel ROC (AUROC ${pct(r.metrics.pixelAuroc)})`, 'false positive rate', 'true positive rate'));
+  if (r.curves.pro)
+    curves.push(curveSvg(r.curves.pro, `PRO curve (AUPRO ${pct(r.metrics.aupro)})`, 'false positive rate', 'per-region overlap', 0.3));
   const title = options.title ?? `SuperSimpleNet evaluation: ${r.dataset}`;
   const thrText = r.threshold
     ? `F1-max threshold <b>${r.threshold.value.toFixed(4)}</b> on the normalised image score (F1 ${pct(r.threshold.f1)}, precision ${pct(r.threshold.precision)}, recall ${pct(r.threshold.recall)})`
@@ -191,7 +231,11 @@ export async function writeAtomic(file: string, data: string | Buffer): Promise<
 }
 
 /** result.json, report.md and report.html in `dir`; returns their paths. */
-export async function writeReports(run: EvalRun, dir: string, options: HtmlOptions = {}): Promise<{ json: string; markdown: string; html: string }> {
+export async function writeReports(
+  run: EvalRun,
+  dir: string,
+  options: HtmlOptions = {},
+): Promise<{ json: string; markdown: string; html: string }> {
   const files = { json: path.join(dir, 'result.json'), markdown: path.join(dir, 'report.md'), html: path.join(dir, 'report.html') };
   await writeAtomic(files.json, `${JSON.stringify(run.result, null, 2)}\n`);
   await writeAtomic(files.markdown, toMarkdown(run.result));

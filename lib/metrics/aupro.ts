@@ -126,9 +126,7 @@ function gatherRegions(
     throw inputError(`Expected a positive integer height and width but received ${height}x${width}`);
   }
   if (maps.length !== masks.length || maps.length === 0) {
-    throw inputError(
-      `Expected one mask per map (at least one image) but received ${maps.length} maps and ${masks.length} masks`,
-    );
+    throw inputError(`Expected one mask per map (at least one image) but received ${maps.length} maps and ${masks.length} masks`);
   }
   const n = height * width;
   let nPos = 0;
@@ -137,8 +135,7 @@ function gatherRegions(
     const mask = masks[k];
     if (map.length !== n || mask.length !== n) {
       throw inputError(
-        `Expected map and mask ${k} to hold ${height}x${width} = ${n} values ` +
-          `but received ${map.length} and ${mask.length}`,
+        `Expected map and mask ${k} to hold ${height}x${width} = ${n} values ` + `but received ${map.length} and ${mask.length}`,
         'All images must share the evaluation size (the model input size in the official protocol).',
       );
     }
@@ -315,7 +312,9 @@ class Context {
     if (contiguous) {
       // The common case in one streaming pass (no x or slope arrays: on 1e8 pixels memory traffic dominates).
       const maxX = rd(cnt - 1, f32);
-      const qEnd = interp ? rd(xAt(cnt - 2, maxX, Km1, f32) + rd(rd(xAt(cnt - 1, maxX, Km1, f32) - xAt(cnt - 2, maxX, Km1, f32), f32) * slope, f32), f32) : Km1;
+      const qEnd = interp
+        ? rd(xAt(cnt - 2, maxX, Km1, f32) + rd(rd(xAt(cnt - 1, maxX, Km1, f32) - xAt(cnt - 2, maxX, Km1, f32), f32) * slope, f32), f32)
+        : Km1;
       accumulateContiguous(F, T, cnt, maxX, Km1, K - 1, accF, accT, f32);
       accumulateAtContiguous(F, T, cnt, maxX, Km1, qEnd, K - 1, accF, accT, f32);
       return;
@@ -436,7 +435,7 @@ function curvePrefix(
     let v: number;
     if (a < 0) v = pos[b];
     else if (b < 0) v = bgValues[a];
-    else v = Math.max(bgValues[a] , pos[b]);
+    else v = Math.max(bgValues[a], pos[b]);
     if (a >= 0 && bgValues[a] === v) fp += bgCounts[a--];
     while (b >= 0 && pos[b] === v) {
       b--;
@@ -456,7 +455,7 @@ function curvePrefix(
     m++;
     if (fp > 0) {
       const e = fp / nBg;
-      if (stopAbove < 0) stopAbove = (Math.max(e , limit)) + margin;
+      if (stopAbove < 0) stopAbove = Math.max(e, limit) + margin;
       else if (e > stopAbove) break;
     }
   }
@@ -521,7 +520,17 @@ function xAt(k: number, maxX: number, Km1: number, f32: boolean): number {
  * x[k] < q <= x[k+1] (the last segment every query left), exactly the clamp(searchsorted_left(x, q) - 1)
  * of the unfused path. A zero difference gives a zero slope without the division.
  */
-function accumulateContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: number, nq: number, accF: Buf, accT: Buf, f32: boolean): void {
+function accumulateContiguous(
+  F: Buf,
+  T: Buf,
+  cnt: number,
+  maxX: number,
+  Km1: number,
+  nq: number,
+  accF: Buf,
+  accT: Buf,
+  f32: boolean,
+): void {
   if (f32) {
     accumulateContiguous32(F as Float32Array, T as Float32Array, cnt, maxX, Km1, nq, accF as Float32Array, accT as Float32Array);
     return;
@@ -553,7 +562,16 @@ function accumulateContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: nu
  * The float32 case of accumulateContiguous, written out: storing into a Float32Array rounds like
  * Math.fround, and a monomorphic loop without the arithmetic switch is what V8 compiles best.
  */
-function accumulateContiguous32(F: Float32Array, T: Float32Array, cnt: number, maxX: number, Km1: number, nq: number, accF: Float32Array, accT: Float32Array): void {
+function accumulateContiguous32(
+  F: Float32Array,
+  T: Float32Array,
+  cnt: number,
+  maxX: number,
+  Km1: number,
+  nq: number,
+  accF: Float32Array,
+  accT: Float32Array,
+): void {
   const fr = Math.fround;
   const last = cnt - 2;
   let qi = 0;
@@ -581,10 +599,21 @@ function accumulateContiguous32(F: Float32Array, T: Float32Array, cnt: number, m
 }
 
 /** accumulateAt for the contiguous selection, x and slopes computed where the binary search looks. */
-function accumulateAtContiguous(F: Buf, T: Buf, cnt: number, maxX: number, Km1: number, q: number, at: number, accF: Buf, accT: Buf, f32: boolean): void {
+function accumulateAtContiguous(
+  F: Buf,
+  T: Buf,
+  cnt: number,
+  maxX: number,
+  Km1: number,
+  q: number,
+  at: number,
+  accF: Buf,
+  accT: Buf,
+  f32: boolean,
+): void {
   const p = searchsortedLeft((i) => xAt(i, maxX, Km1, f32), cnt, q);
   const hiK = cnt - 2;
-  const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
+  const k = p < 1 ? 0 : Math.min(p - 1, hiK);
   const x0 = xAt(k, maxX, Km1, f32);
   const dx = rd(EPS32 + rd(xAt(k + 1, maxX, Km1, f32) - x0, f32), f32);
   const sF = rd(rd(F[k + 1] - F[k], f32) / dx, f32);
@@ -630,24 +659,13 @@ function gatherSlopes(
  * acc[q] += y[k] + slope_k * (q - x[k]) for the queries q = 0..nq-1, with k = clamp(searchsorted_left(x,
  * q) - 1, 0, cnt - 2). The queries ascend, so on a sorted x the searchsorted index only moves forward.
  */
-function accumulateSorted(
-  xs: Buf,
-  yF: Buf,
-  yT: Buf,
-  sF: Buf,
-  sT: Buf,
-  cnt: number,
-  nq: number,
-  accF: Buf,
-  accT: Buf,
-  f32: boolean,
-): void {
+function accumulateSorted(xs: Buf, yF: Buf, yT: Buf, sF: Buf, sT: Buf, cnt: number, nq: number, accF: Buf, accT: Buf, f32: boolean): void {
   const hiK = cnt - 2;
   let p = 0;
   for (let qi = 0; qi < nq; qi++) {
     const q = rd(qi, f32);
     while (p < cnt && xs[p] < q) p++;
-    const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
+    const k = p < 1 ? 0 : Math.min(p - 1, hiK);
     const dq = rd(q - xs[k], f32);
     accF[qi] = rd(accF[qi] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
     accT[qi] = rd(accT[qi] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);
@@ -670,7 +688,7 @@ function accumulateAt(
 ): void {
   const p = searchsortedLeft((i) => xs[i], cnt, q);
   const hiK = cnt - 2;
-  const k = p < 1 ? 0 : Math.min(p - 1 , hiK);
+  const k = p < 1 ? 0 : Math.min(p - 1, hiK);
   const dq = rd(q - xs[k], f32);
   accF[at] = rd(accF[at] + rd(yF[k] + rd(sF[k] * dq, f32), f32), f32);
   accT[at] = rd(accT[at] + rd(yT[k] + rd(sT[k] * dq, f32), f32), f32);

@@ -34,10 +34,7 @@ export function prepareBinary(scores: ScoreArray, labels: LabelArray): PreparedB
     const l = labels[i];
     if (l === 1) nPos++;
     else if (l !== 0) {
-      throw inputError(
-        `Expected labels 0 or 1 but received ${String(l)} at index ${i}`,
-        'Binarise masks first (e.g. value > 0 ? 1 : 0).',
-      );
+      throw inputError(`Expected labels 0 or 1 but received ${String(l)} at index ${i}`, 'Binarise masks first (e.g. value > 0 ? 1 : 0).');
     }
     const s = scores[i];
     if (Number.isNaN(s)) {
@@ -75,8 +72,7 @@ export function toPrepared(scores: ScoreArray | PreparedBinary, labels: LabelArr
 export function requireBothClasses(prep: PreparedBinary, metric: string): void {
   if (prep.positives.length === 0 || prep.negatives.length === 0) {
     throw inputError(
-      `${metric} needs both classes but received ${prep.positives.length} positive and ` +
-        `${prep.negatives.length} negative samples`,
+      `${metric} needs both classes but received ${prep.positives.length} positive and ` + `${prep.negatives.length} negative samples`,
       'The metric is undefined with one class only; evaluate on a test set with normal and anomalous samples.',
     );
   }
@@ -122,7 +118,7 @@ export class ThresholdCursor {
     let v: number;
     if (i < 0) v = neg[j];
     else if (j < 0) v = pos[i];
-    else v = Math.max(pos[i] , neg[j]);
+    else v = Math.max(pos[i], neg[j]);
     // `===` also merges -0 with +0, as numpy's diff != 0 does.
     let tp = this.tp;
     let fp = this.fp;

@@ -52,14 +52,7 @@ export function sortFloat32(a: Float32Array, radixMin = RADIX_MIN): void {
 }
 
 /** One stable counting pass; false (nothing moved) when every key has the same digit. */
-function scatterPass(
-  src: Uint32Array,
-  dst: Uint32Array,
-  h: Uint32Array,
-  shift: number,
-  mask: number,
-  n: number,
-): boolean {
+function scatterPass(src: Uint32Array, dst: Uint32Array, h: Uint32Array, shift: number, mask: number, n: number): boolean {
   let sum = 0;
   for (let d = 0; d < h.length; d++) {
     const c = h[d];

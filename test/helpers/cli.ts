@@ -16,7 +16,9 @@ export interface Run {
 export async function runSsn(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
-      cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 << 20,
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      maxBuffer: 64 << 20,
     });
     return { code: 0, stdout, stderr };
   } catch (e) {

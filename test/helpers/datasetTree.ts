@@ -8,11 +8,19 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 
 /** A gray (1 channel) or RGB PNG of w x h whose pixel (x, y) is value(x, y). */
-export async function writePng(file: string, w: number, h: number, value: (x: number, y: number) => number, channels: 1 | 3 = 3): Promise<void> {
+export async function writePng(
+  file: string,
+  w: number,
+  h: number,
+  value: (x: number, y: number) => number,
+  channels: 1 | 3 = 3,
+): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   const data = Buffer.alloc(w * h * channels);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(value(x, y), (y * w + x) * channels, (y * w + x + 1) * channels);
-  await sharp(data, { raw: { width: w, height: h, channels } }).png().toFile(file);
+  await sharp(data, { raw: { width: w, height: h, channels } })
+    .png()
+    .toFile(file);
 }
 
 /** A defect square [x0, x0 + s) x [y0, y0 + s) of value 255 on 0, as a gray mask. */

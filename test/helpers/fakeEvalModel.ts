@@ -17,7 +17,10 @@ export function fakeEvalModel(size: number, noise = 0): EvalModel {
     async predictBatch(inputs: ImageInput[]): Promise<Prediction[]> {
       return Promise.all(
         inputs.map(async (input) => {
-          const { data } = await sharp(input as string).extractChannel(0).resize(size, size, { kernel: 'nearest' }).raw()
+          const { data } = await sharp(input as string)
+            .extractChannel(0)
+            .resize(size, size, { kernel: 'nearest' })
+            .raw()
             .toBuffer({ resolveWithObject: true });
           const map = Float32Array.from(data, (v) => v / 255 + noise * rand());
           const logit = 10 * Math.max(...map) - 5;

@@ -31,12 +31,42 @@ describe('ssn-bench', () => {
     const out = path.join(dir, 'bench.json');
     const { stdout } = await execFileAsync(
       process.execPath,
-      ['--require', path.join(dir, 'no-sharp.js'), path.join(repo, 'bench', 'ssn-bench.js'), '--device', 'cpu', '--backbone', 'resnet18',
-        '--size', '32', '--warmup', '1', '--reps', '2', '--cycles', '2', '--batch', '2', '--threads', '1', '--json', '--out', out],
+      [
+        '--require',
+        path.join(dir, 'no-sharp.js'),
+        path.join(repo, 'bench', 'ssn-bench.js'),
+        '--device',
+        'cpu',
+        '--backbone',
+        'resnet18',
+        '--size',
+        '32',
+        '--warmup',
+        '1',
+        '--reps',
+        '2',
+        '--cycles',
+        '2',
+        '--batch',
+        '2',
+        '--threads',
+        '1',
+        '--json',
+        '--out',
+        out,
+      ],
       { cwd: repo, maxBuffer: 16 << 20 },
     );
     const r = JSON.parse(stdout);
-    expect(r.protocol).toMatchObject({ device: 'cpu', precision: 'fp32', warmup: 1, reps: 2, cycles: 2, droppedCycles: 1, path: 'inference plan' });
+    expect(r.protocol).toMatchObject({
+      device: 'cpu',
+      precision: 'fp32',
+      warmup: 1,
+      reps: 2,
+      cycles: 2,
+      droppedCycles: 1,
+      path: 'inference plan',
+    });
     expect(r.protocol.latency).toMatch(/batch 1/);
     expect(r.threads).toBe(1);
     expect(r.versions.library.libtorch.version).toEqual(expect.any(String));
@@ -60,14 +90,31 @@ describe('ssn-bench', () => {
   it('prints a table for people and rejects bad arguments', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,
-      [path.join(repo, 'bench', 'ssn-bench.js'), '--device', 'cpu', '--backbone', 'resnet18', '--size', '32', '--warmup', '0',
-        '--reps', '1', '--cycles', '1', '--batch', '0', '--reference'],
+      [
+        path.join(repo, 'bench', 'ssn-bench.js'),
+        '--device',
+        'cpu',
+        '--backbone',
+        'resnet18',
+        '--size',
+        '32',
+        '--warmup',
+        '0',
+        '--reps',
+        '1',
+        '--cycles',
+        '1',
+        '--batch',
+        '0',
+        '--reference',
+      ],
       { cwd: repo },
     );
     expect(stdout).toMatch(/\| cycle \| latency ms \(native\)/);
     expect(stdout).toMatch(/reference/);
-    await expect(execFileAsync(process.execPath, [path.join(repo, 'bench', 'ssn-bench.js'), '--precision', 'fp64', '--device', 'cpu']))
-      .rejects.toMatchObject({ stderr: expect.stringMatching(/precision/) });
+    await expect(
+      execFileAsync(process.execPath, [path.join(repo, 'bench', 'ssn-bench.js'), '--precision', 'fp64', '--device', 'cpu']),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/precision/) });
   });
 });
 

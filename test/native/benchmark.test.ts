@@ -32,9 +32,24 @@ describe('benchmark with model.train', () => {
     const createModel = async (recipe: Recipe, seed: number): Promise<BenchModel> => {
       sizes.push(recipe.imageSize);
       if (seed === 43 && fail) throw new Error('interrupted');
-      return (await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: recipe.imageSize, device: 'cpu', seed, logger: () => undefined })) as unknown as BenchModel;
+      return (await SuperSimpleNet.create({
+        backbone: { arch: 'resnet18', random: true },
+        imageSize: recipe.imageSize,
+        device: 'cpu',
+        seed,
+        logger: () => undefined,
+      })) as unknown as BenchModel;
     };
-    const options = { kind: 'mt' as const, root, seeds: 2, epochs: 1, batchSize: 4, imageSize: [64, 64] as [number, number], out, createModel };
+    const options = {
+      kind: 'mt' as const,
+      root,
+      seeds: 2,
+      epochs: 1,
+      batchSize: 4,
+      imageSize: [64, 64] as [number, number],
+      out,
+      createModel,
+    };
     await expect(runBenchmark(options)).rejects.toThrow('interrupted');
     expect(readdirSync(path.join(out, 'runs'))).toEqual(['mt-seed0.json']);
     const first = JSON.parse(readFileSync(path.join(out, 'runs', 'mt-seed0.json'), 'utf8'));

@@ -197,10 +197,18 @@ describe('addon lifecycle', () => {
     };
     const workerA = await start(10);
     const workerB = await start(200);
-    const filled = (value: number) => ({ data: new Uint8Array(SIZE * SIZE * 3).fill(value), width: SIZE, height: SIZE, channels: 3 as const });
+    const filled = (value: number) => ({
+      data: new Uint8Array(SIZE * SIZE * 3).fill(value),
+      width: SIZE,
+      height: SIZE,
+      channels: 3 as const,
+    });
     // The same seed gives every thread the same model: the four results are comparable.
     const [a, b, mainA, mainB] = await Promise.all([workerA.go(), workerB.go(), model.predict([filled(10)]), model.predict([filled(200)])]);
-    for (const [worker, main] of [[a, mainA], [b, mainB]] as const) {
+    for (const [worker, main] of [
+      [a, mainA],
+      [b, mainB],
+    ] as const) {
       expect(worker).toMatchObject({ batch: 1, info: 'string' });
       expect(worker.maps.length).toBe(SIZE * SIZE);
       expect(worker.logit).toBeCloseTo(main.logits[0], 4);

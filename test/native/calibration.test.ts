@@ -44,7 +44,13 @@ const DEFECTIVE: DatasetItem[] = [
 const ALL = [...NORMAL, ...DEFECTIVE];
 
 async function tinyModel(): Promise<SuperSimpleNet> {
-  return SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: SIZE, device: 'cpu', seed: 5, logger: () => undefined });
+  return SuperSimpleNet.create({
+    backbone: { arch: 'resnet18', random: true },
+    imageSize: SIZE,
+    device: 'cpu',
+    seed: 5,
+    logger: () => undefined,
+  });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
@@ -81,7 +87,10 @@ test('with defective images: F1-max thresholds of the set, stored and reported b
   expect(model.info().calibration).toEqual(calibration);
   // The same thresholds, recomputed from the model's own predictions of the set.
   const predictions = await model.predictBatch(ALL.map((item) => item.image));
-  const f1 = f1Max(predictions.map((p) => p.score), ALL.map((item) => item.label));
+  const f1 = f1Max(
+    predictions.map((p) => p.score),
+    ALL.map((item) => item.label),
+  );
   expect(calibration.imageThreshold).toBe(f1.threshold);
   const values = predictions.flatMap((p) => Array.from(p.map));
   expect(calibration.mapRange).toEqual({ low: Math.min(...values), high: Math.max(...values) });
@@ -89,7 +98,10 @@ test('with defective images: F1-max thresholds of the set, stored and reported b
 });
 
 test('predictions carry verdicts, and masks of the pixels at or above the pixel threshold', async () => {
-  const predictions = await model.predictBatch(ALL.map((item) => item.image), { mask: true, batchSize: 3 });
+  const predictions = await model.predictBatch(
+    ALL.map((item) => item.image),
+    { mask: true, batchSize: 3 },
+  );
   for (const p of predictions) {
     expectVerdicts(p, calibration);
     expect(p.mask).toHaveLength(SIZE * SIZE);
@@ -124,9 +136,18 @@ test('normal images only: the q-quantiles of their scores and map maxima', async
   const scores = predictions.map((p) => p.score).sort((x, y) => x - y);
   expect(c.imageThreshold).toBeCloseTo((scores[2] + scores[3]) / 2, 12);
   expect(predictions.filter((p) => p.anomalous).length).toBe(3);
-  expect(c.pixelThreshold).toBeCloseTo(quantile(predictions.map((p) => Math.max(...p.map)), 0.5), 12);
+  expect(c.pixelThreshold).toBeCloseTo(
+    quantile(
+      predictions.map((p) => Math.max(...p.map)),
+      0.5,
+    ),
+    12,
+  );
   // A normal image whose map maximum is below the threshold gets an empty mask.
-  const masked = await other.predictBatch(NORMAL.map((item) => item.image), { mask: true });
+  const masked = await other.predictBatch(
+    NORMAL.map((item) => item.image),
+    { mask: true },
+  );
   for (const p of masked) expect(p.mask!.includes(1)).toBe(Math.max(...p.map) >= c.pixelThreshold);
   expect((await other.calibrate(NORMAL)).quantile).toBe(0.995);
   await other.dispose();
@@ -135,8 +156,9 @@ test('normal images only: the q-quantiles of their scores and map maxima', async
 test('train() clears a calibration (the weights it was chosen for are gone); a train() that fails first keeps it', async () => {
   const other = await tinyModel();
   const c = await other.calibrate(ALL);
-  expect(await codeOf(other.train(NORMAL, { epochs: 1, batchSize: 4, resume: path.join(dir, 'missing.safetensors') })))
-    .toMatchObject({ code: 'ERR_SSN_IO' });
+  expect(await codeOf(other.train(NORMAL, { epochs: 1, batchSize: 4, resume: path.join(dir, 'missing.safetensors') }))).toMatchObject({
+    code: 'ERR_SSN_IO',
+  });
   expect(other.info().calibration).toEqual(c);
 
   await other.train(NORMAL, { epochs: 1, batchSize: 4 });

@@ -29,9 +29,13 @@ async function writeImage(file: string, seed: number, square?: { x: number; y: n
         data.fill(255, (r * w + c) * 3, (r * w + c) * 3 + 3);
       }
     }
-    await sharp(mask, { raw: { width: w, height: h, channels: 1 } }).png().toFile(square.mask);
+    await sharp(mask, { raw: { width: w, height: h, channels: 1 } })
+      .png()
+      .toFile(square.mask);
   }
-  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  await sharp(data, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /** DIR/good (n normal images) and, with `defects`, DIR/defect + DIR/masks. */
@@ -39,7 +43,11 @@ async function writeFolder(dir: string, seed: number, normal: number, defects: n
   for (const sub of ['good', ...(defects > 0 ? ['defect', 'masks'] : [])]) mkdirSync(path.join(dir, sub), { recursive: true });
   for (let i = 0; i < normal; i++) await writeImage(path.join(dir, 'good', `${i}.png`), seed + i);
   for (let i = 0; i < defects; i++) {
-    await writeImage(path.join(dir, 'defect', `${i}.png`), seed + 50 + i, { x: 4 + 10 * i, y: 6 + 8 * i, mask: path.join(dir, 'masks', `${i}.png`) });
+    await writeImage(path.join(dir, 'defect', `${i}.png`), seed + 50 + i, {
+      x: 4 + 10 * i,
+      y: 6 + 8 * i,
+      mask: path.join(dir, 'masks', `${i}.png`),
+    });
   }
 }
 
@@ -55,7 +63,13 @@ beforeAll(async () => {
   await writeFolder(path.join(tmp, 'normals'), 0, 5, 0);
   await writeFolder(path.join(tmp, 'bench', 'train'), 100, 2, 0);
   await writeFolder(path.join(tmp, 'bench', 'test'), 200, 4, 3);
-  const model = await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: 64, device: 'cpu', seed: 3, logger: () => undefined });
+  const model = await SuperSimpleNet.create({
+    backbone: { arch: 'resnet18', random: true },
+    imageSize: 64,
+    device: 'cpu',
+    seed: 3,
+    logger: () => undefined,
+  });
   plain = path.join(tmp, 'plain.safetensors');
   await model.save(plain);
   await model.dispose();
@@ -97,14 +111,27 @@ test('ssn calibrate on normal images only, in place, with --quantile and --json'
 });
 
 test('ssn calibrate on the checkpoint of an interrupted run keeps what the resume needs', async () => {
-  const model = await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: 64, device: 'cpu', seed: 3, logger: () => undefined });
+  const model = await SuperSimpleNet.create({
+    backbone: { arch: 'resnet18', random: true },
+    imageSize: 64,
+    device: 'cpu',
+    seed: 3,
+    logger: () => undefined,
+  });
   const items = [0, 1, 2, 3].map((i) => ({ id: `${i}`, image: path.join(tmp, 'val', 'good', `${i}.png`), label: 0 as const }));
   const options = { epochs: 6, batchSize: 2 };
   const ckpt = path.join(tmp, 'run.ckpt.safetensors');
   const controller = new AbortController();
-  await expect(model.train(items, { ...options, checkpoint: { path: ckpt }, signal: controller.signal, onProgress: (p) => {
-    if (p.epoch >= 1) controller.abort(); // the epoch-1 checkpoint is on disk, the run unfinished
-  } })).rejects.toMatchObject({ code: 'ERR_SSN_ABORTED' });
+  await expect(
+    model.train(items, {
+      ...options,
+      checkpoint: { path: ckpt },
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.epoch >= 1) controller.abort(); // the epoch-1 checkpoint is on disk, the run unfinished
+      },
+    }),
+  ).rejects.toMatchObject({ code: 'ERR_SSN_ABORTED' });
   await model.dispose();
   const out = path.join(tmp, 'run.calibrated.safetensors');
   expect((await ssn('calibrate', ckpt, '--data', path.join(tmp, 'val'), '-o', out, '--device', 'cpu')).code).toBe(0);
@@ -149,7 +176,9 @@ test('ssn eval reports the accuracy at the stored threshold beside the F1-max fi
   const run = await ssn('eval', calibrated, '--dataset', 'folder', '--root', path.join(tmp, 'bench'), '--out', out, '--device', 'cpu');
   expect(run.code).toBe(0);
   expect(run.stdout).toContain('I-AUROC');
-  expect(run.stdout).toMatch(/At the model's stored threshold [\d.]+ on the raw image score: accuracy [\d.]+% \(TP \d, FP \d, TN \d, FN \d/);
+  expect(run.stdout).toMatch(
+    /At the model's stored threshold [\d.]+ on the raw image score: accuracy [\d.]+% \(TP \d, FP \d, TN \d, FN \d/,
+  );
   const result = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
   const { tp, fp, tn, fn } = result.calibrated.confusion;
   expect([tp + fn, fp + tn]).toEqual([3, 4]);

@@ -45,13 +45,20 @@ if (!present) {
       model = path.join(tmp, 'model.safetensors');
       const run = await ssn(
         'import',
-        '--arch', 'resnet18',
-        '--backbone', path.join(golden, 'resnet18-256x256', 'backbone.pth'),
-        '--weights', path.join(fixture, 'weights.pt'),
-        '--format', 'official',
-        '--size', '192x320',
-        '--device', 'cpu',
-        '-o', model,
+        '--arch',
+        'resnet18',
+        '--backbone',
+        path.join(golden, 'resnet18-256x256', 'backbone.pth'),
+        '--weights',
+        path.join(fixture, 'weights.pt'),
+        '--format',
+        'official',
+        '--size',
+        '192x320',
+        '--device',
+        'cpu',
+        '-o',
+        model,
       );
       if (run.code !== 0) throw new Error(`ssn import failed (exit ${run.code}):\n${run.stderr}`);
     });

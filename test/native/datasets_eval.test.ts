@@ -31,7 +31,7 @@ describe('pickled split files', () => {
 
   test('a pickle that names a class is refused as not plain data; a missing file names the path', async () => {
     const file = path.join(tmp, 'evil.pckl');
-    writeFileSync(file, Buffer.from('cos\nsystem\n(S\'true\'\ntR.', 'latin1'));
+    writeFileSync(file, Buffer.from("cos\nsystem\n(S'true'\ntR.", 'latin1'));
     await expect(readPickle(file)).rejects.toMatchObject({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('plain data') });
     await expect(readPickle(path.join(tmp, 'none.pyb'))).rejects.toMatchObject({ message: expect.stringContaining('none.pyb') });
   });
@@ -58,7 +58,10 @@ describe('pickled split files', () => {
     expect(folders.test.map((i) => i.id)).toEqual(['test/20001.png', 'test/20000.png']);
 
     writePickle(path.join(root, 'split_weakly_1.pyb'), {
-      tuple: [[entry(10000, true), entry(10001, false), entry('10002', false)], [entry(20000, false), entry(20001, false)]],
+      tuple: [
+        [entry(10000, true), entry(10001, false), entry('10002', false)],
+        [entry(20000, false), entry(20001, false)],
+      ],
     });
     const weak = await loadKsdd2(root, { split: 1 });
     expect(weak.name).toBe('ksdd2/N1');
@@ -116,7 +119,13 @@ describe('ssn eval end to end', () => {
       await writePng(path.join(c, 'ground_truth', 'cut', `00${i}_mask.png`), 40, 40, square(8 + i, 10, 12), 1);
     }
     const modelFile = path.join(tmp, 'tiny.safetensors');
-    const model = await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: 64, device: 'cpu', seed: 3, logger: () => undefined });
+    const model = await SuperSimpleNet.create({
+      backbone: { arch: 'resnet18', random: true },
+      imageSize: 64,
+      device: 'cpu',
+      seed: 3,
+      logger: () => undefined,
+    });
     await model.save(modelFile);
     await model.dispose();
 
@@ -129,15 +138,34 @@ describe('ssn eval end to end', () => {
     const se = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     let code: number;
     try {
-      code = await main(['node', 'ssn', 'eval', modelFile, '--dataset', 'mvtec', '--root', path.join(tmp, 'mvtec'),
-        '--category', 'carpet', '--out', out, '--device', 'cpu', '--json']);
+      code = await main([
+        'node',
+        'ssn',
+        'eval',
+        modelFile,
+        '--dataset',
+        'mvtec',
+        '--root',
+        path.join(tmp, 'mvtec'),
+        '--category',
+        'carpet',
+        '--out',
+        out,
+        '--device',
+        'cpu',
+        '--json',
+      ]);
     } finally {
       so.mockRestore();
       se.mockRestore();
     }
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ dataset: 'mvtec/carpet', imageSize: [64, 64], counts: { test: 4, normal: 2, anomalous: 2, regions: 2 } });
+    expect(result).toMatchObject({
+      dataset: 'mvtec/carpet',
+      imageSize: [64, 64],
+      counts: { test: 4, normal: 2, anomalous: 2, regions: 2 },
+    });
     for (const k of ['imageAuroc', 'imageAp', 'pixelAuroc', 'pixelAp', 'aupro']) {
       expect(result.metrics[k]).toBeGreaterThanOrEqual(0);
       expect(result.metrics[k]).toBeLessThanOrEqual(1);

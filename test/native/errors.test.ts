@@ -43,7 +43,9 @@ afterAll(async () => {
 });
 
 test('ERR_SSN_INPUT: corrupt, empty and truncated images, bad raw pixels', async () => {
-  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   for (const bad of [Buffer.from('definitely not an image'), Buffer.alloc(0), png.subarray(0, png.length >> 1)]) {
     const e = await failure(model.predict(bad));
     expect(e.code).toBe('ERR_SSN_INPUT');

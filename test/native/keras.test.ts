@@ -53,7 +53,12 @@ describe('Keras ResNet50 ImageNet classifier (the default backbone package)', ()
   test('labels.json names the classes the tests rely on', () => {
     expect(labels).toHaveLength(1000);
     expect([labels[151], labels[268], labels[KITE], labels[BALD_EAGLE], labels[339], labels[355]]).toEqual([
-      'Chihuahua', 'Mexican_hairless', 'kite', 'bald_eagle', 'sorrel', 'llama',
+      'Chihuahua',
+      'Mexican_hairless',
+      'kite',
+      'bald_eagle',
+      'sorrel',
+      'llama',
     ]);
   });
 
@@ -109,10 +114,14 @@ describe('Keras ResNet50 ImageNet classifier (the default backbone package)', ()
 
   test('`ssn weights verify --json` prints the top classes per photo', async () => {
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build:ts\` first`);
-    const { stdout } = await execFileAsync(process.execPath, [cli, 'weights', 'verify', path.join(photos, 'eagle.jpg'), '--top', '3', '--json'], {
-      cwd: repo,
-      env: process.env,
-    });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [cli, 'weights', 'verify', path.join(photos, 'eagle.jpg'), '--top', '3', '--json'],
+      {
+        cwd: repo,
+        env: process.env,
+      },
+    );
     const records = JSON.parse(stdout) as Array<{ file: string; classes: ImageNetClass[] }>;
     expect(records).toHaveLength(1);
     expect(records[0].file).toBe(path.join(photos, 'eagle.jpg'));

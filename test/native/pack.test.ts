@@ -49,7 +49,8 @@ async function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = process
 }
 
 /** What a tarball may hold: the compiled JS and types, prebuilds, the sources of a source build, README, ssn-bench (with its folder's README). */
-const ALLOWED = /^(package\.json|README\.md|CMakeLists\.txt|bench\/(ssn-bench\.js|README\.md)|dist\/.+\.(js|d\.ts)|prebuilds\/[\w+-]+\/supersimplenet\.[\w.]+\.node|cpp\/.+\.(h|cpp|cu|cuh)|binding\/.+\.(h|cpp)|cmake\/.+\.cmake)$/;
+const ALLOWED =
+  /^(package\.json|README\.md|CMakeLists\.txt|bench\/(ssn-bench\.js|README\.md)|dist\/.+\.(js|d\.ts)|prebuilds\/[\w+-]+\/supersimplenet\.[\w.]+\.node|cpp\/.+\.(h|cpp|cu|cuh)|binding\/.+\.(h|cpp)|cmake\/.+\.cmake)$/;
 
 describe('npm pack --dry-run', () => {
   let dry: PackResult;
@@ -63,7 +64,14 @@ describe('npm pack --dry-run', () => {
     expect(files.filter((f) => /^(test|build|scripts|lib|node_modules|\.ci)\//.test(f) || /\.map$/.test(f))).toEqual([]);
     // npm adds the README of a folder it ships a file from.
     expect(files.filter((f) => f.startsWith('bench/')).sort()).toEqual(['bench/README.md', 'bench/ssn-bench.js']);
-    for (const needed of ['package.json', 'README.md', 'CMakeLists.txt', 'cmake/FindLibtorch.cmake', 'binding/addon.cpp', 'cpp/api/engine.h']) {
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'CMakeLists.txt',
+      'cmake/FindLibtorch.cmake',
+      'binding/addon.cpp',
+      'cpp/api/engine.h',
+    ]) {
       expect(files).toContain(needed);
     }
   });
@@ -109,7 +117,9 @@ describe('the packed tarball in an empty project without a compiler', () => {
     const prebuilds = pack.files.map((f) => f.path).filter((f) => f.startsWith(`prebuilds/${process.platform}-${process.arch}/`));
     expect(prebuilds).toHaveLength(1);
     expect(prebuilds[0]).toMatch(/^prebuilds\/[\w-]+\/supersimplenet\.napi\.(glibc\.)?torch\d+_\d+\.cxx11abi[01]\.(cpu|cuda)\.node$/);
-    console.log(`${pack.filename}: ${pack.files.length} files, ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked`);
+    console.log(
+      `${pack.filename}: ${pack.files.length} files, ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked`,
+    );
   });
 
   test('nothing could have been compiled: the install has no build/ folder', () => {
@@ -119,10 +129,17 @@ describe('the packed tarball in an empty project without a compiler', () => {
   test('ssn --version and ssn info load from the install; info names the prebuild', async () => {
     expect((await ssn('--version')).stdout.trim()).toBe(pack.filename.replace(/^supersimplenet-|\.tgz$/g, ''));
     const { stdout } = await ssn('info', '--json');
-    const report = JSON.parse(stdout) as { package: { version: string }; binding: string; native: { libtorch?: unknown }; build: { torch: string; runtimeTorch: string } };
+    const report = JSON.parse(stdout) as {
+      package: { version: string };
+      binding: string;
+      native: { libtorch?: unknown };
+      build: { torch: string; runtimeTorch: string };
+    };
     expect(report.package.version).toBe(JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).version);
-    expect(report.binding.startsWith(path.join(realpathSync(project), 'node_modules', 'supersimplenet', 'prebuilds') + path.sep) ||
-      report.binding.startsWith(path.join(project, 'node_modules', 'supersimplenet', 'prebuilds') + path.sep)).toBe(true);
+    expect(
+      report.binding.startsWith(path.join(realpathSync(project), 'node_modules', 'supersimplenet', 'prebuilds') + path.sep) ||
+        report.binding.startsWith(path.join(project, 'node_modules', 'supersimplenet', 'prebuilds') + path.sep),
+    ).toBe(true);
     expect(report.native.libtorch).toBeDefined();
     expect(report.build.runtimeTorch.split('.').slice(0, 2)).toEqual(report.build.torch.split('.').slice(0, 2));
   });
@@ -139,8 +156,23 @@ describe('the packed tarball in an empty project without a compiler', () => {
       samples: Array<{ image: string; score_logit: number }>;
     };
     const model = path.join(tmp, 'model.safetensors');
-    await ssn('import', '--arch', 'resnet18', '--backbone', path.join(golden, 'resnet18-256x256', 'backbone.pth'),
-      '--weights', path.join(fixture, 'weights.pt'), '--format', 'official', '--size', '192x320', '--device', 'cpu', '-o', model);
+    await ssn(
+      'import',
+      '--arch',
+      'resnet18',
+      '--backbone',
+      path.join(golden, 'resnet18-256x256', 'backbone.pth'),
+      '--weights',
+      path.join(fixture, 'weights.pt'),
+      '--format',
+      'official',
+      '--size',
+      '192x320',
+      '--device',
+      'cpu',
+      '-o',
+      model,
+    );
     const sample = expected.samples[0];
     const { stdout } = await ssn('predict', model, path.join(fixture, sample.image), '--json', '--device', 'cpu');
     const [record] = JSON.parse(stdout) as Array<{ logit: number }>;
@@ -151,7 +183,12 @@ describe('the packed tarball in an empty project without a compiler', () => {
 /** package.json + a lockfile: the tarball, and this repo's production packages exactly as locked. */
 function writeEmptyProject(dir: string, pack: PackResult): void {
   const ours = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
-    name: string; version: string; license: string; dependencies: Record<string, string>; bin: Record<string, string>; engines: Record<string, string>;
+    name: string;
+    version: string;
+    license: string;
+    dependencies: Record<string, string>;
+    bin: Record<string, string>;
+    engines: Record<string, string>;
   };
   const lock = JSON.parse(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean; link?: boolean }>;
@@ -173,5 +210,8 @@ function writeEmptyProject(dir: string, pack: PackResult): void {
     if (key !== '' && !entry.dev && !entry.link) packages[key] = entry;
   }
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify(packages[''], null, 2));
-  writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({ name: 'ssn-pack-smoke', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    path.join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'ssn-pack-smoke', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }

@@ -8,9 +8,11 @@ import * as path from 'node:path';
 import { resizeImage } from '../../lib/image';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'resize');
-const cases = (JSON.parse(readFileSync(path.join(DIR, 'cases.json'), 'utf8')) as {
-  cases: Array<{ h: number; w: number; c: number; H: number; W: number; file: string }>;
-}).cases;
+const cases = (
+  JSON.parse(readFileSync(path.join(DIR, 'cases.json'), 'utf8')) as {
+    cases: Array<{ h: number; w: number; c: number; H: number; W: number; file: string }>;
+  }
+).cases;
 
 /** The fixtures' deterministic source image (pixel() in make_fixtures.js). */
 function source(n: number): Uint8Array {

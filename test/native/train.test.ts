@@ -25,7 +25,13 @@ const NORMAL: DatasetItem[] = Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`
 const BASE: TrainOptions = { epochs: 3, batchSize: 4, segLr: 1e-3, decLr: 1e-3 };
 
 async function tinyModel(): Promise<SuperSimpleNet> {
-  return SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: SIZE, device: 'cpu', seed: 5, logger: () => undefined });
+  return SuperSimpleNet.create({
+    backbone: { arch: 'resnet18', random: true },
+    imageSize: SIZE,
+    device: 'cpu',
+    seed: 5,
+    logger: () => undefined,
+  });
 }
 
 async function outputs(model: SuperSimpleNet): Promise<number[]> {
@@ -68,13 +74,15 @@ afterAll(async () => {
 test('an aborted run rejects with ERR_SSN_ABORTED and resumes to the weights of a straight run', async () => {
   const model = await tinyModel();
   const controller = new AbortController();
-  const aborted = await codeOf(model.train(NORMAL, {
-    ...BASE,
-    signal: controller.signal,
-    onProgress: (p) => {
-      if (p.epoch === 1) controller.abort();
-    },
-  }));
+  const aborted = await codeOf(
+    model.train(NORMAL, {
+      ...BASE,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.epoch === 1) controller.abort();
+      },
+    }),
+  );
   expect(aborted.code).toBe('ERR_SSN_ABORTED');
   expect(model.info()).toMatchObject({ training: { finished: false } });
   const resumed = await model.train(NORMAL, BASE);
@@ -87,14 +95,16 @@ test('checkpoints are written atomically, resume on a fresh model, and the final
   const ckpt = path.join(dir, 'ckpt.safetensors');
   const model = await tinyModel();
   const controller = new AbortController();
-  const aborted = await codeOf(model.train(NORMAL, {
-    ...BASE,
-    checkpoint: { path: ckpt, everyEpochs: 1 },
-    signal: controller.signal,
-    onProgress: (p) => {
-      if (p.epoch >= 1) controller.abort(); // at least the epoch-1 checkpoint is on disk
-    },
-  }));
+  const aborted = await codeOf(
+    model.train(NORMAL, {
+      ...BASE,
+      checkpoint: { path: ckpt, everyEpochs: 1 },
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.epoch >= 1) controller.abort(); // at least the epoch-1 checkpoint is on disk
+      },
+    }),
+  );
   expect(aborted.code).toBe('ERR_SSN_ABORTED');
   // Atomic writes leave the checkpoint and nothing beside it.
   expect(await fs.readdir(dir)).toEqual(['ckpt.safetensors']);
@@ -142,10 +152,14 @@ test('supervised training with masks from files; bad input is refused with clear
   const defectFile = path.join(dir, 'defect.png');
   const maskFile = path.join(dir, 'defect_mask.png');
   const raw = image(9);
-  await sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: 3 } }).png().toFile(defectFile);
+  await sharp(Buffer.from(raw.data), { raw: { width: raw.width, height: raw.height, channels: 3 } })
+    .png()
+    .toFile(defectFile);
   const mask = Buffer.alloc(raw.width * raw.height);
   mask.fill(255, 0, raw.width * 10);
-  await sharp(mask, { raw: { width: raw.width, height: raw.height, channels: 1 } }).png().toFile(maskFile);
+  await sharp(mask, { raw: { width: raw.width, height: raw.height, channels: 1 } })
+    .png()
+    .toFile(maskFile);
   const anomalous: DatasetItem = { id: 'd0', image: defectFile, mask: maskFile, label: 1 };
   const summary = await model.train({ name: 'tiny', train: [...NORMAL, anomalous], test: [] }, { epochs: 1, batchSize: 4 });
   expect(summary.config).toMatchObject({ setting: 'supervised', flips: true });
@@ -157,7 +171,12 @@ test('supervised training with masks from files; bad input is refused with clear
     message: expect.stringContaining('No normal images'),
   });
   expect(await codeOf(model.train([], BASE))).toMatchObject({ code: 'ERR_SSN_INPUT' });
-  const small = { id: 'small-mask', image: image(1), mask: { data: new Uint8Array(100), width: 10, height: 10, channels: 1 as const }, label: 1 as const };
+  const small = {
+    id: 'small-mask',
+    image: image(1),
+    mask: { data: new Uint8Array(100), width: 10, height: 10, channels: 1 as const },
+    label: 1 as const,
+  };
   expect(await codeOf(model.train([...NORMAL, small], BASE))).toMatchObject({
     code: 'ERR_SSN_INPUT',
     message: expect.stringContaining("'small-mask'"),
@@ -176,7 +195,14 @@ test('supervised training with masks from files; bad input is refused with clear
   expect(await codeOf(model.train(NORMAL, { ...BASE, signal: AbortSignal.abort() }))).toMatchObject({ code: 'ERR_SSN_ABORTED' });
   // A throwing progress callback stops the run and is what train() rejects with.
   const boom = new Error('boom');
-  await expect(model.train(NORMAL, { ...BASE, onProgress: () => { throw boom; } })).rejects.toBe(boom);
+  await expect(
+    model.train(NORMAL, {
+      ...BASE,
+      onProgress: () => {
+        throw boom;
+      },
+    }),
+  ).rejects.toBe(boom);
   await model.dispose();
   await fs.rm(defectFile);
   await fs.rm(maskFile);

@@ -40,12 +40,29 @@ test('ssn train: progress, Ctrl-C with the last checkpoint, --resume, summary', 
     mkdirSync(path.join(dir, 'data', 'good'), { recursive: true });
     for (let i = 0; i < 4; i++) {
       const data = Buffer.alloc(40 * 36 * 3, 0).map((_, k) => (k * 13 + i * 29) % 256);
-      await sharp(data, { raw: { width: 40, height: 36, channels: 3 } }).png().toFile(path.join(dir, 'data', 'good', `${i}.png`));
+      await sharp(data, { raw: { width: 40, height: 36, channels: 3 } })
+        .png()
+        .toFile(path.join(dir, 'data', 'good', `${i}.png`));
     }
     const out = path.join(dir, 'model.safetensors');
     const ckpt = path.join(dir, 'model.ckpt.safetensors');
-    const args = ['train', '--data', path.join(dir, 'data'), '--size', '32', '--epochs', '3', '--batch-size', '2',
-      '--checkpoint-every', '1', '-o', out, '--device', 'cpu'];
+    const args = [
+      'train',
+      '--data',
+      path.join(dir, 'data'),
+      '--size',
+      '32',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '2',
+      '--checkpoint-every',
+      '1',
+      '-o',
+      out,
+      '--device',
+      'cpu',
+    ];
     let interrupted = false;
     const stopped = await ssn(args, (text, child) => {
       if (!interrupted && /epoch 1\/3 .*step 2\/2/.test(text)) {

@@ -53,7 +53,10 @@ describe('extractBackboneFiles (npm tar, streamed)', () => {
   test('an archive without every listed file, or not a tarball at all, is ERR_SSN_IO naming what is wrong', async () => {
     const partial = path.join(dir, 'partial.tgz');
     writeFileSync(partial, gzipSync(sample()));
-    await expect(extractBackboneFiles(partial, path.join(dir, 'a'))).rejects.toMatchObject({ code: 'ERR_SSN_IO', message: expect.stringContaining('lacks') });
+    await expect(extractBackboneFiles(partial, path.join(dir, 'a'))).rejects.toMatchObject({
+      code: 'ERR_SSN_IO',
+      message: expect.stringContaining('lacks'),
+    });
     const junk = path.join(dir, 'junk.tgz');
     writeFileSync(junk, Buffer.from('not a tarball at all'));
     await expect(extractBackboneFiles(junk, path.join(dir, 'b'))).rejects.toMatchObject({ code: 'ERR_SSN_IO' });
@@ -90,7 +93,9 @@ describe('checkIntegrity', () => {
       writeFileSync(file, bytes);
       await expect(checkFileIntegrity(file, sri('sha512', bytes), dir)).resolves.toBeUndefined();
       await expect(checkFileIntegrity(file, sri('sha512', Buffer.from('other')), dir)).rejects.toMatchObject({ code: 'ERR_SSN_IO' });
-      await expect(checkFileIntegrity(path.join(dir, 'missing.tgz'), sri('sha512', bytes), dir)).rejects.toMatchObject({ code: 'ERR_SSN_IO' });
+      await expect(checkFileIntegrity(path.join(dir, 'missing.tgz'), sri('sha512', bytes), dir)).rejects.toMatchObject({
+        code: 'ERR_SSN_IO',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

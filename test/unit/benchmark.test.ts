@@ -10,7 +10,11 @@ import { fakeEvalModel } from '../helpers/fakeEvalModel';
 
 /** What a fake model's train() reports: the epochs it was asked for, in fp32. */
 function trainedSummary(options: Record<string, unknown>): { epochs: number; config: Record<string, unknown>; precisionReason: string } {
-  return { epochs: Number(options.epochs), config: { epochs: options.epochs, milestones: [], precision: 'fp32' }, precisionReason: 'fp32 (asked for)' };
+  return {
+    epochs: Number(options.epochs),
+    config: { epochs: options.epochs, milestones: [], precision: 'fp32' },
+    precisionReason: 'fp32 (asked for)',
+  };
 }
 
 async function mvtecCategory(root: string, category: string): Promise<void> {
@@ -96,7 +100,14 @@ describe('benchmark', () => {
     writeFileSync(path.join(out2, 'work', 'bottle-seed0.checkpoint.safetensors'), 'torn');
     calls.length = 0;
     const lines: string[] = [];
-    await runBenchmark({ ...base, out: out2, log: (l) => lines.push(l), loadModel: async () => { throw new Error('bad file'); } });
+    await runBenchmark({
+      ...base,
+      out: out2,
+      log: (l) => lines.push(l),
+      loadModel: async () => {
+        throw new Error('bad file');
+      },
+    });
     expect(calls).toEqual(['new train resume=undefined']);
     expect(lines.some((l) => l.includes('cannot continue') && l.includes('bad file'))).toBe(true);
   });
@@ -111,21 +122,37 @@ describe('benchmark', () => {
 
   test('Sensum: a category is the mean over folds per seed; the dataset mean is over categories per seed', () => {
     const rec = (category: string, seedIndex: number, fold: number, v: number): RunRecord => ({
-      run: '', category, seedIndex, seed: 0, fold, dataset: '',
+      run: '',
+      category,
+      seedIndex,
+      seed: 0,
+      fold,
+      dataset: '',
       metrics: { imageAuroc: v, imageAp: v, pixelAuroc: v, pixelAp: v, aupro: v, segImageAuroc: v, segImageAp: v },
-      counts: { train: 0, test: 0 }, threshold: null, seconds: { train: 0, eval: 0 },
+      counts: { train: 0, test: 0 },
+      threshold: null,
+      seconds: { train: 0, eval: 0 },
     });
     const records = [
-      rec('capsule', 0, 0, 0.9), rec('capsule', 0, 1, 0.8), rec('capsule', 0, 2, 0.7),
-      rec('capsule', 1, 0, 1), rec('capsule', 1, 1, 1), rec('capsule', 1, 2, 1),
-      rec('softgel', 0, 0, 0.6), rec('softgel', 0, 1, 0.6), rec('softgel', 0, 2, 0.6),
+      rec('capsule', 0, 0, 0.9),
+      rec('capsule', 0, 1, 0.8),
+      rec('capsule', 0, 2, 0.7),
+      rec('capsule', 1, 0, 1),
+      rec('capsule', 1, 1, 1),
+      rec('capsule', 1, 2, 1),
+      rec('softgel', 0, 0, 0.6),
+      rec('softgel', 0, 1, 0.6),
+      rec('softgel', 0, 2, 0.6),
     ];
     const rows = aggregate('sensum', ['capsule', 'softgel'], 2, records);
     expect(rows.capsule.aupro?.mean).toBeCloseTo(0.9, 12);
     expect(rows.capsule.aupro?.std).toBeCloseTo(0.1, 12);
     // Only seed 0 has both categories: (0.8 + 0.6) / 2.
     expect(rows.mean.aupro).toEqual({ mean: expect.closeTo(0.7, 12), std: 0, n: 1 });
-    const table = summaryTable({ dataset: 'sensum', rows, paper: { capsule: { aupro: [94, 1.01] } }, runs: { done: 0, skipped: 0, total: 0 }, seconds: 0 }, ['aupro']);
+    const table = summaryTable(
+      { dataset: 'sensum', rows, paper: { capsule: { aupro: [94, 1.01] } }, runs: { done: 0, skipped: 0, total: 0 }, seconds: 0 },
+      ['aupro'],
+    );
     expect(table.rows[0]).toEqual(['capsule', '90.0±10.00', '94.0±1.01', '-4.0']);
   });
 

@@ -50,12 +50,14 @@ describe('quantile', () => {
 
 describe('computeCalibration', () => {
   test('with defective images: F1-max of the scores; F1-max over the pixels of normal and masked images only', () => {
-    const c = computeCalibration(set([
-      ...NORMALS,
-      { label: 1, score: 0.3, map: [0.9, 0.8, 0.1, 0.0], mask: [1, 1, 0, 0] },
-      { label: 1, score: 0.6, map: [0.85, 0.85, 0.85, 0.85] }, // no mask: its pixels are left out
-      { label: 1, score: 0.8, map: [0.2, 0.3, 2.5, 0.1], mask: [0, 0, 0, 0] },
-    ]));
+    const c = computeCalibration(
+      set([
+        ...NORMALS,
+        { label: 1, score: 0.3, map: [0.9, 0.8, 0.1, 0.0], mask: [1, 1, 0, 0] },
+        { label: 1, score: 0.6, map: [0.85, 0.85, 0.85, 0.85] }, // no mask: its pixels are left out
+        { label: 1, score: 0.8, map: [0.2, 0.3, 2.5, 0.1], mask: [0, 0, 0, 0] },
+      ]),
+    );
     // Scores, descending: 0.8 (F1 0.5), 0.6 (0.8), 0.35 normal (0.667), 0.3 (6/7): the best is 0.3.
     expect(c.method).toBe('f1');
     expect(c.imageThreshold).toBe(0.3);
@@ -96,9 +98,11 @@ describe('computeCalibration', () => {
 
   test('needs normal images and finite outputs', () => {
     expect(() => computeCalibration(set([{ label: 1, score: 0.9, map: [1, 1, 1, 1] }]))).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('No normal images') }));
+      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('No normal images') }),
+    );
     expect(() => computeCalibration(set([...NORMALS, { label: 0, score: 0.2, map: [0, NaN, 0, 0] }]))).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('img3') }));
+      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('img3') }),
+    );
   });
 });
 
@@ -142,7 +146,8 @@ describe('option checks', () => {
     expect(checkQuantile(1, 'q')).toBe(1);
     for (const bad of [0, -0.5, 1.5, NaN, '0.9']) {
       expect(() => checkQuantile(bad, 'options.quantile')).toThrow(
-        expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('options.quantile') }));
+        expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('options.quantile') }),
+      );
     }
   });
 
@@ -150,12 +155,16 @@ describe('option checks', () => {
     const good = { id: 'g', image: 'g.png', label: 0 as const };
     expect(calibrationItems([good], 'dataset')).toEqual([good]);
     expect(() => calibrationItems({ name: 'x', train: [good], test: [good] }, 'dataset')).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('array of DatasetItem') }));
+      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('array of DatasetItem') }),
+    );
     expect(() => calibrationItems([good, { id: 'b', image: 'b.png', label: 2 }], 'dataset')).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('dataset[1].label') }));
+      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('dataset[1].label') }),
+    );
     expect(() => calibrationItems([{ id: 'b', label: 0 }], 'dataset')).toThrow(
-      expect.objectContaining({ message: expect.stringContaining('dataset[0].image') }));
+      expect.objectContaining({ message: expect.stringContaining('dataset[0].image') }),
+    );
     expect(() => calibrationItems([{ id: 'd', image: 'd.png', label: 1 }], 'dataset')).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('No normal images') }));
+      expect.objectContaining({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('No normal images') }),
+    );
   });
 });

@@ -84,15 +84,30 @@ describe('ssn without the engine', () => {
     expectReport(await ssn('import', '-o', 'x.safetensors'), 'ERR_SSN_USAGE', 2, '--arch');
     expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', 'b.pth'), 'ERR_SSN_USAGE', 2, '--output');
     expectReport(await ssn('import', '--arch', 'vgg16', '-o', 'x'), 'ERR_SSN_USAGE', 2, "'vgg16' is invalid");
-    expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', 'b.pth', '-o', 'x', '--size', '256x'), 'ERR_SSN_USAGE', 2, "received '256x'");
-    expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', 'b.pth', '-o', 'x', '--device', 'tpu'), 'ERR_SSN_USAGE', 2, "'tpu' is invalid");
+    expectReport(
+      await ssn('import', '--arch', 'resnet18', '--backbone', 'b.pth', '-o', 'x', '--size', '256x'),
+      'ERR_SSN_USAGE',
+      2,
+      "received '256x'",
+    );
+    expectReport(
+      await ssn('import', '--arch', 'resnet18', '--backbone', 'b.pth', '-o', 'x', '--device', 'tpu'),
+      'ERR_SSN_USAGE',
+      2,
+      "'tpu' is invalid",
+    );
   });
 
   test('import: only resnet50-keras has a default backbone; --format needs --weights', async () => {
     expectReport(await ssn('import', '--arch', 'resnet18', '-o', 'x'), 'ERR_SSN_USAGE', 2, 'needs --backbone');
     const b = path.join(tmp, 'b.pth');
     writeFileSync(b, 'x');
-    expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', b, '--format', 'official', '-o', 'x'), 'ERR_SSN_USAGE', 2, '--format official');
+    expectReport(
+      await ssn('import', '--arch', 'resnet18', '--backbone', b, '--format', 'official', '-o', 'x'),
+      'ERR_SSN_USAGE',
+      2,
+      '--format official',
+    );
   });
 
   test('import: a missing backbone or head file is ERR_SSN_INPUT naming it', async () => {
@@ -100,14 +115,24 @@ describe('ssn without the engine', () => {
     expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', missing, '-o', 'x'), 'ERR_SSN_INPUT', 1, missing);
     const b = path.join(tmp, 'b.pth');
     writeFileSync(b, 'x');
-    expectReport(await ssn('import', '--arch', 'resnet18', '--backbone', b, '--weights', missing, '-o', 'x'), 'ERR_SSN_INPUT', 1, '--weights');
+    expectReport(
+      await ssn('import', '--arch', 'resnet18', '--backbone', b, '--weights', missing, '-o', 'x'),
+      'ERR_SSN_INPUT',
+      1,
+      '--weights',
+    );
   });
 
   test('predict: a missing model or image is ERR_SSN_INPUT; a bad --batch-size is a usage error', async () => {
     const model = path.join(tmp, 'm.safetensors');
     expectReport(await ssn('predict', model, 'a.png'), 'ERR_SSN_INPUT', 1, model);
     writeFileSync(model, 'x');
-    expectReport(await ssn('predict', model, path.join(tmp, 'a.png'), path.join(tmp, 'b.png')), 'ERR_SSN_INPUT', 1, '2 inputs do not exist');
+    expectReport(
+      await ssn('predict', model, path.join(tmp, 'a.png'), path.join(tmp, 'b.png')),
+      'ERR_SSN_INPUT',
+      1,
+      '2 inputs do not exist',
+    );
     expectReport(await ssn('predict', model, 'a.png', '--batch-size', '0'), 'ERR_SSN_USAGE', 2, '--batch-size');
   });
 

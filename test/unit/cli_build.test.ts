@@ -55,7 +55,9 @@ describe('ssn build', () => {
     expect(error).toBeInstanceOf(SsnError);
     const e = error as SsnError;
     expect(e.code).toBe('ERR_SSN_CONFIG');
-    expect(e.message).toMatch(/^Cannot build the supersimplenet addon from source; missing on PATH:\n {2}1\. cmake .*\n {2}2\. a C\+\+17 compiler .*\n {2}3\. make or ninja/);
+    expect(e.message).toMatch(
+      /^Cannot build the supersimplenet addon from source; missing on PATH:\n {2}1\. cmake .*\n {2}2\. a C\+\+17 compiler .*\n {2}3\. make or ninja/,
+    );
     expect(e.hint).toContain('apt-get install cmake g++ make libtorch-dev');
   });
 

@@ -55,8 +55,18 @@ describe('ssn eval / ssn benchmark options', () => {
   });
 
   test('benchmark names the missing dataset folder and the layout', async () => {
-    const run = await ssn('benchmark', '--dataset', 'mt', '--root', path.join(tmp, 'nothing'), '--out', path.join(tmp, 'o2'),
-      '--backbone', 'resnet18', '--random-backbone');
+    const run = await ssn(
+      'benchmark',
+      '--dataset',
+      'mt',
+      '--root',
+      path.join(tmp, 'nothing'),
+      '--out',
+      path.join(tmp, 'o2'),
+      '--backbone',
+      'resnet18',
+      '--random-backbone',
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Magnetic Tile: missing folder: .*nothing/);
   });

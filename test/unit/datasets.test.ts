@@ -30,7 +30,11 @@ describe('benchmark layouts', () => {
     const split = await loadMvtec(root, 'bottle');
     expect(split.name).toBe('mvtec/bottle');
     expect(split.train.map((i) => i.id)).toEqual(['bottle/train/good/000.png', 'bottle/train/good/001.png']);
-    expect(split.test.map((i) => [i.type, i.label])).toEqual([['broken_large', 1], ['crack', 1], ['good', 0]]);
+    expect(split.test.map((i) => [i.type, i.label])).toEqual([
+      ['broken_large', 1],
+      ['crack', 1],
+      ['good', 0],
+    ]);
     expect(split.test[1].mask).toBe(path.join(c, 'ground_truth', 'crack', '000_mask.png'));
     expect(split.test[2].mask).toBeUndefined();
 
@@ -80,7 +84,9 @@ describe('benchmark layouts', () => {
     expect(split.test.map((i) => i.type)).toEqual(['bad', 'good']);
     const mask = await loadMask(split.test[0].mask, 2, 2, split.maskThreshold);
     expect([...mask]).toEqual([0, 1, 0, 1]);
-    await expect(loadVisa(root, 'candle')).rejects.toMatchObject({ message: expect.stringContaining('candle/Data/Images/Normal/0000.JPG') });
+    await expect(loadVisa(root, 'candle')).rejects.toMatchObject({
+      message: expect.stringContaining('candle/Data/Images/Normal/0000.JPG'),
+    });
   });
 
   test('Magnetic Tile: seeded 80/20 split of Free images, defects in test (half in train when supervised)', async () => {

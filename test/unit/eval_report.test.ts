@@ -18,7 +18,13 @@ describe('evaluation and report', () => {
     const c = path.join(root, 'grid');
     await writePng(path.join(c, 'train', 'good', '000.png'), 32, 32, () => 40);
     // Normal images: dim, one of them with a bright spot (a false positive); defects: bright squares, one faint.
-    for (let i = 0; i < 4; i++) await writePng(path.join(c, 'test', 'good', `00${i}.png`), 32, 32, i === 3 ? (x, y) => (square(20, 20, 4)(x, y) ? 200 : 40) : () => 40);
+    for (let i = 0; i < 4; i++)
+      await writePng(
+        path.join(c, 'test', 'good', `00${i}.png`),
+        32,
+        32,
+        i === 3 ? (x, y) => (square(20, 20, 4)(x, y) ? 200 : 40) : () => 40,
+      );
     for (let i = 0; i < 3; i++) {
       const sq = square(4 + 4 * i, 8, 8);
       const faint = i === 2;

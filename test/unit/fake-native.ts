@@ -1,7 +1,13 @@
 /** A NativeModule stand-in for unit tests: deterministic outputs, records calls and concurrency. */
 import type { Device } from '../../lib/types';
 import type {
-  NativeBenchmarkResult, NativeCreateOptions, NativeImage, NativeModel, NativeModule, NativePrediction, NativeTrainSummary,
+  NativeBenchmarkResult,
+  NativeCreateOptions,
+  NativeImage,
+  NativeModel,
+  NativeModule,
+  NativePrediction,
+  NativeTrainSummary,
 } from '../../lib/binding';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

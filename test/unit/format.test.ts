@@ -16,7 +16,11 @@ describe('parseSize', () => {
   test.each(['abc', '256x', 'x256', '1x2x3', '-5', '256.5', '1e3', '', '256x256px'])('%p is a usage error with an example', (text) => {
     expect(() => parseSize(text)).toThrow(UsageError);
     expect(() => parseSize(text)).toThrow(
-      expect.objectContaining({ code: 'ERR_SSN_USAGE', message: expect.stringContaining(`received '${text}'`), hint: expect.stringContaining('192x320') }),
+      expect.objectContaining({
+        code: 'ERR_SSN_USAGE',
+        message: expect.stringContaining(`received '${text}'`),
+        hint: expect.stringContaining('192x320'),
+      }),
     );
   });
 
@@ -41,7 +45,10 @@ describe('error reports', () => {
   });
 
   test('a native error (plain Error with code and hint) reads the same', () => {
-    const native = Object.assign(new Error('CUDA asked for but not available.'), { code: 'ERR_SSN_CUDA_UNAVAILABLE', hint: 'Use --device cpu.' });
+    const native = Object.assign(new Error('CUDA asked for but not available.'), {
+      code: 'ERR_SSN_CUDA_UNAVAILABLE',
+      hint: 'Use --device cpu.',
+    });
     expect(formatError(native)).toBe('error [ERR_SSN_CUDA_UNAVAILABLE]: CUDA asked for but not available.\nhint: Use --device cpu.');
   });
 
@@ -66,8 +73,20 @@ describe('error reports', () => {
 });
 
 test('formatTable aligns columns, numbers to the right', () => {
-  const table = formatTable(['file', 'score'], [['a.png', '0.5000'], ['long-name.png', '12.0000']], ['score']);
-  expect(table.split('\n')).toEqual(['file             score', '-------------  -------', 'a.png           0.5000', 'long-name.png  12.0000']);
+  const table = formatTable(
+    ['file', 'score'],
+    [
+      ['a.png', '0.5000'],
+      ['long-name.png', '12.0000'],
+    ],
+    ['score'],
+  );
+  expect(table.split('\n')).toEqual([
+    'file             score',
+    '-------------  -------',
+    'a.png           0.5000',
+    'long-name.png  12.0000',
+  ]);
 });
 
 test('outputStems disambiguates equal stems, case-insensitively', () => {

@@ -7,14 +7,19 @@ import sharp from 'sharp';
 import { gridPng } from '../../lib/grid';
 
 async function solid(r: number, g: number, b: number, side = 10): Promise<Buffer> {
-  return sharp({ create: { width: side, height: side, channels: 3, background: { r, g, b } } }).png().toBuffer();
+  return sharp({ create: { width: side, height: side, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 }
 
 test('rows of cells under a header, each cell resized to the cell size', async () => {
   const grey = await solid(128, 128, 128);
   const red = await solid(255, 0, 0, 7);
   const png = await gridPng(
-    [{ cells: [grey, grey, grey], caption: 'good  score 0.1  ok' }, { cells: [grey, red, grey], caption: 'scratch  score 0.9  DEFECT' }],
+    [
+      { cells: [grey, grey, grey], caption: 'good  score 0.1  ok' },
+      { cells: [grey, red, grey], caption: 'scratch  score 0.9  DEFECT' },
+    ],
     { header: ['image', 'anomaly map', 'ground truth'], cell: 40, captionWidth: 100 },
   );
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -62,7 +62,10 @@ describe('decodeImage: encoded images', () => {
   });
 
   it('drops the alpha of gray + alpha', async () => {
-    const png = await sharp(pattern(2), { raw: { width: W, height: H, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    const png = await sharp(pattern(2), { raw: { width: W, height: H, channels: 2 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect((await sharp(png).metadata()).channels).toBe(2);
     const image = await decodeImage(png);
     expect(image.channels).toBe(1);
@@ -72,14 +75,20 @@ describe('decodeImage: encoded images', () => {
 
   it('reduces 16-bit images to their high byte', async () => {
     const rgb16 = new Uint16Array(W * H * 3).map((_, i) => (i * 1021 + 300) % 65536);
-    const png16 = await sharp(rgb16, { raw: { width: W, height: H, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const png16 = await sharp(rgb16, { raw: { width: W, height: H, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     expect((await sharp(png16).metadata()).depth).toBe('ushort');
     const image = await decodeImage(png16);
     expect(image.channels).toBe(3);
     expect(Array.from(image.data)).toEqual(Array.from(rgb16, (v) => v >> 8));
 
     const gray16 = new Uint16Array(W * H).map((_, i) => i * 1800 + 255);
-    const gpng = await sharp(gray16, { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+    const gpng = await sharp(gray16, { raw: { width: W, height: H, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
     const g = await decodeImage(gpng);
     expect(g.channels).toBe(1);
     expect(Array.from(g.data)).toEqual(Array.from(gray16, (v) => v >> 8));
@@ -164,7 +173,9 @@ describe('decodeImage: raw pixels', () => {
   it('checks sizes, channels and the data length', () => {
     const data = new Uint8Array(W * H * 3);
     const raw = { data, width: W, height: H, channels: 3 as const };
-    expect(() => checkRaw({ ...raw, width: 0 })).toThrow('Expected an integer between 1 and 16777216 for input.width but received 0 (number)');
+    expect(() => checkRaw({ ...raw, width: 0 })).toThrow(
+      'Expected an integer between 1 and 16777216 for input.width but received 0 (number)',
+    );
     expect(() => checkRaw({ ...raw, height: 2.5 }, 'inputs[1]')).toThrow('for inputs[1].height but received 2.5 (number)');
     expect(() => checkRaw({ ...raw, channels: 2 as 3 })).toThrow('Expected 1, 3 or 4 for input.channels but received 2 (number)');
     expect(() => checkRaw({ ...raw, data: new Float32Array(W * H * 3) as unknown as Uint8Array })).toThrow(

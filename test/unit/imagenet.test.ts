@@ -92,10 +92,16 @@ test('bad options and images are ERR_SSN_INPUT before any native call', async ()
 
 test('a labels.json without 1000 names is ERR_SSN_IO; native failures keep their code', async () => {
   writeLabels(path.join(tmp, 'pkg'), { 0: 'tench' });
-  await expect(readImageNetLabels(labelsPathFor(modelJson))).rejects.toMatchObject({ code: 'ERR_SSN_IO', message: expect.stringContaining('class 1') });
+  await expect(readImageNetLabels(labelsPathFor(modelJson))).rejects.toMatchObject({
+    code: 'ERR_SSN_IO',
+    message: expect.stringContaining('class 1'),
+  });
   writeLabels(path.join(tmp, 'pkg'), Object.fromEntries(names.map((n, i) => [String(i), n])));
   fake.imagenetTopK = async () => {
     throw nativeError('ERR_SSN_CHECKPOINT', 'model.json has no weightsManifest', 'use the TF.js model.json');
   };
-  await expect(classifyImageNet([rawImage(1)], { modelJson })).rejects.toMatchObject({ code: 'ERR_SSN_CHECKPOINT', hint: 'use the TF.js model.json' });
+  await expect(classifyImageNet([rawImage(1)], { modelJson })).rejects.toMatchObject({
+    code: 'ERR_SSN_CHECKPOINT',
+    hint: 'use the TF.js model.json',
+  });
 });

@@ -173,9 +173,7 @@ interface AuproCase {
   float64: { aupro: number; points: number };
 }
 
-const fixtures: AuproCase[] = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'metrics', 'aupro.json'), 'utf8'),
-);
+const fixtures: AuproCase[] = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'metrics', 'aupro.json'), 'utf8'));
 
 describe.each(fixtures.map((c) => [c.name, c] as const))('AUPRO fixture: %s', (_name, c) => {
   const maps = c.maps.map((m) => Float32Array.from(m));

@@ -20,9 +20,7 @@ interface BinaryCase {
   f1?: { f1: number; threshold: number; precision: number; recall: number };
 }
 
-const cases: BinaryCase[] = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'metrics', 'binary.json'), 'utf8'),
-);
+const cases: BinaryCase[] = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'metrics', 'binary.json'), 'utf8'));
 
 const TOL = 1e-9;
 const inputs = (c: BinaryCase) => [
@@ -149,8 +147,8 @@ describe('sorting', () => {
     for (let i = 0; i < 500; i++) a[1000 + i] = a[i]; // duplicates
     const expected = a.slice().sort();
     sortFloat32(a, 0);
-    expect(Array.from(a).map((v) => Object.is(v, -0) ? '-0' : String(v))).toEqual(
-      Array.from(expected).map((v) => Object.is(v, -0) ? '-0' : String(v)),
+    expect(Array.from(a).map((v) => (Object.is(v, -0) ? '-0' : String(v)))).toEqual(
+      Array.from(expected).map((v) => (Object.is(v, -0) ? '-0' : String(v))),
     );
   });
 

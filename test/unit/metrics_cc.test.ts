@@ -1,7 +1,13 @@
 /** Connected components: 8- vs 4-connectivity, merging, label order, uniqueness across images. */
 import { connectedComponents, connectedComponentsImages } from '../../lib/metrics';
 
-const grid = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((ch) => (ch === '#' ? 1 : 0)));
+const grid = (rows: string[]) =>
+  Uint8Array.from(
+    rows
+      .join('')
+      .split('')
+      .map((ch) => (ch === '#' ? 1 : 0)),
+  );
 
 /** Flood fill, an independent reference: number of components and whether `labels` partitions like it. */
 function floodCount(mask: Uint8Array, h: number, w: number, conn: 4 | 8): Int32Array {
@@ -10,7 +16,12 @@ function floodCount(mask: Uint8Array, h: number, w: number, conn: 4 | 8): Int32A
   const nbr =
     conn === 8
       ? [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx]))
-      : [[-1, 0], [1, 0], [0, -1], [0, 1]];
+      : [
+          [-1, 0],
+          [1, 0],
+          [0, -1],
+          [0, 1],
+        ];
   for (let s = 0; s < h * w; s++) {
     if (!mask[s] || lab[s]) continue;
     lab[s] = ++next;

@@ -27,7 +27,10 @@ function concat<T extends Float32Array | Uint8Array>(parts: T[], make: (n: numbe
 describe.each(fixtures.map((c) => [c.name, c] as const))('AUPRO with a shared sort: %s', (_name, c) => {
   const maps = c.maps.map((m) => Float32Array.from(m));
   const masks = c.masks.map((m) => Uint8Array.from(m));
-  const prepared = prepareBinary(concat(maps, (n) => new Float32Array(n)), concat(masks, (n) => new Uint8Array(n)));
+  const prepared = prepareBinary(
+    concat(maps, (n) => new Float32Array(n)),
+    concat(masks, (n) => new Uint8Array(n)),
+  );
 
   test.each(['float32', 'float64'] as const)('%s: identical curve and area', (arithmetic) => {
     const own = aupro(maps, masks, c.height, c.width, { arithmetic });

@@ -89,9 +89,18 @@ describe('SuperSimpleNet.create: options', () => {
     [{ seed: -1 }, 'Expected an integer >= 0 for seed but received -1 (number)'],
     [{ logger: 'console' }, "Expected a function for logger but received 'console' (string)"],
     [{ backbone: 'resnet50' }, "Expected one of 'resnet50-keras-imagenet' for backbone but received 'resnet50' (string)"],
-    [{ backbone: { arch: 'vgg16', random: true } }, "Expected one of 'resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras' for backbone.arch but received 'vgg16' (string)"],
-    [{ backbone: { arch: 'resnet18' } }, 'Expected backbone.weights (a weights file) or backbone.random: true for backbone but received an object'],
-    [{ backbone: { arch: 'resnet18', weights: 'a.pth', random: true } }, 'Expected either backbone.weights or backbone.random: true, not both'],
+    [
+      { backbone: { arch: 'vgg16', random: true } },
+      "Expected one of 'resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras' for backbone.arch but received 'vgg16' (string)",
+    ],
+    [
+      { backbone: { arch: 'resnet18' } },
+      'Expected backbone.weights (a weights file) or backbone.random: true for backbone but received an object',
+    ],
+    [
+      { backbone: { arch: 'resnet18', weights: 'a.pth', random: true } },
+      'Expected either backbone.weights or backbone.random: true, not both',
+    ],
     [{ backbone: { arch: 'resnet18', weights: '' } }, "Expected a non-empty string for backbone.weights but received '' (string)"],
     [{ backbone: { arch: 'resnet18', random: 'yes' } }, "Expected a boolean for backbone.random but received 'yes' (string)"],
     [{ heads: { format: 'official' } }, 'Expected a non-empty string for heads.weights but received undefined'],
@@ -117,7 +126,11 @@ describe('SuperSimpleNet.create: options', () => {
   it('turns an addon failure into an SsnError with its code and hint', async () => {
     native.createError = nativeError('ERR_SSN_CHECKPOINT', 'Missing key layer3.0.conv1.weight', 'Use a torchvision resnet18.');
     const e = await rejection(SuperSimpleNet.create({ backbone: { arch: 'resnet18', weights: 'x.pth' } }));
-    expect(e).toMatchObject({ code: 'ERR_SSN_CHECKPOINT', message: 'Missing key layer3.0.conv1.weight', hint: 'Use a torchvision resnet18.' });
+    expect(e).toMatchObject({
+      code: 'ERR_SSN_CHECKPOINT',
+      message: 'Missing key layer3.0.conv1.weight',
+      hint: 'Use a torchvision resnet18.',
+    });
   });
 });
 
@@ -251,7 +264,11 @@ describe('SuperSimpleNet.calibrate', () => {
     expect(high.mask).toBeUndefined();
     // Value 15: only the corner pixel (y 3, x 4) reaches 15 + 2.5.
     const p = await model.predict(rawImage(15, 10, 8), { mask: true, resizeToInput: true });
-    expect(Array.from(p.mask!).map((m, i) => (m ? i : -1)).filter((i) => i >= 0)).toEqual([3 * 5 + 4]);
+    expect(
+      Array.from(p.mask!)
+        .map((m, i) => (m ? i : -1))
+        .filter((i) => i >= 0),
+    ).toEqual([3 * 5 + 4]);
     const { mask, width, height } = p.inputMask!;
     expect([width, height]).toEqual([10, 8]);
     expect(Array.from(mask)).toEqual(Array.from(p.inputMap!.map, (v) => (v >= 17.5 ? 1 : 0)));
@@ -304,7 +321,10 @@ describe('SuperSimpleNet: save and dispose', () => {
 
   it('waits for accepted calls, then frees the native model once', async () => {
     const model = await SuperSimpleNet.create(RANDOM18);
-    const pending = model.predictBatch([1, 2, 3, 4, 5].map((v) => rawImage(v)), { batchSize: 2 });
+    const pending = model.predictBatch(
+      [1, 2, 3, 4, 5].map((v) => rawImage(v)),
+      { batchSize: 2 },
+    );
     await delay(1);
     const disposed = model.dispose();
     expect(model.disposed).toBe(true);

@@ -66,9 +66,27 @@ describe('native loader', () => {
     const addon = new FakeModule();
     const tried: string[] = [];
     const loaded = loadFirst([
-      { label: 'a', load: () => { tried.push('a'); throw new Error('nope'); } },
-      { label: 'b', load: () => { tried.push('b'); return addon; } },
-      { label: 'c', load: () => { tried.push('c'); return addon; } },
+      {
+        label: 'a',
+        load: () => {
+          tried.push('a');
+          throw new Error('nope');
+        },
+      },
+      {
+        label: 'b',
+        load: () => {
+          tried.push('b');
+          return addon;
+        },
+      },
+      {
+        label: 'c',
+        load: () => {
+          tried.push('c');
+          return addon;
+        },
+      },
     ]);
     expect(loaded).toBe(addon);
     expect(tried).toEqual(['a', 'b']);
@@ -76,8 +94,10 @@ describe('native loader', () => {
 
   it('reports a module that is not our addon', () => {
     const e = loadError(() => loadFirst([{ label: 'other', load: () => ({ libraryInfo: () => '{}' }) }]));
-    expect(e.message).toContain('  - other: not a supersimplenet addon (missing buildInfo, createModel, loadModel, imagenetTopK, TrainSet, ' +
-      'AbortHandle, readPickleJson, resizeImage)');
+    expect(e.message).toContain(
+      '  - other: not a supersimplenet addon (missing buildInfo, createModel, loadModel, imagenetTopK, TrainSet, ' +
+        'AbortHandle, readPickleJson, resizeImage)',
+    );
   });
 
   it('says what a missing libtorch or a symbol mismatch usually means', () => {
@@ -87,7 +107,9 @@ describe('native loader', () => {
     expect(explainLoadError(new Error('/x/supersimplenet.node: undefined symbol: _ZN3c10...\nmore'))).toBe(
       'libtorch version or ABI mismatch: /x/supersimplenet.node: undefined symbol: _ZN3c10... (built against another libtorch version or C++ ABI than the one found at run time)',
     );
-    expect(explainLoadError(new Error('/x/supersimplenet.node: undefined symbol: _ZN3ssn6Engine6createE'))).toContain('an incomplete build');
+    expect(explainLoadError(new Error('/x/supersimplenet.node: undefined symbol: _ZN3ssn6Engine6createE'))).toContain(
+      'an incomplete build',
+    );
   });
 
   it('caches the module and lets tests replace it', () => {
@@ -162,7 +184,9 @@ describe('native loader: each failure, as the user reads it', () => {
         },
       ]),
     );
-    expect(e.message).toMatch(/ {2}- prebuild: libtorch version or ABI mismatch: .*undefined symbol: _ZN2at4_ops.*\(this build needs libtorch 1\.13, CXX11 ABI, CPU\)/);
+    expect(e.message).toMatch(
+      / {2}- prebuild: libtorch version or ABI mismatch: .*undefined symbol: _ZN2at4_ops.*\(this build needs libtorch 1\.13, CXX11 ABI, CPU\)/,
+    );
   });
 
   it('missing CUDA driver, and missing CUDA libraries of libtorch', () => {
@@ -183,11 +207,21 @@ describe('native loader: each failure, as the user reads it', () => {
 
   it('falls through a failing candidate to the next one, and lists every failure when none loads', () => {
     const good = addonWith('2.1.0', '2.1.2');
-    expect(loadFirst([{ label: 'a', load: () => addonWith('1.13.0', '2.1.2') }, { label: 'b', load: () => good }])).toBe(good);
+    expect(
+      loadFirst([
+        { label: 'a', load: () => addonWith('1.13.0', '2.1.2') },
+        { label: 'b', load: () => good },
+      ]),
+    ).toBe(good);
     const e = loadError(() =>
       loadFirst([
         { label: 'a', load: () => addonWith('1.13.0', '2.1.2') },
-        { label: 'b', load: () => { throw new Error('libcuda.so.1: cannot open shared object file'); } },
+        {
+          label: 'b',
+          load: () => {
+            throw new Error('libcuda.so.1: cannot open shared object file');
+          },
+        },
       ]),
     );
     expect(e.message.split('\n').slice(1, 3)).toEqual([
@@ -200,7 +234,11 @@ describe('native loader: each failure, as the user reads it', () => {
 describe('prebuild names', () => {
   it('carry libtorch major.minor, the CXX11 ABI and CPU/CUDA, and read back', () => {
     const name = prebuildFileName({ torch: '2.5.1', cxx11Abi: false, cuda: true });
-    expect(name).toBe(process.platform === 'linux' ? 'supersimplenet.napi.glibc.torch2_5.cxx11abi0.cuda.node' : 'supersimplenet.napi.torch2_5.cxx11abi0.cuda.node');
+    expect(name).toBe(
+      process.platform === 'linux'
+        ? 'supersimplenet.napi.glibc.torch2_5.cxx11abi0.cuda.node'
+        : 'supersimplenet.napi.torch2_5.cxx11abi0.cuda.node',
+    );
     expect(parsePrebuildTags(name)).toEqual({ torch: '2.5', cxx11Abi: false, cuda: true });
     expect(parsePrebuildTags('supersimplenet.napi.node')).toBeUndefined();
   });

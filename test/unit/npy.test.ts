@@ -14,7 +14,7 @@ describe('npy', () => {
 
   test('float32 write-read round trip keeps shape and every value (signed zero, infinities, NaN)', async () => {
     const data = new Float32Array(3 * 5);
-    for (let i = 0; i < data.length; i++) data[i] = Math.fround(Math.sin(i) * 10 ** (i % 7 - 3));
+    for (let i = 0; i < data.length; i++) data[i] = Math.fround(Math.sin(i) * 10 ** ((i % 7) - 3));
     data[3] = -0;
     data[4] = Infinity;
     data[5] = NaN;
@@ -55,12 +55,24 @@ describe('npy', () => {
     const good = encodeNpy(new Float32Array(4), [2, 2]);
     const withHeader = (edit: (h: string) => string): Buffer => {
       const n = good.readUInt16LE(8);
-      const header = `${edit(good.toString('latin1', 10, 10 + n)).padEnd(n - 1, ' ').slice(0, n - 1)}\n`;
+      const header = `${edit(good.toString('latin1', 10, 10 + n))
+        .padEnd(n - 1, ' ')
+        .slice(0, n - 1)}\n`;
       return Buffer.concat([good.subarray(0, 10), Buffer.from(header, 'latin1'), good.subarray(10 + n)]);
     };
     expect(() => decodeNpy(Buffer.from('not numpy at all'), 'x.npy')).toThrow(expect.objectContaining({ code: 'ERR_SSN_INPUT' }));
-    expect(() => decodeNpy(withHeader((h) => h.replace('False', 'True')), 'x.npy')).toThrow(/Fortran/);
-    expect(() => decodeNpy(withHeader((h) => h.replace('<f4', '<f8')), 'x.npy')).toThrow(/'<f8' is not supported/);
+    expect(() =>
+      decodeNpy(
+        withHeader((h) => h.replace('False', 'True')),
+        'x.npy',
+      ),
+    ).toThrow(/Fortran/);
+    expect(() =>
+      decodeNpy(
+        withHeader((h) => h.replace('<f4', '<f8')),
+        'x.npy',
+      ),
+    ).toThrow(/'<f8' is not supported/);
     expect(() => decodeNpy(good.subarray(0, good.length - 1), 'x.npy')).toThrow(/needs 16 data bytes but the file holds 15/);
   });
 

@@ -43,7 +43,9 @@ describe('overlay', () => {
 
   test('a PNG at the image size, red where the map is high and blue where it is low', async () => {
     const image = path.join(tmp, 'gray.png');
-    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(image);
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .png()
+      .toFile(image);
     const out = path.join(tmp, 'out', 'overlay.png');
     await writeOverlay(image, rightHalfMap(16, 12), 16, 12, out);
     const meta = await sharp(out).metadata();
@@ -93,8 +95,9 @@ describe('overlay', () => {
     expect(rOwn).toBeGreaterThan(bOwn + 100);
 
     await expect(writeOverlay(raw, calm, 20, 10, shared, { calibration, range: [0, 1] })).rejects.toMatchObject({ code: 'ERR_SSN_INPUT' });
-    await expect(writeOverlay(raw, calm, 20, 10, shared, { calibration: { pixelThreshold: 5, mapRange: { low: -3, high: 3 } } }))
-      .rejects.toMatchObject({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('pixelThreshold') });
+    await expect(
+      writeOverlay(raw, calm, 20, 10, shared, { calibration: { pixelThreshold: 5, mapRange: { low: -3, high: 3 } } }),
+    ).rejects.toMatchObject({ code: 'ERR_SSN_INPUT', message: expect.stringContaining('pixelThreshold') });
   });
 
   test('an undecodable image is ERR_SSN_INPUT', async () => {

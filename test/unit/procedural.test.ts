@@ -3,7 +3,8 @@ import { generateSurface, proceduralDataset, prng } from '../../lib/data/procedu
 const count = (mask: Uint8Array) => mask.reduce((n, v) => n + (v === 255 ? 1 : 0), 0);
 
 test('the PRNG is deterministic and roughly uniform', () => {
-  const a = prng(42), b = prng(42);
+  const a = prng(42),
+    b = prng(42);
   const xs = Array.from({ length: 10000 }, () => a());
   expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -34,7 +35,8 @@ test.each(['scratch', 'spot', 'crack'] as const)('a %s is marked exactly where t
   let changedInside = 0;
   let changedOutside = 0;
   for (let i = 0; i < 96 * 96; i++) {
-    const a = clean.image.data, b = broken.image.data;
+    const a = clean.image.data,
+      b = broken.image.data;
     const same = a[i * 3] === b[i * 3] && a[i * 3 + 1] === b[i * 3 + 1] && a[i * 3 + 2] === b[i * 3 + 2];
     if (broken.mask[i] === 0) changedOutside += same ? 0 : 1;
     else changedInside += same ? 0 : 1;

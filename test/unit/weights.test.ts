@@ -3,12 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import {
-  DEFAULT_BACKBONE_FILES,
-  defaultBackboneDir,
-  defaultBackbonePath,
-  fetchDefaultBackbone,
-} from '../../lib/weights';
+import { DEFAULT_BACKBONE_FILES, defaultBackboneDir, defaultBackbonePath, fetchDefaultBackbone } from '../../lib/weights';
 import { writeTar } from '../helpers/tarWriter';
 
 /** Runs `body` with some environment variables set, restoring them afterwards. */
@@ -88,7 +83,11 @@ describe('default backbone cache', () => {
   });
 
   test('offline: an unreachable registry fails fast with the by-hand hint', async () => {
-    const vars = { SSN_CACHE_DIR: path.join(tmp, 'cache'), npm_config_registry: 'http://127.0.0.1:9', npm_config_cache: path.join(tmp, 'npm') };
+    const vars = {
+      SSN_CACHE_DIR: path.join(tmp, 'cache'),
+      npm_config_registry: 'http://127.0.0.1:9',
+      npm_config_cache: path.join(tmp, 'npm'),
+    };
     await withEnv(vars, async () => {
       const started = Date.now();
       const err = await fetchDefaultBackbone({ logger: () => undefined }).catch((e: unknown) => e);

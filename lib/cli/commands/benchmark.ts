@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('--categories <list>', "'all' or a comma-separated list", 'all')
     .option('--seeds <n>', 'runs per category (seeds recipe seed + 0..n-1)', '1')
     .option('--epochs <n>', "override the recipe's 300 epochs (smoke runs)")
-    .option('--max-minutes <n>', 'size each run\'s schedule (epochs, LR milestones) to this budget from a measured warm-up')
+    .option('--max-minutes <n>', "size each run's schedule (epochs, LR milestones) to this budget from a measured warm-up")
     .addOption(trainPrecisionOption())
     .option('--noise-std <s>', "override the feature noise's standard deviation (paper: 0.015 for wide_resnet50_2)")
     .option('--batch-size <n>', "override the recipe's batch size of 32")
@@ -62,7 +62,8 @@ export function register(program: Command): void {
 
 function backboneOf(opts: BenchmarkCliOptions): CreateOptions['backbone'] {
   if (opts.backbone === undefined) {
-    if (opts.randomBackbone || opts.backboneWeights) throw new UsageError('--random-backbone and --backbone-weights need --backbone <arch>.');
+    if (opts.randomBackbone || opts.backboneWeights)
+      throw new UsageError('--random-backbone and --backbone-weights need --backbone <arch>.');
     return DEFAULT_BACKBONE;
   }
   if (!(BACKBONE_ARCHS as readonly string[]).includes(opts.backbone)) {
@@ -77,7 +78,13 @@ function backboneOf(opts: BenchmarkCliOptions): CreateOptions['backbone'] {
 async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
   const kind = checkDatasetKind(opts.dataset);
   const all = categoriesOf(kind);
-  const categories = opts.categories === 'all' ? [...all] : opts.categories.split(',').map((c) => c.trim()).filter(Boolean);
+  const categories =
+    opts.categories === 'all'
+      ? [...all]
+      : opts.categories
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean);
   const seeds = parsePositiveInt(opts.seeds, '--seeds');
   const epochs = opts.epochs === undefined ? undefined : parsePositiveInt(opts.epochs, '--epochs');
   const maxMinutes = opts.maxMinutes === undefined ? undefined : parsePositiveNumber(opts.maxMinutes, '--max-minutes');
@@ -113,6 +120,8 @@ async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
   });
   const { header, rows } = summaryTable(summary, headlineMetrics(kind));
   printResult(formatTable(header, rows, header.slice(1)));
-  log(`${summary.runs.done} runs done, ${summary.runs.skipped} skipped (finished before), ${summary.seconds.toFixed(1)} s; ` +
-    `wrote ${path.join(out, 'summary.md')}`);
+  log(
+    `${summary.runs.done} runs done, ${summary.runs.skipped} skipped (finished before), ${summary.seconds.toFixed(1)} s; ` +
+      `wrote ${path.join(out, 'summary.md')}`,
+  );
 }

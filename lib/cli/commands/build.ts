@@ -79,8 +79,11 @@ export async function buildFromSource(opts: BuildOptions, root = PACKAGE_ROOT): 
   if (opts.libtorch) {
     const dir = path.resolve(opts.libtorch);
     if (!fs.existsSync(path.join(dir, 'share', 'cmake', 'Torch'))) {
-      throw new SsnError('ERR_SSN_CONFIG', `Expected an unpacked libtorch folder (with share/cmake/Torch) for --libtorch but received '${dir}'`,
-        'Unpack libtorch from pytorch.org, or leave --libtorch out to use a Python torch or the system libtorch-dev.');
+      throw new SsnError(
+        'ERR_SSN_CONFIG',
+        `Expected an unpacked libtorch folder (with share/cmake/Torch) for --libtorch but received '${dir}'`,
+        'Unpack libtorch from pytorch.org, or leave --libtorch out to use a Python torch or the system libtorch-dev.',
+      );
     }
     env.LIBTORCH = dir;
   }
@@ -92,8 +95,11 @@ export async function buildFromSource(opts: BuildOptions, root = PACKAGE_ROOT): 
   log(`ssn build: ${path.basename(process.execPath)} ${args.map((a) => path.relative(root, a) || a).join(' ')} (in ${root})`);
   const code = await run(process.execPath, args, root, env);
   if (code !== 0) {
-    throw new SsnError('ERR_SSN_CONFIG', `The source build failed (cmake-js exited with ${code}): the reason is in the output above.`,
-      'A missing libtorch: apt-get install libtorch-dev, pip install torch, or --libtorch /path/to/libtorch.');
+    throw new SsnError(
+      'ERR_SSN_CONFIG',
+      `The source build failed (cmake-js exited with ${code}): the reason is in the output above.`,
+      'A missing libtorch: apt-get install libtorch-dev, pip install torch, or --libtorch /path/to/libtorch.',
+    );
   }
   const file = localBuildPath(root, opts.debug ? 'Debug' : 'Release');
   const addon = loadFirst([{ label: file, load: () => loadAddonFile(file) }]);

@@ -29,8 +29,11 @@ export function register(program: Command): void {
     .description('choose the verdict thresholds of a model from labelled images and store them in the model file')
     .argument('<model>', 'the model file (.safetensors); replaced atomically unless -o is given')
     .requiredOption('--data <dir>', 'labelled images held out from training: good/, defect/ (optional), masks/ (optional)')
-    .option('--quantile <q>', 'without defective images (or masks): the quantile of the normal images\' scores ' +
-      'and map maxima, in (0, 1]', String(DEFAULT_CALIBRATION_QUANTILE))
+    .option(
+      '--quantile <q>',
+      "without defective images (or masks): the quantile of the normal images' scores " + 'and map maxima, in (0, 1]',
+      String(DEFAULT_CALIBRATION_QUANTILE),
+    )
     .option('-o, --out <model>', 'write the calibrated model here instead')
     .option('--batch-size <n>', 'images per inference call', '8')
     .option('--json', 'print the calibration as JSON')
@@ -40,7 +43,11 @@ export function register(program: Command): void {
 
 function parseQuantile(text: string): number {
   const q = parsePositiveNumber(text, '--quantile');
-  if (q > 1) throw new UsageError(`Expected --quantile in (0, 1] but received '${text}'.`, `For example --quantile ${DEFAULT_CALIBRATION_QUANTILE}.`);
+  if (q > 1)
+    throw new UsageError(
+      `Expected --quantile in (0, 1] but received '${text}'.`,
+      `For example --quantile ${DEFAULT_CALIBRATION_QUANTILE}.`,
+    );
   return q;
 }
 
@@ -65,28 +72,31 @@ async function runCalibrate(modelFile: string, opts: CalibrateCliOptions): Promi
     printJson(calibration);
     return;
   }
-  printResult([
-    ...calibrationLines(calibration),
-    `model written to ${out}`,
-  ].join('\n'));
+  printResult([...calibrationLines(calibration), `model written to ${out}`].join('\n'));
 }
 
 /** The thresholds and how they were chosen, as a few lines of text. */
 export function calibrationLines(c: Calibration): string[] {
   const { normal, anomalous, masked } = c.counts;
   const q = c.quantile === undefined ? '' : String(c.quantile);
-  const image = c.method === 'f1'
-    ? `F1-max of the scores of ${normal} normal and ${anomalous} defective images`
-    : `${q}-quantile of the scores of ${normal} normal images`;
-  const pixel = c.pixelMethod === 'f1'
-    ? `F1-max over the pixels of ${normal} normal and ${masked} masked defective images`
-    : `${q}-quantile of the map maxima of ${normal} normal images` +
-      (anomalous > 0 ? ` (no defective image has a mask marking a pixel)` : '');
+  const image =
+    c.method === 'f1'
+      ? `F1-max of the scores of ${normal} normal and ${anomalous} defective images`
+      : `${q}-quantile of the scores of ${normal} normal images`;
+  const pixel =
+    c.pixelMethod === 'f1'
+      ? `F1-max over the pixels of ${normal} normal and ${masked} masked defective images`
+      : `${q}-quantile of the map maxima of ${normal} normal images` +
+        (anomalous > 0 ? ` (no defective image has a mask marking a pixel)` : '');
   return [
-    formatTable(['threshold', 'value', 'chosen as', 'rule'], [
-      ['image', c.imageThreshold.toPrecision(6), image, 'anomalous when score >= threshold'],
-      ['pixel', c.pixelThreshold.toPrecision(6), pixel, 'defect pixel when map >= threshold'],
-    ], ['value']),
+    formatTable(
+      ['threshold', 'value', 'chosen as', 'rule'],
+      [
+        ['image', c.imageThreshold.toPrecision(6), image, 'anomalous when score >= threshold'],
+        ['pixel', c.pixelThreshold.toPrecision(6), pixel, 'defect pixel when map >= threshold'],
+      ],
+      ['value'],
+    ),
     `map range ${c.mapRange.low.toPrecision(6)} .. ${c.mapRange.high.toPrecision(6)} (overlay colours: the pixel threshold at the middle)`,
   ];
 }

@@ -67,25 +67,36 @@ export function register(program: Command): void {
     .command('demo')
     .description('train, calibrate and evaluate on procedural surface defects with the embedded default backbone')
     .option('-o, --out <dir>', 'where to write images, masks, overlays, grid.png, the model and summary.json', 'ssn-demo')
-    .addOption(new Option('--setting <setting>', 'supervised: also learn from labelled defective surfaces; unsupervised: from normal ones only')
-      .choices(['supervised', 'unsupervised']).default('supervised'))
+    .addOption(
+      new Option('--setting <setting>', 'supervised: also learn from labelled defective surfaces; unsupervised: from normal ones only')
+        .choices(['supervised', 'unsupervised'])
+        .default('supervised'),
+    )
     .option('--size <n>', 'model input size (square)', DEFAULTS.size)
     .option('--train <n>', 'normal surfaces to train on', DEFAULTS.train)
     .option('--defects <n>', `labelled defective training surfaces, with masks (supervised; default ${RECIPES.supervised.defects})`)
     .option('--validation <n>', 'held-out surfaces (about half defective, with masks) that calibrate the verdicts', DEFAULTS.validation)
     .option('--test <n>', 'held-out surfaces to score (about half of them defective)', DEFAULTS.test)
-    .option('--epochs <n>', `training epochs (default ${RECIPES.supervised.epochs} supervised, ${RECIPES.unsupervised.epochs} unsupervised)`)
+    .option(
+      '--epochs <n>',
+      `training epochs (default ${RECIPES.supervised.epochs} supervised, ${RECIPES.unsupervised.epochs} unsupervised)`,
+    )
     .option('--batch-size <n>', `images per training step (default ${RECIPES.supervised.batchSize} / ${RECIPES.unsupervised.batchSize})`)
     .option('--seed <n>', 'seed of the procedural surfaces', '7')
-    .addOption(new Option('--surface <kind>', 'the surface to inspect (one model per kind, as per MVTec category)')
-      .choices(['brushed', 'cast', 'ceramic']).default('brushed'))
+    .addOption(
+      new Option('--surface <kind>', 'the surface to inspect (one model per kind, as per MVTec category)')
+        .choices(['brushed', 'cast', 'ceramic'])
+        .default('brushed'),
+    )
     .addOption(deviceOption())
     .addOption(trainPrecisionOption())
     .action((opts: DemoOptions) => runDemo(opts));
 }
 
 async function writePng(file: string, data: Uint8Array | Uint8ClampedArray, size: number, channels: 1 | 3): Promise<void> {
-  await sharp(Buffer.from(data), { raw: { width: size, height: size, channels } }).png().toFile(file);
+  await sharp(Buffer.from(data), { raw: { width: size, height: size, channels } })
+    .png()
+    .toFile(file);
 }
 
 function asItems(samples: SurfaceSample[], prefix: string, withMasks: boolean): DatasetItem[] {
@@ -120,39 +131,64 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   const defective = defectCount > 0 ? proceduralDataset({ ...surface, count: defectCount, seed: seed + 3, defectFraction: 1 }) : [];
   const test = proceduralDataset({ ...surface, count: testCount, seed: seed + 1, defectFraction: 0.5 });
   const validation = proceduralDataset({ ...surface, count: validationCount, seed: seed + 2, defectFraction: 0.5 });
-  for (const [set, option] of [[test, '--test'], [validation, '--validation']] as const) {
+  for (const [set, option] of [
+    [test, '--test'],
+    [validation, '--validation'],
+  ] as const) {
     if (!set.some((s) => s.defect) || set.every((s) => s.defect)) {
       throw new UsageError(`${option} ${set.length} drew only one kind of surface.`, `Use at least 4 surfaces for ${option}.`);
     }
   }
-  log(`generated ${trainCount} normal ${defectCount > 0 ? `and ${defectCount} labelled defective ` : ''}${opts.surface} training ` +
-    `surfaces, ${validationCount} to calibrate and ${testCount} ` +
-    `held-out surfaces (${test.filter((s) => s.defect).length} defective), ${size}x${size}`);
+  log(
+    `generated ${trainCount} normal ${defectCount > 0 ? `and ${defectCount} labelled defective ` : ''}${opts.surface} training ` +
+      `surfaces, ${validationCount} to calibrate and ${testCount} ` +
+      `held-out surfaces (${test.filter((s) => s.defect).length} defective), ${size}x${size}`,
+  );
 
   const model = await modelClass().create({ imageSize: size, device: opts.device, logger: log });
   try {
     const progress = progressReporter();
     const items = [...asItems(train, 'train', false), ...asItems(defective, 'defect', true)];
     const summary = await model.train(items, {
-      setting: opts.setting, epochs, batchSize, precision: opts.precision, ...recipe.options,
-      validation: asItems(validation, 'validation', true), onProgress: (p) => progress.report(p),
+      setting: opts.setting,
+      epochs,
+      batchSize,
+      precision: opts.precision,
+      ...recipe.options,
+      validation: asItems(validation, 'validation', true),
+      onProgress: (p) => progress.report(p),
     });
     progress.done();
     const calibration = summary.calibration as Calibration;
-    log(`trained ${summary.epochs} epochs (${summary.steps} steps) in ${formatDuration(summary.seconds)}` +
-      (summary.cachedFeatures ? `, backbone features cached once in ${formatDuration(summary.cacheSeconds)}` : '') +
-      `; final loss ${fixed(summary.loss)}; precision ${summary.precisionReason}`);
-    log(`calibrated on ${validationCount} held-out surfaces: defective when score >= ${fixed(calibration.imageThreshold)} ` +
-      `(${calibration.method}), defect pixels where map >= ${fixed(calibration.pixelThreshold)} (${calibration.pixelMethod})`);
+    log(
+      `trained ${summary.epochs} epochs (${summary.steps} steps) in ${formatDuration(summary.seconds)}` +
+        (summary.cachedFeatures ? `, backbone features cached once in ${formatDuration(summary.cacheSeconds)}` : '') +
+        `; final loss ${fixed(summary.loss)}; precision ${summary.precisionReason}`,
+    );
+    log(
+      `calibrated on ${validationCount} held-out surfaces: defective when score >= ${fixed(calibration.imageThreshold)} ` +
+        `(${calibration.method}), defect pixels where map >= ${fixed(calibration.pixelThreshold)} (${calibration.pixelMethod})`,
+    );
     const modelFile = path.join(opts.out, 'model.safetensors');
     await model.save(modelFile);
 
     const t0 = process.hrtime.bigint();
-    const predictions = await model.predictBatch(test.map((s) => s.image), { batchSize: 8 });
+    const predictions = await model.predictBatch(
+      test.map((s) => s.image),
+      { batchSize: 8 },
+    );
     const msPerImage = Number(process.hrtime.bigint() - t0) / 1e6 / test.length;
     const labels = test.map((s) => (s.defect ? 1 : 0));
-    const imageAuroc = auroc(predictions.map((p) => p.score), labels);
-    const pixelAupro = aupro(predictions.map((p) => p.map), test.map((s) => s.mask.map((v) => (v ? 1 : 0))), size, size).aupro;
+    const imageAuroc = auroc(
+      predictions.map((p) => p.score),
+      labels,
+    );
+    const pixelAupro = aupro(
+      predictions.map((p) => p.map),
+      test.map((s) => s.mask.map((v) => (v ? 1 : 0))),
+      size,
+      size,
+    ).aupro;
     const correct = predictions.filter((p, i) => p.anomalous === (labels[i] === 1)).length;
     const accuracy = correct / test.length;
 
@@ -163,17 +199,37 @@ async function runDemo(opts: DemoOptions): Promise<void> {
     const seconds = (Date.now() - started) / 1000;
     await fs.writeFile(
       path.join(opts.out, 'summary.json'),
-      `${JSON.stringify({
-        headsTrained: info.headsTrained, backbone: info.backbone, imageSize: info.imageSize, seed, train: summary, calibration,
-        imageAuroc, pixelAupro, accuracy, msPerImage, seconds, model: modelFile, grid: gridFile, results: rows.records,
-      }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          headsTrained: info.headsTrained,
+          backbone: info.backbone,
+          imageSize: info.imageSize,
+          seed,
+          train: summary,
+          calibration,
+          imageAuroc,
+          pixelAupro,
+          accuracy,
+          msPerImage,
+          seconds,
+          model: modelFile,
+          grid: gridFile,
+          results: rows.records,
+        },
+        null,
+        2,
+      )}\n`,
     );
     printResult(formatTable(['image', 'defect', 'score', 'verdict', 'map max'], rows.table, ['score', 'map max']));
-    printResult(`image AUROC ${imageAuroc.toFixed(4)}  pixel AUPRO ${pixelAupro.toFixed(4)}  accuracy ${accuracy.toFixed(4)} ` +
-      `(${correct}/${testCount} held-out surfaces right, ${labels.filter((l) => l === 1).length} defective)`);
+    printResult(
+      `image AUROC ${imageAuroc.toFixed(4)}  pixel AUPRO ${pixelAupro.toFixed(4)}  accuracy ${accuracy.toFixed(4)} ` +
+        `(${correct}/${testCount} held-out surfaces right, ${labels.filter((l) => l === 1).length} defective)`,
+    );
     log(`${msPerImage.toFixed(0)} ms per image on ${info.device}; total ${formatDuration(seconds)}`);
-    log(`grid in ${gridFile}, overlays in ${dirs.overlays} (one colour scale, the defect threshold at its middle), ` +
-      `model in ${modelFile}, summary in ${path.join(opts.out, 'summary.json')}`);
+    log(
+      `grid in ${gridFile}, overlays in ${dirs.overlays} (one colour scale, the defect threshold at its middle), ` +
+        `model in ${modelFile}, summary in ${path.join(opts.out, 'summary.json')}`,
+    );
   } finally {
     model.dispose();
   }
@@ -214,8 +270,14 @@ async function writeGrid(
   dirs: { images: string; masks: string; overlays: string },
   file: string,
 ): Promise<void> {
-  const good = test.map((_s, i) => i).filter((i) => !test[i].defect).slice(0, 3);
-  const bad = test.map((_s, i) => i).filter((i) => test[i].defect).slice(0, 5);
+  const good = test
+    .map((_s, i) => i)
+    .filter((i) => !test[i].defect)
+    .slice(0, 3);
+  const bad = test
+    .map((_s, i) => i)
+    .filter((i) => test[i].defect)
+    .slice(0, 5);
   const rows: GridRow[] = [];
   for (const i of [...good, ...bad]) {
     const name = fileName(i, test[i]);

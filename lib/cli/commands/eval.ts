@@ -41,7 +41,8 @@ export function addDatasetOptions(command: Command, withCategory = true): Comman
     .option('--split <n>', 'ksdd2: use split_weakly_<n>.pyb / split_<n>.pyb (the official split is 246)')
     .option('--supervised', 'mt: supervised split (half of each defect class in train)')
     .option('--split-seed <n>', 'mt: seed of the split', '42');
-  if (withCategory) command.option('--category <name>', 'the category (mvtec, visa, sensum)').option('--fold <k>', 'sensum: the fold 0, 1 or 2', '0');
+  if (withCategory)
+    command.option('--category <name>', 'the category (mvtec, visa, sensum)').option('--fold <k>', 'sensum: the fold 0, 1 or 2', '0');
   return command;
 }
 
@@ -63,7 +64,12 @@ export function layoutOptions(opts: DatasetCliOptions): LayoutOptions {
 
 /** A folder name for a dataset split name ('mvtec/bottle' -> 'mvtec-bottle'). */
 export function slug(name: string): string {
-  return name.replace(/^folder:.*$/, 'folder').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'dataset';
+  return (
+    name
+      .replace(/^folder:.*$/, 'folder')
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'dataset'
+  );
 }
 
 export const METRIC_COLUMNS: Array<[keyof EvalMetrics, string]> = [
@@ -113,9 +119,13 @@ async function runEval(modelFile: string, opts: EvalCliOptions): Promise<void> {
       return;
     }
     const r = run.result;
-    printResult(formatTable(['dataset', ...METRIC_COLUMNS.map(([, l]) => l), 'threshold'],
-      [[r.dataset, ...METRIC_COLUMNS.map(([k]) => pct(r.metrics[k])), r.threshold ? r.threshold.value.toFixed(4) : '-']],
-      METRIC_COLUMNS.map(([, l]) => l).concat('threshold')));
+    printResult(
+      formatTable(
+        ['dataset', ...METRIC_COLUMNS.map(([, l]) => l), 'threshold'],
+        [[r.dataset, ...METRIC_COLUMNS.map(([k]) => pct(r.metrics[k])), r.threshold ? r.threshold.value.toFixed(4) : '-']],
+        METRIC_COLUMNS.map(([, l]) => l).concat('threshold'),
+      ),
+    );
     if (r.calibrated) printResult(storedThresholdText(r.calibrated));
     for (const n of r.notes) log(`note: ${n}`);
     log(`wrote ${files.json}, ${files.markdown}, ${files.html}`);

@@ -31,8 +31,14 @@ export function register(program: Command): void {
     .command('import')
     .description('build a model from a backbone checkpoint and optional trained heads, and save it')
     .addOption(new Option('--arch <arch>', 'backbone architecture').choices(BACKBONE_ARCHS).makeOptionMandatory())
-    .option('--backbone <file>', 'backbone weights: torchvision .pth/.pt, .safetensors or TF.js model.json (resnet50-keras: default backbone when omitted)')
-    .option('--weights <file>', 'trained heads: official weights.pt or an anomalib checkpoint (default: untrained heads, official initialisation)')
+    .option(
+      '--backbone <file>',
+      'backbone weights: torchvision .pth/.pt, .safetensors or TF.js model.json (resnet50-keras: default backbone when omitted)',
+    )
+    .option(
+      '--weights <file>',
+      'trained heads: official weights.pt or an anomalib checkpoint (default: untrained heads, official initialisation)',
+    )
     .addOption(new Option('--format <format>', 'format of --weights').choices(['official', 'anomalib', 'auto']).default('auto'))
     .option('--size <HxW>', 'model input size, HEIGHTxWIDTH or one number', '256x256')
     .requiredOption('-o, --output <file>', 'the model file to write (.safetensors)')

@@ -53,7 +53,10 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON array [{file, score, logit, map, anomalous}] on stdout')
     .option('--maps-dir <dir>', 'write each anomaly map as float32 .npy (height x width at model size), named after the image')
     .option('--overlay-dir <dir>', 'write each image with its map overlaid (jet colormap) as PNG')
-    .option('--masks-dir <dir>', 'calibrated models: write each defect mask (map >= the pixel threshold) as a 0/255 PNG of the image\'s size')
+    .option(
+      '--masks-dir <dir>',
+      "calibrated models: write each defect mask (map >= the pixel threshold) as a 0/255 PNG of the image's size",
+    )
     .option('--batch-size <n>', 'images per inference call', '8')
     .addOption(deviceOption())
     .action((modelFile: string, images: string[], opts: PredictOptions) => runPredict(modelFile, images, opts));
@@ -75,11 +78,15 @@ async function runPredict(modelFile: string, args: string[], opts: PredictOption
     const { calibration } = await model.info();
     calibrated = calibration !== null;
     if (calibration) {
-      log(`calibrated model: anomalous when score >= ${calibration.imageThreshold.toPrecision(6)}, ` +
-        `defect pixels where map >= ${calibration.pixelThreshold.toPrecision(6)}`);
+      log(
+        `calibrated model: anomalous when score >= ${calibration.imageThreshold.toPrecision(6)}, ` +
+          `defect pixels where map >= ${calibration.pixelThreshold.toPrecision(6)}`,
+      );
     } else if (masks) {
-      throw notCalibratedError('a defect mask (--masks-dir)',
-        `Calibrate it first: ssn calibrate ${modelFile} --data DIR (good/, defect/, masks/ of images held out from training).`);
+      throw notCalibratedError(
+        'a defect mask (--masks-dir)',
+        `Calibrate it first: ssn calibrate ${modelFile} --data DIR (good/, defect/, masks/ of images held out from training).`,
+      );
     }
     if (masks) await ensureDir(opts.masksDir as string, '--masks-dir');
     // Chunks of one batch: maps are written and dropped as they come, so memory stays flat.
@@ -136,7 +143,13 @@ async function writeMaskPng(file: string, m: { mask: Uint8Array; width: number; 
   const pixels = Buffer.alloc(m.mask.length);
   for (let i = 0; i < m.mask.length; i++) pixels[i] = m.mask[i] ? 255 : 0;
   try {
-    await fs.writeFile(file, await sharp(pixels, { raw: { width: m.width, height: m.height, channels: 1 } }).toColourspace('b-w').png().toBuffer());
+    await fs.writeFile(
+      file,
+      await sharp(pixels, { raw: { width: m.width, height: m.height, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer(),
+    );
   } catch (e) {
     throw new SsnError('ERR_SSN_IO', `Cannot write ${file}: ${(e as Error).message}.`, 'Check that the folder is writable.');
   }

@@ -78,8 +78,12 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   const all = await loadFolderItems(opts.data);
   const items = opts.supervised ? all : all.filter((item) => item.label === 0);
   const normal = items.filter((item) => item.label === 0).length;
-  log(`${opts.data}: ${normal} normal${opts.supervised ? `, ${items.length - normal} defective` : ''} training images` +
-    (!opts.supervised && all.length > items.length ? ` (${all.length - items.length} in defect/ left out: add --supervised to use them)` : ''));
+  log(
+    `${opts.data}: ${normal} normal${opts.supervised ? `, ${items.length - normal} defective` : ''} training images` +
+      (!opts.supervised && all.length > items.length
+        ? ` (${all.length - items.length} in defect/ left out: add --supervised to use them)`
+        : ''),
+  );
   options.setting = opts.supervised ? 'supervised' : 'unsupervised';
 
   const started = Date.now();
@@ -91,8 +95,10 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
     const info = await model.info();
     if (info.imageSize[0] !== height || info.imageSize[1] !== width) {
       if (opts.size !== '256x256') {
-        throw new UsageError(`--size ${height}x${width} differs from the checkpoint's ${info.imageSize.join('x')}.`,
-          'Leave --size out when resuming.');
+        throw new UsageError(
+          `--size ${height}x${width} differs from the checkpoint's ${info.imageSize.join('x')}.`,
+          'Leave --size out when resuming.',
+        );
       }
     }
   } else {
@@ -116,9 +122,13 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
     progress.done();
     if (e instanceof SsnError && e.code === 'ERR_SSN_ABORTED') {
       const ckpt = options.checkpoint?.path;
-      throw new SsnError('ERR_SSN_ABORTED', `Training stopped: ${e.message}`, ckpt
-        ? `The last checkpoint is ${ckpt}; continue with the same options and --resume ${ckpt}.`
-        : 'Nothing was saved: use --checkpoint-every to be able to resume.');
+      throw new SsnError(
+        'ERR_SSN_ABORTED',
+        `Training stopped: ${e.message}`,
+        ckpt
+          ? `The last checkpoint is ${ckpt}; continue with the same options and --resume ${ckpt}.`
+          : 'Nothing was saved: use --checkpoint-every to be able to resume.',
+      );
     }
     throw e;
   } finally {
@@ -127,12 +137,14 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   }
   const wall = (Date.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.images / summary.seconds : 0;
-  printResult([
-    `trained ${summary.epochs} epochs (${summary.steps} steps, ${summary.images} images${summary.resumed ? ', resumed' : ''}) ` +
-      `in ${formatDuration(summary.seconds)}: ${rate.toFixed(1)} images/s` +
-      (summary.cachedFeatures ? `, backbone features cached in ${formatDuration(summary.cacheSeconds)}` : ''),
-    scheduleLine(summary),
-    `final loss ${fixed(summary.loss)} (l1 ${fixed(summary.truncatedL1)}, map ${fixed(summary.focalMap)}, score ${fixed(summary.focalScore)})`,
-    `model written to ${opts.out}${options.checkpoint ? `, checkpoints to ${options.checkpoint.path}` : ''}; total ${formatDuration(wall)}`,
-  ].join('\n'));
+  printResult(
+    [
+      `trained ${summary.epochs} epochs (${summary.steps} steps, ${summary.images} images${summary.resumed ? ', resumed' : ''}) ` +
+        `in ${formatDuration(summary.seconds)}: ${rate.toFixed(1)} images/s` +
+        (summary.cachedFeatures ? `, backbone features cached in ${formatDuration(summary.cacheSeconds)}` : ''),
+      scheduleLine(summary),
+      `final loss ${fixed(summary.loss)} (l1 ${fixed(summary.truncatedL1)}, map ${fixed(summary.focalMap)}, score ${fixed(summary.focalScore)})`,
+      `model written to ${opts.out}${options.checkpoint ? `, checkpoints to ${options.checkpoint.path}` : ''}; total ${formatDuration(wall)}`,
+    ].join('\n'),
+  );
 }

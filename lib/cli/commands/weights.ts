@@ -31,9 +31,12 @@ export function register(program: Command): void {
     .description('print the path of the default backbone model.json (error when it is not in the cache)')
     .action(async () => {
       printResult(await defaultBackbonePath({ fetch: false }));
-    });  weights
+    });
+  weights
     .command('verify')
-    .description('classify photos with the full Keras ResNet50 ImageNet model of the default backbone (fetched when missing): a check of the import')
+    .description(
+      'classify photos with the full Keras ResNet50 ImageNet model of the default backbone (fetched when missing): a check of the import',
+    )
     .argument('<images...>', 'photos, or folders of photos')
     .option('--top <k>', 'classes per image', '5')
     .option('--json', 'print one JSON array [{file, classes: [{index, label, probability}]}] on stdout')
@@ -43,7 +46,10 @@ export function register(program: Command): void {
 async function runVerify(args: string[], opts: { top: string; json?: boolean }): Promise<void> {
   const k = parsePositiveInt(opts.top, '--top');
   if (k > IMAGENET_CLASSES) {
-    throw new UsageError(`Expected --top to be at most ${IMAGENET_CLASSES} but received ${k}.`, `ImageNet has ${IMAGENET_CLASSES} classes.`);
+    throw new UsageError(
+      `Expected --top to be at most ${IMAGENET_CLASSES} but received ${k}.`,
+      `ImageNet has ${IMAGENET_CLASSES} classes.`,
+    );
   }
   const files = await expandImages(args);
   const top = await classifyImageNet(files, { k, logger: log });
