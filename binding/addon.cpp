@@ -9,8 +9,8 @@
 #include "imagenet.h"
 #include "model_handle.h"
 #include "pickle_json.h"
-#include "resize_image.h"
 #include "promise_worker.h"
+#include "resize_image.h"
 #include "train.h"
 
 namespace ssn_binding {

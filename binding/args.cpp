@@ -58,30 +58,50 @@ double integer_in_range(const Napi::Value& value, const std::string& name, doubl
 
 std::string describe_value(const Napi::Value& value) {
   switch (value.Type()) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return value.As<Napi::Boolean>().Value() ? "true (boolean)" : "false (boolean)";
-    case napi_number: return value.ToString().Utf8Value() + " (number)";
-    case napi_bigint: return "a bigint";
-    case napi_string: return "'" + truncated(value.As<Napi::String>().Utf8Value(), 60) + "' (string)";
-    case napi_symbol: return "a symbol";
-    case napi_function: return "a function";
-    case napi_external: return "an external";
-    case napi_object: break;
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return value.As<Napi::Boolean>().Value() ? "true (boolean)" : "false (boolean)";
+    case napi_number:
+      return value.ToString().Utf8Value() + " (number)";
+    case napi_bigint:
+      return "a bigint";
+    case napi_string:
+      return "'" + truncated(value.As<Napi::String>().Utf8Value(), 60) + "' (string)";
+    case napi_symbol:
+      return "a symbol";
+    case napi_function:
+      return "a function";
+    case napi_external:
+      return "an external";
+    case napi_object:
+      break;
   }
   if (value.IsArray()) return "an array of length " + std::to_string(value.As<Napi::Array>().Length());
   if (value.IsTypedArray()) {
     switch (value.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_int8_array: return "an Int8Array";
-      case napi_uint8_array: return "a Uint8Array";
-      case napi_uint8_clamped_array: return "a Uint8ClampedArray";
-      case napi_int16_array: return "an Int16Array";
-      case napi_uint16_array: return "a Uint16Array";
-      case napi_int32_array: return "an Int32Array";
-      case napi_uint32_array: return "a Uint32Array";
-      case napi_float32_array: return "a Float32Array";
-      case napi_float64_array: return "a Float64Array";
-      default: return "a typed array";
+      case napi_int8_array:
+        return "an Int8Array";
+      case napi_uint8_array:
+        return "a Uint8Array";
+      case napi_uint8_clamped_array:
+        return "a Uint8ClampedArray";
+      case napi_int16_array:
+        return "an Int16Array";
+      case napi_uint16_array:
+        return "a Uint16Array";
+      case napi_int32_array:
+        return "an Int32Array";
+      case napi_uint32_array:
+        return "a Uint32Array";
+      case napi_float32_array:
+        return "a Float32Array";
+      case napi_float64_array:
+        return "a Float64Array";
+      default:
+        return "a typed array";
     }
   }
   if (value.IsArrayBuffer()) return "an ArrayBuffer";
@@ -129,7 +149,8 @@ std::vector<OwnedImage> parse_images(const Napi::Value& value) {
 
   std::vector<OwnedImage> images;
   images.reserve(array.Length());
-  for (uint32_t i = 0; i < array.Length(); ++i) images.push_back(parse_image(array.Get(i), "images[" + std::to_string(i) + "]"));
+  for (uint32_t i = 0; i < array.Length(); ++i)
+    images.push_back(parse_image(array.Get(i), "images[" + std::to_string(i) + "]"));
   return images;
 }
 
@@ -173,7 +194,8 @@ ssn::LoadOptions parse_load_options(const Napi::Value& device, const Napi::Value
   if (!device.IsUndefined() && !device.IsString()) fail("'auto', 'cpu' or 'cuda'", "device", device);
   options.device = ssn::parse_device_preference(device.IsString() ? device.As<Napi::String>().Utf8Value() : "auto");
   if (runtime.IsUndefined()) return options;
-  if (!runtime.IsObject() || runtime.IsArray()) fail("an object {precision?, threads?, cudaGraphs?}", "options", runtime);
+  if (!runtime.IsObject() || runtime.IsArray())
+    fail("an object {precision?, threads?, cudaGraphs?}", "options", runtime);
   parse_runtime_fields(runtime.As<Napi::Object>(), options.precision, options.threads, options.cuda_graphs);
   return options;
 }

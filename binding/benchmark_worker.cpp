@@ -57,8 +57,9 @@ Napi::Value start_benchmark(Napi::Env env, std::shared_ptr<EngineSlot> slot, con
   ssn::BenchmarkOptions options;
   if (!value.IsUndefined()) {
     if (!value.IsObject() || value.IsArray())
-      throw ArgumentError("Expected an object {batch?, warmup?, reps?, memoryReps?, reference?} for options but received " +
-                          describe_value(value));
+      throw ArgumentError(
+          "Expected an object {batch?, warmup?, reps?, memoryReps?, reference?} for options but received " +
+          describe_value(value));
     Napi::Object obj = value.As<Napi::Object>();
     options.batch = optional_count(obj, "batch", options.batch, 1);
     options.warmup = optional_count(obj, "warmup", options.warmup, 0);

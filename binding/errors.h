@@ -10,9 +10,9 @@
 namespace ssn_binding {
 
 struct NativeError {
-  std::string code;     // ERR_SSN_*
+  std::string code;  // ERR_SSN_*
   std::string message;
-  std::string hint;     // empty when there is nothing useful to add
+  std::string hint;         // empty when there is nothing useful to add
   bool type_error = false;  // a JS argument of the wrong type
 };
 

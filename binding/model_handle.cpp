@@ -32,11 +32,15 @@ Napi::Float32Array copy_to_js(Napi::Env env, const std::vector<float>& values) {
 class PredictWorker : public PromiseWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::vector<OwnedImage> images)
-      : PromiseWorker(env, "supersimplenet:predict"), slot_(std::move(slot)), images_(std::move(images)),
+      : PromiseWorker(env, "supersimplenet:predict"),
+        slot_(std::move(slot)),
+        images_(std::move(images)),
         expected_(images_.size()) {}
   // A preprocessed [B,3,H,W] float32 batch (owned copy), for timing without image decoding.
   PredictWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, torch::Tensor batch)
-      : PromiseWorker(env, "supersimplenet:predictTensor"), slot_(std::move(slot)), batch_(std::move(batch)),
+      : PromiseWorker(env, "supersimplenet:predictTensor"),
+        slot_(std::move(slot)),
+        batch_(std::move(batch)),
         expected_(static_cast<size_t>(batch_.size(0))) {}
 
  protected:
@@ -166,8 +170,8 @@ Napi::Value ModelHandle::PredictTensor(const Napi::CallbackInfo& info) {
     Napi::Float32Array array = data.As<Napi::Float32Array>();
     const int64_t per_image = 3 * config.image_h * config.image_w;
     if (static_cast<int64_t>(array.ElementLength()) != batch * per_image)
-      throw ArgumentError("Expected " + std::to_string(batch * per_image) + " floats ([" + std::to_string(batch) + ",3," +
-                              std::to_string(config.image_h) + "," + std::to_string(config.image_w) +
+      throw ArgumentError("Expected " + std::to_string(batch * per_image) + " floats ([" + std::to_string(batch) +
+                              ",3," + std::to_string(config.image_h) + "," + std::to_string(config.image_w) +
                               "]) for data but received " + std::to_string(array.ElementLength()),
                           "pass preprocessed channel-first images of the model size");
     // Copied on the JS thread: the buffer may be detached while the job runs.

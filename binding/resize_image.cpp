@@ -18,9 +18,7 @@ class ResizeImageWorker : public PromiseWorker {
       : PromiseWorker(env, "supersimplenet:resizeImage"), image_(std::move(image)), height_(height), width_(width) {}
 
  protected:
-  void Run() override {
-    out_ = ssn::resize_rgb_u8(image_view(image_), 0, height_, width_);
-  }
+  void Run() override { out_ = ssn::resize_rgb_u8(image_view(image_), 0, height_, width_); }
   Napi::Value Result(Napi::Env env) override {
     // Copied into V8 memory: external buffers are not allowed inside Electron's memory cage.
     Napi::Uint8Array data = Napi::Uint8Array::New(env, out_.size());

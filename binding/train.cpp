@@ -54,8 +54,7 @@ class ProgressChannel : public std::enable_shared_from_this<ProgressChannel> {
       queued_ = true;
     }
     auto self = shared_from_this();
-    const napi_status status =
-        tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function) { self->deliver(env); });
+    const napi_status status = tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function) { self->deliver(env); });
     if (status != napi_ok) {
       std::lock_guard<std::mutex> lock(mutex_);
       queued_ = false;  // the queue is closing: the last report is delivered by close()
@@ -264,8 +263,8 @@ Napi::Value TrainSetHandle::Add(const Napi::CallbackInfo& info) {
                           " masks (an image, or null for none) for masks but received " + describe_value(info[1]));
     }
     if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != images.size()) {
-      throw ArgumentError("Expected an array of " + std::to_string(images.size()) + " labels (0 or 1) for labels but received " +
-                          describe_value(info[2]));
+      throw ArgumentError("Expected an array of " + std::to_string(images.size()) +
+                          " labels (0 or 1) for labels but received " + describe_value(info[2]));
     }
     Napi::Array mask_array = info[1].As<Napi::Array>();
     Napi::Array label_array = info[2].As<Napi::Array>();
@@ -299,15 +298,19 @@ AbortHandle::AbortHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Abor
 
 void AbortHandle::Abort(const Napi::CallbackInfo&) { flag_->store(true); }
 
-Napi::Value AbortHandle::Aborted(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), flag_->load()); }
+Napi::Value AbortHandle::Aborted(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), flag_->load());
+}
 
 // ---- train -------------------------------------------------------------------------------------------------
 
 Napi::Value start_training(const Napi::CallbackInfo& info, std::shared_ptr<EngineSlot> slot) {
   Napi::Env env = info.Env();
   Addon* addon = env.GetInstanceData<Addon>();
-  TrainSetHandle* set = unwrap_instance<TrainSetHandle>(info[0], addon->train_set_constructor(), "a TrainSet", "trainSet");
-  if (!info[1].IsString()) throw ArgumentError("Expected a JSON string for optionsJson but received " + describe_value(info[1]));
+  TrainSetHandle* set =
+      unwrap_instance<TrainSetHandle>(info[0], addon->train_set_constructor(), "a TrainSet", "trainSet");
+  if (!info[1].IsString())
+    throw ArgumentError("Expected a JSON string for optionsJson but received " + describe_value(info[1]));
   ssn::TrainOptions options = parse_train_options(info[1].As<Napi::String>().Utf8Value());
   std::shared_ptr<std::atomic<bool>> cancel;
   if (!info[3].IsUndefined() && !info[3].IsNull()) {
@@ -320,7 +323,9 @@ Napi::Value start_training(const Napi::CallbackInfo& info, std::shared_ptr<Engin
   } else if (!info[2].IsUndefined() && !info[2].IsNull()) {
     throw ArgumentError("Expected a function or undefined for onProgress but received " + describe_value(info[2]));
   }
-  return (new TrainWorker(env, std::move(slot), set->slot(), std::move(options), std::move(progress), std::move(cancel)))->Start();
+  return (new TrainWorker(env, std::move(slot), set->slot(), std::move(options), std::move(progress),
+                          std::move(cancel)))
+      ->Start();
 }
 
 }  // namespace ssn_binding

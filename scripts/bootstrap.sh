@@ -8,6 +8,7 @@ need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+command -v clang-format >/dev/null 2>&1 || need+=(clang-format)  # npm test checks the C++ format
 if [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ] && ! dpkg -s libtorch-dev >/dev/null 2>&1 \
    && ! python3 -c "import torch" >/dev/null 2>&1; then
   need+=(libtorch-dev)

@@ -96,7 +96,8 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   if (options.random_backbone) {
     config.backbone_source = "random";
   } else if (options.backbone_weights.empty()) {
-    throw Error(ErrorCode::Input, std::string("no weights were given for the ") + backbone_arch_name(config.arch) + " backbone",
+    throw Error(ErrorCode::Input,
+                std::string("no weights were given for the ") + backbone_arch_name(config.arch) + " backbone",
                 "pass the backbone's weight file, or ask for a random backbone explicitly (timing only)");
   } else {
     net->backbone()->load_native_weights(strip_backbone_prefix(read_any_checkpoint(options.backbone_weights)));
@@ -126,7 +127,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions&
   auto format = content.metadata.find(kFormatKey);
   auto config_text = content.metadata.find(kConfigKey);
   if (format == content.metadata.end() || format->second != kFormatValue || config_text == content.metadata.end())
-    throw Error(ErrorCode::Checkpoint, path + " is a safetensors file, but not a supersimplenet model (no ssn_config metadata)",
+    throw Error(ErrorCode::Checkpoint,
+                path + " is a safetensors file, but not a supersimplenet model (no ssn_config metadata)",
                 "create one with `ssn import` or SuperSimpleNet.create(...).save(file)");
   ModelConfig config;
   try {
@@ -162,7 +164,8 @@ void Engine::configure(const std::string& precision, int64_t threads, bool cuda_
     throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
                 "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
   if (threads < 0 || threads > 1024)
-    throw Error(ErrorCode::Input, "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
+    throw Error(ErrorCode::Input,
+                "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
   if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
   cuda_graphs_ = cuda_graphs;
   // cuDNN picks the fastest algorithm per input shape once; the plan's shapes are fixed per batch size.
@@ -254,8 +257,10 @@ BenchmarkResult Engine::benchmark(const BenchmarkOptions& options) {
     int64_t samples = 0;
     for (int64_t i = 0; i < options.memory_reps; ++i) {
       const int64_t peak = cuda_peak_reserved_bytes(device_, [&] {
-        if (options.reference) net_->infer(one);
-        else plan_->run(one);
+        if (options.reference)
+          net_->infer(one);
+        else
+          plan_->run(one);
       });
       if (peak < 0) break;
       sum += static_cast<double>(peak);

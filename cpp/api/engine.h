@@ -30,10 +30,10 @@ struct CreateOptions {
   int64_t image_h = 256;
   int64_t image_w = 256;
   DevicePreference device = DevicePreference::Auto;
-  uint64_t seed = 0;                    // head initialisation when no head weights are given
-  std::string precision = "fp32";       // inference: "fp32" | "fp16" (CUDA only) | "bf16"
-  int64_t threads = 0;                  // libtorch intra-op threads (process-wide); 0 keeps libtorch's choice
-  bool cuda_graphs = true;              // replay one captured CUDA graph per batch size (CUDA builds with graphs)
+  uint64_t seed = 0;               // head initialisation when no head weights are given
+  std::string precision = "fp32";  // inference: "fp32" | "fp16" (CUDA only) | "bf16"
+  int64_t threads = 0;             // libtorch intra-op threads (process-wide); 0 keeps libtorch's choice
+  bool cuda_graphs = true;         // replay one captured CUDA graph per batch size (CUDA builds with graphs)
 };
 
 struct LoadOptions {
@@ -55,30 +55,30 @@ struct BenchmarkOptions {
 
 struct BenchmarkResult {
   int64_t batch = 0;
-  std::vector<double> iteration_ms;   // each timed iteration
-  double gflops = 0;                  // analytic, batch 1, blur counted as the official 25x25 convolution
-  double gflops_profiler = 0;         // the same as torch.profiler counts it (the paper's 56.3 G at 256x256)
-  int64_t peak_reserved_bytes = -1;   // mean over memory_reps; -1 on the CPU or without allocator stats
+  std::vector<double> iteration_ms;  // each timed iteration
+  double gflops = 0;                 // analytic, batch 1, blur counted as the official 25x25 convolution
+  double gflops_profiler = 0;        // the same as torch.profiler counts it (the paper's 56.3 G at 256x256)
+  int64_t peak_reserved_bytes = -1;  // mean over memory_reps; -1 on the CPU or without allocator stats
   std::string precision;
-  std::string path;                   // "plan", "plan+cuda-graph" or "reference"
-  int64_t threads = 0;                // libtorch intra-op threads during the run
+  std::string path;     // "plan", "plan+cuda-graph" or "reference"
+  int64_t threads = 0;  // libtorch intra-op threads during the run
 };
 
 struct PredictResult {
   int64_t batch = 0;
-  int64_t height = 0;          // model size
+  int64_t height = 0;  // model size
   int64_t width = 0;
-  std::vector<float> maps;     // batch * height * width, row-major
-  std::vector<float> logits;   // batch
+  std::vector<float> maps;    // batch * height * width, row-major
+  std::vector<float> logits;  // batch
 };
 
 class TrainSet;
 
 struct TrainOptions {
-  std::string config_json = "{}";  // TrainConfig keys (train_config.h); absent keys: the setting's defaults
-  std::string resume_path;         // a checkpoint of this model to continue from (heads + training state)
-  std::string checkpoint_path;     // written atomically after every `checkpoint_every` epochs
-  int64_t checkpoint_every = 0;    // 0: no checkpoints
+  std::string config_json = "{}";       // TrainConfig keys (train_config.h); absent keys: the setting's defaults
+  std::string resume_path;              // a checkpoint of this model to continue from (heads + training state)
+  std::string checkpoint_path;          // written atomically after every `checkpoint_every` epochs
+  int64_t checkpoint_every = 0;         // 0: no checkpoints
   std::string cache_features = "auto";  // "auto" (when it fits the budget) | "on" | "off"
   int64_t cache_budget_bytes = int64_t{2} << 30;
   // > 0: a new run's schedule is sized to this wall-clock budget (cache, warm-up and epochs together):
@@ -88,11 +88,11 @@ struct TrainOptions {
 };
 
 struct TrainSummary {
-  int64_t epochs = 0;            // finished epochs of the run (== its configured epochs once done)
-  int64_t steps = 0;             // steps done by this call
-  int64_t images = 0;            // images seen by this call
-  double seconds = 0;            // wall time of this call, feature cache included
-  double cache_seconds = 0;      // time spent filling the feature cache
+  int64_t epochs = 0;        // finished epochs of the run (== its configured epochs once done)
+  int64_t steps = 0;         // steps done by this call
+  int64_t images = 0;        // images seen by this call
+  double seconds = 0;        // wall time of this call, feature cache included
+  double cache_seconds = 0;  // time spent filling the feature cache
   bool cached_features = false;
   bool resumed = false;          // the call continued an interrupted run
   TrainStepResult last;          // losses of the last step
@@ -131,7 +131,7 @@ class Engine {
   // Our .safetensors bundle, written atomically. `with_training_state` adds the "train.*" entries
   // (optimizer moments, RNG states, position) a resume needs; they roughly triple the heads' size.
   void save(const std::string& path, bool with_training_state = false);
-  std::string info_json();             // config, parameter counts, device, calibration (stored form or null)
+  std::string info_json();  // config, parameter counts, device, calibration (stored form or null)
 
   // The verdict thresholds stored with the model (nullopt: not calibrated). Safe beside a running train(),
   // which clears them whenever it changes the weights (they were chosen for the old ones).

@@ -14,7 +14,7 @@ namespace ssn {
 namespace {
 
 constexpr const char* kTrainPrefix = "train.";
-constexpr int64_t kCacheChunk = 8;  // images per backbone call while filling the cache
+constexpr int64_t kCacheChunk = 8;        // images per backbone call while filling the cache
 constexpr int64_t kBudgetTimedSteps = 2;  // warm-up steps timed to size a budgeted schedule (after one untimed)
 
 // The stored 8-bit samples as the trainer reads them: preprocessed on demand (one image at a time, so
@@ -79,7 +79,8 @@ std::string differing_keys(const TrainConfig& a, const TrainConfig& b) {
   const Json ja = a.to_json(), jb = b.to_json();
   std::string out;
   for (const auto& [key, value] : ja.items()) {
-    if (value.dump() != jb.at(key).dump()) out += (out.empty() ? "" : ", ") + key + " " + value.dump() + " vs " + jb.at(key).dump();
+    if (value.dump() != jb.at(key).dump())
+      out += (out.empty() ? "" : ", ") + key + " " + value.dump() + " vs " + jb.at(key).dump();
   }
   return out;
 }
@@ -121,18 +122,21 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
                            const std::atomic<bool>* cancel) {
   const auto start = std::chrono::steady_clock::now();
   if (data.height() != config_.image_h || data.width() != config_.image_w) {
-    throw Error(ErrorCode::Shape, "the training set holds " + std::to_string(data.height()) + "x" +
-                                      std::to_string(data.width()) + " images, the model takes " +
-                                      std::to_string(config_.image_h) + "x" + std::to_string(config_.image_w),
+    throw Error(ErrorCode::Shape,
+                "the training set holds " + std::to_string(data.height()) + "x" + std::to_string(data.width()) +
+                    " images, the model takes " + std::to_string(config_.image_h) + "x" +
+                    std::to_string(config_.image_w),
                 "build the training set at the model's size");
   }
   if (options.checkpoint_every < 0 || (options.checkpoint_every > 0 && options.checkpoint_path.empty())) {
-    throw Error(ErrorCode::Config, "checkpoints: every " + std::to_string(options.checkpoint_every) +
-                                       " epochs to '" + options.checkpoint_path + "'",
+    throw Error(ErrorCode::Config,
+                "checkpoints: every " + std::to_string(options.checkpoint_every) + " epochs to '" +
+                    options.checkpoint_path + "'",
                 "give a checkpoint path and a number of epochs >= 1 (0 turns checkpoints off)");
   }
   if (options.cache_features != "auto" && options.cache_features != "on" && options.cache_features != "off") {
-    throw Error(ErrorCode::Config, "cache_features must be \"auto\", \"on\" or \"off\", got \"" + options.cache_features + "\"");
+    throw Error(ErrorCode::Config,
+                "cache_features must be \"auto\", \"on\" or \"off\", got \"" + options.cache_features + "\"");
   }
   if (data.size() == 0) throw Error(ErrorCode::Input, "no training images", "pass at least one normal image");
   if (data.count(0) == 0) {
@@ -144,9 +148,10 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     std::unique_ptr<Engine> saved = Engine::load(options.resume_path, DevicePreference::Cpu);
     const ModelConfig& c = saved->config();
     if (c.arch != config_.arch || c.image_h != config_.image_h || c.image_w != config_.image_w || !saved->trainer_) {
-      throw Error(ErrorCode::Checkpoint, options.resume_path + " is not a training checkpoint of this model (" +
-                                             backbone_arch_name(c.arch) + " " + std::to_string(c.image_h) + "x" +
-                                             std::to_string(c.image_w) + (saved->trainer_ ? "" : ", no training state") + ")",
+      throw Error(ErrorCode::Checkpoint,
+                  options.resume_path + " is not a training checkpoint of this model (" + backbone_arch_name(c.arch) +
+                      " " + std::to_string(c.image_h) + "x" + std::to_string(c.image_w) +
+                      (saved->trainer_ ? "" : ", no training state") + ")",
                   "resume from a checkpoint written by train() for a model of the same backbone and size");
     }
     NamedTensors state = saved->trainer_->export_state();
@@ -197,9 +202,8 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
   }
   const torch::ScalarType cache_dtype =
       requested.precision == Precision::Float32 ? torch::kFloat32 : precision_dtype(requested.precision);
-  if (options.cache_features == "on" ||
-      (options.cache_features == "auto" && !augmented &&
-       source.cache_bytes(net_, cache_dtype) <= options.cache_budget_bytes)) {
+  if (options.cache_features == "on" || (options.cache_features == "auto" && !augmented &&
+                                         source.cache_bytes(net_, cache_dtype) <= options.cache_budget_bytes)) {
     const auto cache_start = std::chrono::steady_clock::now();
     source.fill_cache(net_, cache_dtype, cancel);
     summary.cached_features = true;

@@ -8,8 +8,8 @@ namespace ssn {
 
 TrainSet::TrainSet(int64_t height, int64_t width) : height_(height), width_(width) {
   if (height < 1 || width < 1) {
-    throw Error(ErrorCode::Input, "a training set needs a positive size, got " + std::to_string(height) + "x" +
-                                      std::to_string(width));
+    throw Error(ErrorCode::Input,
+                "a training set needs a positive size, got " + std::to_string(height) + "x" + std::to_string(width));
   }
 }
 
@@ -24,10 +24,10 @@ void TrainSet::add(const ImageU8& image, const ImageU8* mask, int64_t label) {
   std::vector<uint8_t> binary;
   if (mask != nullptr && mask->data != nullptr) {
     if (mask->width != image.width || mask->height != image.height || mask->channels < 1 || mask->channels > 4) {
-      throw Error(ErrorCode::Input, where + ": the mask is " + std::to_string(mask->width) + "x" +
-                                        std::to_string(mask->height) + " with " + std::to_string(mask->channels) +
-                                        " channels, its image is " + std::to_string(image.width) + "x" +
-                                        std::to_string(image.height),
+      throw Error(ErrorCode::Input,
+                  where + ": the mask is " + std::to_string(mask->width) + "x" + std::to_string(mask->height) +
+                      " with " + std::to_string(mask->channels) + " channels, its image is " +
+                      std::to_string(image.width) + "x" + std::to_string(image.height),
                   "a mask must have its image's width and height (8-bit, 1 to 4 channels)");
     }
     std::vector<uint8_t> first(mask->width * mask->height);

@@ -20,18 +20,24 @@ Precision parse_precision(const std::string& s) {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::Float32: return "fp32";
-    case Precision::Float16: return "fp16";
-    case Precision::BFloat16: return "bf16";
+    case Precision::Float32:
+      return "fp32";
+    case Precision::Float16:
+      return "fp16";
+    case Precision::BFloat16:
+      return "bf16";
   }
   return "fp32";
 }
 
 torch::ScalarType precision_dtype(Precision p) {
   switch (p) {
-    case Precision::Float32: return torch::kFloat;
-    case Precision::Float16: return torch::kHalf;
-    case Precision::BFloat16: return torch::kBFloat16;
+    case Precision::Float32:
+      return torch::kFloat;
+    case Precision::Float16:
+      return torch::kHalf;
+    case Precision::BFloat16:
+      return torch::kBFloat16;
   }
   return torch::kFloat;
 }

@@ -16,8 +16,8 @@ void validate(const ImageU8& img, size_t index) {
     throw Error(ErrorCode::Input, where + " has size " + std::to_string(img.width) + "x" + std::to_string(img.height) +
                                       "; expected a positive width and height");
   if (img.channels != 1 && img.channels != 3 && img.channels != 4)
-    throw Error(ErrorCode::Input, where + " has " + std::to_string(img.channels) +
-                                      " channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)",
+    throw Error(ErrorCode::Input,
+                where + " has " + std::to_string(img.channels) + " channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)",
                 "convert the image to 8-bit gray, RGB or RGBA first");
 }
 

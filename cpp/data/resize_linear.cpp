@@ -17,8 +17,8 @@ int16_t round_coef(float v) {
 }
 
 struct Tap {
-  int64_t index;      // first source index (in pixels)
-  int16_t alpha[2];   // fixed-point weights of index and index + 1
+  int64_t index;     // first source index (in pixels)
+  int16_t alpha[2];  // fixed-point weights of index and index + 1
 };
 
 // One axis of OpenCV's resizeGeneric_ set-up. `clamp_weights` mirrors that OpenCV clamps the x axis
@@ -41,8 +41,7 @@ std::vector<Tap> make_taps(int64_t src, int64_t dst, bool clamp_weights) {
   return taps;
 }
 
-std::vector<uint8_t> area_half(const uint8_t* src, int64_t width, int64_t channels, int64_t dst_h,
-                               int64_t dst_w) {
+std::vector<uint8_t> area_half(const uint8_t* src, int64_t width, int64_t channels, int64_t dst_h, int64_t dst_w) {
   std::vector<uint8_t> dst(dst_h * dst_w * channels);
   const int64_t row = width * channels;
   for (int64_t y = 0; y < dst_h; ++y) {

@@ -34,23 +34,34 @@ std::string format_double(double v, int precision) {
   return os.str();
 }
 
-bool fits_int64(double v) {
-  return v == std::floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0;
-}
-
+bool fits_int64(double v) { return v == std::floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
 
 void dump_string(const std::string& s, std::string& out) {
   static const char* hex = "0123456789abcdef";
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -118,12 +129,21 @@ class JsonParser {
     if (pos_ >= s_.size()) fail("unexpected end of input");
     char c = s_[pos_];
     switch (c) {
-      case '{': return parse_object(depth + 1);
-      case '[': return parse_array(depth + 1);
-      case '"': return Json(parse_string());
-      case 't': expect_literal("true"); return Json(true);
-      case 'f': expect_literal("false"); return Json(false);
-      case 'n': expect_literal("null"); return Json();
+      case '{':
+        return parse_object(depth + 1);
+      case '[':
+        return parse_array(depth + 1);
+      case '"':
+        return Json(parse_string());
+      case 't':
+        expect_literal("true");
+        return Json(true);
+      case 'f':
+        expect_literal("false");
+        return Json(false);
+      case 'n':
+        expect_literal("null");
+        return Json();
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
         fail(std::string("unexpected character '") + c + "'");
@@ -202,10 +222,14 @@ class JsonParser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_ + i];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else fail("invalid \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        fail("invalid \\u escape");
     }
     pos_ += 4;
     return v;
@@ -231,14 +255,30 @@ class JsonParser {
       if (pos_ >= s_.size()) fail("unterminated escape");
       char e = s_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           uint32_t cp = parse_hex4();
           if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate");
@@ -344,10 +384,18 @@ Json Json::parse(const std::string& text) { return JsonParser(text).parse_docume
 std::string Json::dump() const {
   std::string out;
   switch (type_) {
-    case Type::Null: out = "null"; break;
-    case Type::Bool: out = bool_ ? "true" : "false"; break;
-    case Type::Number: dump_number(out, exact_int_, int_, number_); break;
-    case Type::String: dump_string(string_, out); break;
+    case Type::Null:
+      out = "null";
+      break;
+    case Type::Bool:
+      out = bool_ ? "true" : "false";
+      break;
+    case Type::Number:
+      dump_number(out, exact_int_, int_, number_);
+      break;
+    case Type::String:
+      dump_string(string_, out);
+      break;
     case Type::Array:
       out += '[';
       for (size_t i = 0; i < array_.size(); ++i) {

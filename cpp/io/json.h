@@ -44,11 +44,11 @@ class Json {
   const std::vector<Json>& as_array() const;
   const std::vector<std::pair<std::string, Json>>& items() const;  // object members in order
 
-  bool contains(const std::string& key) const;              // false for non-objects
-  const Json& at(const std::string& key) const;             // throws "JSON: missing key 'k'"
-  Json& operator[](const std::string& key);                 // object: insert null if absent (null becomes object)
-  void push_back(Json v);                                   // array (null becomes array)
-  size_t size() const;                                      // array/object size, else 0
+  bool contains(const std::string& key) const;   // false for non-objects
+  const Json& at(const std::string& key) const;  // throws "JSON: missing key 'k'"
+  Json& operator[](const std::string& key);      // object: insert null if absent (null becomes object)
+  void push_back(Json v);                        // array (null becomes array)
+  size_t size() const;                           // array/object size, else 0
 
  private:
   friend class JsonParser;

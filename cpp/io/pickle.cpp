@@ -95,23 +95,38 @@ const ValuePtr* Value::find(const std::string& key) const {
 std::string Value::describe() const {
   auto clip = [](const std::string& s) { return s.size() > 40 ? s.substr(0, 40) + "..." : s; };
   switch (kind) {
-    case Kind::None: return "None";
-    case Kind::Bool: return boolean ? "True" : "False";
-    case Kind::Int: return "int " + std::to_string(integer);
-    case Kind::BigInt: return "int of " + std::to_string(text.size()) + " bytes";
-    case Kind::Float: return "float";
-    case Kind::String: return "str '" + clip(text) + "'";
-    case Kind::Bytes: return "bytes of length " + std::to_string(text.size());
-    case Kind::List: return "list of " + std::to_string(items.size());
-    case Kind::Tuple: return "tuple of " + std::to_string(items.size());
-    case Kind::Dict: return "dict of " + std::to_string(entries.size());
-    case Kind::Set: return "set of " + std::to_string(items.size());
-    case Kind::Global: return "global " + text + "." + name;
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return boolean ? "True" : "False";
+    case Kind::Int:
+      return "int " + std::to_string(integer);
+    case Kind::BigInt:
+      return "int of " + std::to_string(text.size()) + " bytes";
+    case Kind::Float:
+      return "float";
+    case Kind::String:
+      return "str '" + clip(text) + "'";
+    case Kind::Bytes:
+      return "bytes of length " + std::to_string(text.size());
+    case Kind::List:
+      return "list of " + std::to_string(items.size());
+    case Kind::Tuple:
+      return "tuple of " + std::to_string(items.size());
+    case Kind::Dict:
+      return "dict of " + std::to_string(entries.size());
+    case Kind::Set:
+      return "set of " + std::to_string(items.size());
+    case Kind::Global:
+      return "global " + text + "." + name;
     case Kind::Object:
-      if (callable && callable->kind == Kind::Global) return "object " + callable->text + "." + callable->name + "(...)";
+      if (callable && callable->kind == Kind::Global)
+        return "object " + callable->text + "." + callable->name + "(...)";
       return "object";
-    case Kind::Persistent: return "persistent id";
-    case Kind::Opaque: return "persistent object";
+    case Kind::Persistent:
+      return "persistent id";
+    case Kind::Opaque:
+      return "persistent object";
   }
   return "value";
 }
@@ -125,78 +140,146 @@ constexpr size_t kMaxDecimalDigits = 1000;  // wider integers in text form are r
 
 const char* opcode_name(uint8_t op) {
   switch (op) {
-    case 0x80: return "PROTO";
-    case 0x95: return "FRAME";
-    case '.': return "STOP";
-    case '(': return "MARK";
-    case '0': return "POP";
-    case '1': return "POP_MARK";
-    case '2': return "DUP";
-    case 'N': return "NONE";
-    case 0x88: return "NEWTRUE";
-    case 0x89: return "NEWFALSE";
-    case 'I': return "INT";
-    case 'J': return "BININT";
-    case 'K': return "BININT1";
-    case 'M': return "BININT2";
-    case 'L': return "LONG";
-    case 0x8a: return "LONG1";
-    case 0x8b: return "LONG4";
-    case 'F': return "FLOAT";
-    case 'G': return "BINFLOAT";
-    case 'S': return "STRING";
-    case 'T': return "BINSTRING";
-    case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE";
-    case 'X': return "BINUNICODE";
-    case 0x8c: return "SHORT_BINUNICODE";
-    case 0x8d: return "BINUNICODE8";
-    case 'B': return "BINBYTES";
-    case 'C': return "SHORT_BINBYTES";
-    case 0x8e: return "BINBYTES8";
-    case 0x96: return "BYTEARRAY8";
-    case 0x97: return "NEXT_BUFFER";
-    case 0x98: return "READONLY_BUFFER";
-    case ']': return "EMPTY_LIST";
-    case 'a': return "APPEND";
-    case 'e': return "APPENDS";
-    case 'l': return "LIST";
-    case ')': return "EMPTY_TUPLE";
-    case 't': return "TUPLE";
-    case 0x85: return "TUPLE1";
-    case 0x86: return "TUPLE2";
-    case 0x87: return "TUPLE3";
-    case '}': return "EMPTY_DICT";
-    case 'd': return "DICT";
-    case 's': return "SETITEM";
-    case 'u': return "SETITEMS";
-    case 0x8f: return "EMPTY_SET";
-    case 0x90: return "ADDITEMS";
-    case 0x91: return "FROZENSET";
-    case 'c': return "GLOBAL";
-    case 0x93: return "STACK_GLOBAL";
-    case 'R': return "REDUCE";
-    case 'b': return "BUILD";
-    case 0x81: return "NEWOBJ";
-    case 0x92: return "NEWOBJ_EX";
-    case 'i': return "INST";
-    case 'o': return "OBJ";
-    case 'p': return "PUT";
-    case 'q': return "BINPUT";
-    case 'r': return "LONG_BINPUT";
-    case 0x94: return "MEMOIZE";
-    case 'g': return "GET";
-    case 'h': return "BINGET";
-    case 'j': return "LONG_BINGET";
-    case 'P': return "PERSID";
-    case 'Q': return "BINPERSID";
-    case 0x82: return "EXT1";
-    case 0x83: return "EXT2";
-    case 0x84: return "EXT4";
-    default: return nullptr;
+    case 0x80:
+      return "PROTO";
+    case 0x95:
+      return "FRAME";
+    case '.':
+      return "STOP";
+    case '(':
+      return "MARK";
+    case '0':
+      return "POP";
+    case '1':
+      return "POP_MARK";
+    case '2':
+      return "DUP";
+    case 'N':
+      return "NONE";
+    case 0x88:
+      return "NEWTRUE";
+    case 0x89:
+      return "NEWFALSE";
+    case 'I':
+      return "INT";
+    case 'J':
+      return "BININT";
+    case 'K':
+      return "BININT1";
+    case 'M':
+      return "BININT2";
+    case 'L':
+      return "LONG";
+    case 0x8a:
+      return "LONG1";
+    case 0x8b:
+      return "LONG4";
+    case 'F':
+      return "FLOAT";
+    case 'G':
+      return "BINFLOAT";
+    case 'S':
+      return "STRING";
+    case 'T':
+      return "BINSTRING";
+    case 'U':
+      return "SHORT_BINSTRING";
+    case 'V':
+      return "UNICODE";
+    case 'X':
+      return "BINUNICODE";
+    case 0x8c:
+      return "SHORT_BINUNICODE";
+    case 0x8d:
+      return "BINUNICODE8";
+    case 'B':
+      return "BINBYTES";
+    case 'C':
+      return "SHORT_BINBYTES";
+    case 0x8e:
+      return "BINBYTES8";
+    case 0x96:
+      return "BYTEARRAY8";
+    case 0x97:
+      return "NEXT_BUFFER";
+    case 0x98:
+      return "READONLY_BUFFER";
+    case ']':
+      return "EMPTY_LIST";
+    case 'a':
+      return "APPEND";
+    case 'e':
+      return "APPENDS";
+    case 'l':
+      return "LIST";
+    case ')':
+      return "EMPTY_TUPLE";
+    case 't':
+      return "TUPLE";
+    case 0x85:
+      return "TUPLE1";
+    case 0x86:
+      return "TUPLE2";
+    case 0x87:
+      return "TUPLE3";
+    case '}':
+      return "EMPTY_DICT";
+    case 'd':
+      return "DICT";
+    case 's':
+      return "SETITEM";
+    case 'u':
+      return "SETITEMS";
+    case 0x8f:
+      return "EMPTY_SET";
+    case 0x90:
+      return "ADDITEMS";
+    case 0x91:
+      return "FROZENSET";
+    case 'c':
+      return "GLOBAL";
+    case 0x93:
+      return "STACK_GLOBAL";
+    case 'R':
+      return "REDUCE";
+    case 'b':
+      return "BUILD";
+    case 0x81:
+      return "NEWOBJ";
+    case 0x92:
+      return "NEWOBJ_EX";
+    case 'i':
+      return "INST";
+    case 'o':
+      return "OBJ";
+    case 'p':
+      return "PUT";
+    case 'q':
+      return "BINPUT";
+    case 'r':
+      return "LONG_BINPUT";
+    case 0x94:
+      return "MEMOIZE";
+    case 'g':
+      return "GET";
+    case 'h':
+      return "BINGET";
+    case 'j':
+      return "LONG_BINGET";
+    case 'P':
+      return "PERSID";
+    case 'Q':
+      return "BINPERSID";
+    case 0x82:
+      return "EXT1";
+    case 0x83:
+      return "EXT2";
+    case 0x84:
+      return "EXT4";
+    default:
+      return nullptr;
   }
 }
-
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -233,20 +316,28 @@ ValuePtr int_from_le_bytes(std::string bytes) {
 std::optional<std::string> key_of(const Value& v, int depth = 0) {
   using K = Value::Kind;
   switch (v.kind) {
-    case K::None: return std::string("n");
-    case K::Bool: return "i" + std::to_string(v.boolean ? 1 : 0);  // True == 1 in Python
-    case K::Int: return "i" + std::to_string(v.integer);
-    case K::BigInt: return "I" + v.text;
+    case K::None:
+      return std::string("n");
+    case K::Bool:
+      return "i" + std::to_string(v.boolean ? 1 : 0);  // True == 1 in Python
+    case K::Int:
+      return "i" + std::to_string(v.integer);
+    case K::BigInt:
+      return "I" + v.text;
     case K::Float:
-      if (v.real == std::floor(v.real) && std::fabs(v.real) < 9.2e18) return "i" + std::to_string(static_cast<int64_t>(v.real));
+      if (v.real == std::floor(v.real) && std::fabs(v.real) < 9.2e18)
+        return "i" + std::to_string(static_cast<int64_t>(v.real));
       {
         uint64_t bits;
         std::memcpy(&bits, &v.real, 8);
         return "f" + std::to_string(bits);
       }
-    case K::String: return "s" + v.text;
-    case K::Bytes: return "b" + v.text;
-    case K::Global: return "g" + v.text + '\0' + v.name;
+    case K::String:
+      return "s" + v.text;
+    case K::Bytes:
+      return "b" + v.text;
+    case K::Global:
+      return "g" + v.text + '\0' + v.name;
     case K::Tuple: {
       if (depth > 8) return std::nullopt;
       std::string k = "t" + std::to_string(v.items.size());
@@ -258,14 +349,14 @@ std::optional<std::string> key_of(const Value& v, int depth = 0) {
       }
       return k;
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 class Machine {
  public:
-  Machine(const uint8_t* data, size_t size, const LoadOptions& options)
-      : d_(data), n_(size), options_(options) {}
+  Machine(const uint8_t* data, size_t size, const LoadOptions& options) : d_(data), n_(size), options_(options) {}
 
   LoadResult run() {
     if (n_ == 0) fail_at(0, "empty input, expected a pickle");
@@ -292,9 +383,10 @@ class Machine {
   // "<source>: BINUNICODE at offset 134: truncated, ..."
   [[noreturn]] void fail(const std::string& what) const {
     const char* name = opcode_name(op_);
-    throw Error(ErrorCode::Checkpoint,
-                options_.source + ": " + (name ? name : "opcode") + " at offset " + std::to_string(op_pos_) + ": " + what,
-                kHint);
+    throw Error(
+        ErrorCode::Checkpoint,
+        options_.source + ": " + (name ? name : "opcode") + " at offset " + std::to_string(op_pos_) + ": " + what,
+        kHint);
   }
 
   // ---- input -----------------------------------------------------------------------------------------
@@ -355,7 +447,8 @@ class Machine {
     bool negative = false;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
     if (i >= s.size()) fail("expected an integer, got '" + s + "'");
-    if (s.size() - i > kMaxDecimalDigits) fail("integer literal longer than " + std::to_string(kMaxDecimalDigits) + " digits");
+    if (s.size() - i > kMaxDecimalDigits)
+      fail("integer literal longer than " + std::to_string(kMaxDecimalDigits) + " digits");
     // Magnitude in little-endian base 256, grown digit by digit.
     std::string mag;
     for (; i < s.size(); ++i) {
@@ -414,14 +507,32 @@ class Machine {
       if (i + 2 >= s.size()) fail("dangling backslash in string");
       char e = s[++i];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\\': case '\'': case '"': out += e; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\\':
+        case '\'':
+        case '"':
+          out += e;
+          break;
         case 'x': {
           int hi = i + 2 < s.size() ? hex_digit(s[i + 1]) : -1;
           int lo = i + 2 < s.size() ? hex_digit(s[i + 2]) : -1;
@@ -433,7 +544,8 @@ class Machine {
         default:
           if (e >= '0' && e <= '7') {
             int v = e - '0';
-            for (int k = 0; k < 2 && i + 2 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k) v = v * 8 + (s[++i] - '0');
+            for (int k = 0; k < 2 && i + 2 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k)
+              v = v * 8 + (s[++i] - '0');
             out += static_cast<char>(v & 0xFF);
           } else {
             out += '\\';
@@ -496,7 +608,8 @@ class Machine {
   }
 
   void append_items(const ValuePtr& target, std::vector<ValuePtr> values, bool to_set) {
-    const bool ok = target && (to_set ? target->kind == K::Set : (target->kind == K::List || target->kind == K::Object));
+    const bool ok =
+        target && (to_set ? target->kind == K::Set : (target->kind == K::List || target->kind == K::Object));
     if (!ok) fail("cannot add items to " + (target ? target->describe() : std::string("nothing")));
     for (auto& v : values) target->items.push_back(std::move(v));
   }
@@ -509,8 +622,10 @@ class Machine {
 
   ValuePtr make_global(std::string module, std::string name) {
     // Protocol 0-2 pickles written by Python 3 use Python 2 module names.
-    if (module == "__builtin__") module = "builtins";
-    else if (module == "copy_reg") module = "copyreg";
+    if (module == "__builtin__")
+      module = "builtins";
+    else if (module == "copy_reg")
+      module = "copyreg";
     return Value::global(std::move(module), std::move(name));
   }
 
@@ -548,7 +663,9 @@ class Machine {
         if (proto > kHighestProtocol) fail("unsupported protocol " + std::to_string(proto));
         break;
       }
-      case 0x95: read_le(8); break;  // FRAME: only a read-ahead hint
+      case 0x95:
+        read_le(8);
+        break;  // FRAME: only a read-ahead hint
       case '(':
         metastack_.push_back(std::move(stack_));
         stack_.clear();
@@ -560,36 +677,59 @@ class Machine {
           pop_mark();  // as in Python, POP on an empty frame discards the mark
         }
         break;
-      case '1': pop_mark(); break;
-      case '2': push(top()); break;
-      case 'N': push(Value::none()); break;
-      case 0x88: push(Value::of_bool(true)); break;
-      case 0x89: push(Value::of_bool(false)); break;
+      case '1':
+        pop_mark();
+        break;
+      case '2':
+        push(top());
+        break;
+      case 'N':
+        push(Value::none());
+        break;
+      case 0x88:
+        push(Value::of_bool(true));
+        break;
+      case 0x89:
+        push(Value::of_bool(false));
+        break;
 
       case 'I': {
         std::string s = read_line();
-        if (s == "00") push(Value::of_bool(false));
-        else if (s == "01") push(Value::of_bool(true));
-        else push(parse_decimal(s));
+        if (s == "00")
+          push(Value::of_bool(false));
+        else if (s == "01")
+          push(Value::of_bool(true));
+        else
+          push(parse_decimal(s));
         break;
       }
-      case 'J': push(Value::of_int(static_cast<int32_t>(static_cast<uint32_t>(read_le(4))))); break;
-      case 'K': push(Value::of_int(static_cast<int64_t>(read_le(1)))); break;
-      case 'M': push(Value::of_int(static_cast<int64_t>(read_le(2)))); break;
+      case 'J':
+        push(Value::of_int(static_cast<int32_t>(static_cast<uint32_t>(read_le(4)))));
+        break;
+      case 'K':
+        push(Value::of_int(static_cast<int64_t>(read_le(1))));
+        break;
+      case 'M':
+        push(Value::of_int(static_cast<int64_t>(read_le(2))));
+        break;
       case 'L': {
         std::string s = read_line();
         if (!s.empty() && s.back() == 'L') s.pop_back();
         push(parse_decimal(s));
         break;
       }
-      case 0x8a: push(int_from_le_bytes(read_string(read_le(1)))); break;
+      case 0x8a:
+        push(int_from_le_bytes(read_string(read_le(1))));
+        break;
       case 0x8b: {
         int32_t len = static_cast<int32_t>(static_cast<uint32_t>(read_le(4)));
         if (len < 0) fail("negative length");
         push(int_from_le_bytes(read_string(static_cast<uint64_t>(len))));
         break;
       }
-      case 'F': push(Value::of_float(parse_float(read_line()))); break;
+      case 'F':
+        push(Value::of_float(parse_float(read_line())));
+        break;
       case 'G': {
         const uint8_t* p = take(8);
         uint64_t bits = 0;
@@ -600,26 +740,51 @@ class Machine {
         break;
       }
 
-      case 'S': push(Value::of_string(parse_quoted(read_line()))); break;
+      case 'S':
+        push(Value::of_string(parse_quoted(read_line())));
+        break;
       case 'T': {
         int32_t len = static_cast<int32_t>(static_cast<uint32_t>(read_le(4)));
         if (len < 0) fail("negative length");
         push(Value::of_string(read_string(static_cast<uint64_t>(len))));
         break;
       }
-      case 'U': push(Value::of_string(read_string(read_le(1)))); break;
-      case 'V': push(Value::of_string(parse_raw_unicode(read_line()))); break;
-      case 'X': push(Value::of_string(read_string(read_le(4)))); break;
-      case 0x8c: push(Value::of_string(read_string(read_le(1)))); break;
-      case 0x8d: push(Value::of_string(read_string(read_le(8)))); break;
-      case 'B': push(Value::of_bytes(read_string(read_le(4)))); break;
-      case 'C': push(Value::of_bytes(read_string(read_le(1)))); break;
-      case 0x8e: push(Value::of_bytes(read_string(read_le(8)))); break;
-      case 0x96: push(Value::of_bytes(read_string(read_le(8)))); break;
-      case 0x97: fail("out-of-band buffers are not supported");
-      case 0x98: top(); break;  // READONLY_BUFFER: read-only flag, nothing to do for a copy
+      case 'U':
+        push(Value::of_string(read_string(read_le(1))));
+        break;
+      case 'V':
+        push(Value::of_string(parse_raw_unicode(read_line())));
+        break;
+      case 'X':
+        push(Value::of_string(read_string(read_le(4))));
+        break;
+      case 0x8c:
+        push(Value::of_string(read_string(read_le(1))));
+        break;
+      case 0x8d:
+        push(Value::of_string(read_string(read_le(8))));
+        break;
+      case 'B':
+        push(Value::of_bytes(read_string(read_le(4))));
+        break;
+      case 'C':
+        push(Value::of_bytes(read_string(read_le(1))));
+        break;
+      case 0x8e:
+        push(Value::of_bytes(read_string(read_le(8))));
+        break;
+      case 0x96:
+        push(Value::of_bytes(read_string(read_le(8))));
+        break;
+      case 0x97:
+        fail("out-of-band buffers are not supported");
+      case 0x98:
+        top();
+        break;  // READONLY_BUFFER: read-only flag, nothing to do for a copy
 
-      case ']': push(Value::make(K::List)); break;
+      case ']':
+        push(Value::make(K::List));
+        break;
       case 'a': {
         ValuePtr v = pop();
         append_items(top(), {std::move(v)}, false);
@@ -630,18 +795,29 @@ class Machine {
         append_items(top(), std::move(items), false);
         break;
       }
-      case 'l': push(sequence(K::List, pop_mark())); break;
-      case ')': push(Value::make(K::Tuple)); break;
-      case 't': push(sequence(K::Tuple, pop_mark())); break;
-      case 0x85: case 0x86: case 0x87: {
+      case 'l':
+        push(sequence(K::List, pop_mark()));
+        break;
+      case ')':
+        push(Value::make(K::Tuple));
+        break;
+      case 't':
+        push(sequence(K::Tuple, pop_mark()));
+        break;
+      case 0x85:
+      case 0x86:
+      case 0x87: {
         const size_t count = static_cast<size_t>(op_ - 0x84);
         if (stack_.size() < count) fail("stack underflow");
-        std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - count), std::make_move_iterator(stack_.end()));
+        std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - count),
+                                    std::make_move_iterator(stack_.end()));
         stack_.resize(stack_.size() - count);
         push(sequence(K::Tuple, std::move(items)));
         break;
       }
-      case '}': push(Value::make(K::Dict)); break;
+      case '}':
+        push(Value::make(K::Dict));
+        break;
       case 'd': {
         auto flat = pop_mark();
         ValuePtr dict = Value::make(K::Dict);
@@ -660,13 +836,17 @@ class Machine {
         set_items(top(), std::move(flat));
         break;
       }
-      case 0x8f: push(Value::make(K::Set)); break;
+      case 0x8f:
+        push(Value::make(K::Set));
+        break;
       case 0x90: {
         auto items = pop_mark();
         append_items(top(), std::move(items), true);
         break;
       }
-      case 0x91: push(sequence(K::Set, pop_mark())); break;
+      case 0x91:
+        push(sequence(K::Set, pop_mark()));
+        break;
 
       case 'c': {
         std::string module = read_line();
@@ -721,18 +901,39 @@ class Machine {
         break;
       }
 
-      case 'p': memo_put(parse_index(read_line())); break;
-      case 'q': memo_put(read_le(1)); break;
-      case 'r': memo_put(read_le(4)); break;
-      case 0x94: memo_put(memo_.size()); break;
-      case 'g': memo_get(parse_index(read_line())); break;
-      case 'h': memo_get(read_le(1)); break;
-      case 'j': memo_get(read_le(4)); break;
+      case 'p':
+        memo_put(parse_index(read_line()));
+        break;
+      case 'q':
+        memo_put(read_le(1));
+        break;
+      case 'r':
+        memo_put(read_le(4));
+        break;
+      case 0x94:
+        memo_put(memo_.size());
+        break;
+      case 'g':
+        memo_get(parse_index(read_line()));
+        break;
+      case 'h':
+        memo_get(read_le(1));
+        break;
+      case 'j':
+        memo_get(read_le(4));
+        break;
 
-      case 'P': push(persistent(Value::of_string(read_line()))); break;
-      case 'Q': push(persistent(pop())); break;
+      case 'P':
+        push(persistent(Value::of_string(read_line())));
+        break;
+      case 'Q':
+        push(persistent(pop()));
+        break;
 
-      case 0x82: case 0x83: case 0x84: fail("extension registry codes are not supported");
+      case 0x82:
+      case 0x83:
+      case 0x84:
+        fail("extension registry codes are not supported");
       default: {
         static const char* hex = "0123456789abcdef";
         std::string code = std::string("0x") + hex[op_ >> 4] + hex[op_ & 0xF];

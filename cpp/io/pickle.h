@@ -85,8 +85,8 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  ValuePtr value;   // the object on the stack at STOP
-  size_t end = 0;   // offset just past STOP: where a following pickle in the same stream starts
+  ValuePtr value;  // the object on the stack at STOP
+  size_t end = 0;  // offset just past STOP: where a following pickle in the same stream starts
 };
 
 // Runs the pickle that starts at data[0]; bytes after STOP are left alone.

@@ -66,10 +66,10 @@ Json convert(const pickle::Value& v, const std::string& source, int depth) {
       return out;
     }
     default:
-      throw Error(ErrorCode::Input,
-                  "Expected plain data (lists, tuples, dicts, numbers, strings) in " + source + " but found " +
-                      v.describe(),
-                  "Split files hold lists of (sample id, is_segmented) pairs; re-save the file with plain types.");
+      throw Error(
+          ErrorCode::Input,
+          "Expected plain data (lists, tuples, dicts, numbers, strings) in " + source + " but found " + v.describe(),
+          "Split files hold lists of (sample id, is_segmented) pairs; re-save the file with plain types.");
   }
 }
 

@@ -16,7 +16,8 @@ NamedTensors read_any_checkpoint(const std::string& path) {
     head = file.read_string(0, std::min<uint64_t>(size, 16));
   }
   if (head.empty())
-    throw Error(ErrorCode::Checkpoint, "'" + path + "' is empty (0 bytes)", "The file is incomplete. Get it again, or re-export it.");
+    throw Error(ErrorCode::Checkpoint, "'" + path + "' is empty (0 bytes)",
+                "The file is incomplete. Get it again, or re-export it.");
   const auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : 0; };
 
   // PyTorch zip archive (torch.save default) or legacy stream (protocol-2 pickle of the magic number).
@@ -38,8 +39,9 @@ NamedTensors read_any_checkpoint(const std::string& path) {
   if (byte(0) == 0x80) return read_torch_checkpoint(path);
 
   throw Error(ErrorCode::Checkpoint,
-              "'" + path + "' is not a checkpoint format we read: expected a PyTorch .pth/.pt (zip or legacy), a "
-              "safetensors file or a TF.js model.json",
+              "'" + path +
+                  "' is not a checkpoint format we read: expected a PyTorch .pth/.pt (zip or legacy), a "
+                  "safetensors file or a TF.js model.json",
               "Convert the weights with torch.save(model.state_dict(), path) or safetensors.");
 }
 

@@ -56,7 +56,8 @@ Record parse_record(const std::string& path, const std::string& name, const Json
   const auto& table = dtype_table();
   auto it = std::find_if(table.begin(), table.end(), [&](const auto& e) { return dtype_name == e.first; });
   if (it == table.end())
-    bad_file(path, "entry '" + name + "' has unsupported dtype '" + dtype_name + "' (supported: F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL)");
+    bad_file(path, "entry '" + name + "' has unsupported dtype '" + dtype_name +
+                       "' (supported: F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL)");
   Record r{name, it->second, {}, 0, 0};
   if (!info.contains("shape") || !info.at("shape").is_array()) bad_file(path, "entry '" + name + "' has no shape");
   if (!info.contains("data_offsets") || !info.at("data_offsets").is_array() || info.at("data_offsets").size() != 2)
@@ -66,19 +67,21 @@ Record parse_record(const std::string& path, const std::string& name, const Json
     for (const Json& d : info.at("shape").as_array()) {
       const int64_t v = d.as_int();
       if (v < 0) bad_file(path, "entry '" + name + "' has a negative dimension");
-      if (v != 0 && numel > (uint64_t(1) << 62) / static_cast<uint64_t>(v)) bad_file(path, "entry '" + name + "' is impossibly large");
+      if (v != 0 && numel > (uint64_t(1) << 62) / static_cast<uint64_t>(v))
+        bad_file(path, "entry '" + name + "' is impossibly large");
       numel *= static_cast<uint64_t>(v);
       r.shape.push_back(v);
     }
     const auto& off = info.at("data_offsets").as_array();
     const int64_t b = off[0].as_int(), e = off[1].as_int();
-    if (b < 0 || e < b) bad_file(path, "entry '" + name + "' has data_offsets [" + std::to_string(b) + ", " + std::to_string(e) + "]");
+    if (b < 0 || e < b)
+      bad_file(path, "entry '" + name + "' has data_offsets [" + std::to_string(b) + ", " + std::to_string(e) + "]");
     r.begin = static_cast<uint64_t>(b);
     r.end = static_cast<uint64_t>(e);
     const uint64_t need = numel * c10::elementSize(r.dtype);
     if (r.end - r.begin != need)
-      bad_file(path, "entry '" + name + "' spans " + std::to_string(r.end - r.begin) + " bytes but its dtype and shape need " +
-                         std::to_string(need));
+      bad_file(path, "entry '" + name + "' spans " + std::to_string(r.end - r.begin) +
+                         " bytes but its dtype and shape need " + std::to_string(need));
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const Error*>(&e)) throw;
     bad_file(path, "entry '" + name + "': " + e.what());
@@ -106,12 +109,14 @@ long process_id() {
 
 SafetensorsContent read_safetensors(const std::string& path) {
   const BinaryFile file(path);
-  if (file.size() < 8) bad_file(path, "shorter than its 8-byte header length (" + std::to_string(file.size()) + " bytes)");
+  if (file.size() < 8)
+    bad_file(path, "shorter than its 8-byte header length (" + std::to_string(file.size()) + " bytes)");
   const std::string len_bytes = file.read_string(0, 8);
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(len_bytes[i]);
   if (header_len < 2 || header_len > kMaxHeaderBytes || header_len > file.size() - 8)
-    bad_file(path, "header length " + std::to_string(header_len) + " does not fit the file of " + std::to_string(file.size()) + " bytes");
+    bad_file(path, "header length " + std::to_string(header_len) + " does not fit the file of " +
+                       std::to_string(file.size()) + " bytes");
   const std::string header_text = file.read_string(8, header_len, "safetensors header");
   Json header;
   try {
@@ -170,13 +175,15 @@ void write_safetensors_atomic(const std::string& path, const NamedTensors& tenso
   }
   int64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    if (name == kMetadataKey) throw Error(ErrorCode::Input, "A tensor cannot be named '__metadata__' in a safetensors file");
+    if (name == kMetadataKey)
+      throw Error(ErrorCode::Input, "A tensor cannot be named '__metadata__' in a safetensors file");
     if (!tensor.defined()) throw Error(ErrorCode::Input, "Tensor '" + name + "' is undefined; cannot write it");
     const auto& table = dtype_table();
     auto it = std::find_if(table.begin(), table.end(), [&](const auto& e) { return e.second == tensor.scalar_type(); });
     if (it == table.end())
-      throw Error(ErrorCode::Input, "Tensor '" + name + "' has dtype " + c10::toString(tensor.scalar_type()) +
-                                        ", which safetensors writing does not support",
+      throw Error(ErrorCode::Input,
+                  "Tensor '" + name + "' has dtype " + c10::toString(tensor.scalar_type()) +
+                      ", which safetensors writing does not support",
                   "Convert it to float32, float16, bfloat16, float64, an integer type or bool.");
     torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
     const int64_t nbytes = static_cast<int64_t>(t.numel() * t.element_size());
@@ -199,11 +206,13 @@ void write_safetensors_atomic(const std::string& path, const NamedTensors& tenso
   const std::string tmp = path + ".tmp-" + std::to_string(process_id());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f)
-    throw Error(ErrorCode::Io, "Cannot write '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) + ")",
+    throw Error(ErrorCode::Io,
+                "Cannot write '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) + ")",
                 "Check that the folder exists and is writable.");
   bool ok = true;
   unsigned char len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((uint64_t(header_text.size()) >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    len_bytes[i] = static_cast<unsigned char>((uint64_t(header_text.size()) >> (8 * i)) & 0xFF);
   ok = ok && std::fwrite(len_bytes, 1, 8, f) == 8;
   ok = ok && std::fwrite(header_text.data(), 1, header_text.size(), f) == header_text.size();
   for (const auto& t : data) {

@@ -77,15 +77,20 @@ Spec parse_spec(const std::string& path, const Json& w) {
     s.shape.push_back(v);
   }
   const std::string dtype = w.contains("dtype") && w.at("dtype").is_string() ? w.at("dtype").as_string() : "float32";
-  if (dtype == "float32") s.dtype = torch::kFloat;
-  else if (dtype == "int32") s.dtype = torch::kInt;
-  else if (dtype == "bool") s.dtype = torch::kBool;
-  else fail(path, where + " has unsupported dtype '" + dtype + "' (supported: float32, int32, bool)");
+  if (dtype == "float32")
+    s.dtype = torch::kFloat;
+  else if (dtype == "int32")
+    s.dtype = torch::kInt;
+  else if (dtype == "bool")
+    s.dtype = torch::kBool;
+  else
+    fail(path, where + " has unsupported dtype '" + dtype + "' (supported: float32, int32, bool)");
   s.stored = s.dtype;
   if (w.contains("quantization") && !w.at("quantization").is_null()) {
     const Json& q = w.at("quantization");
     const std::string qtype = q.contains("dtype") && q.at("dtype").is_string() ? q.at("dtype").as_string() : "";
-    if (s.dtype != torch::kFloat) fail(path, where + " is a quantized " + dtype + ", only quantized float32 is supported");
+    if (s.dtype != torch::kFloat)
+      fail(path, where + " is a quantized " + dtype + ", only quantized float32 is supported");
     if (qtype == "float16") {
       s.stored = torch::kHalf;
     } else if (qtype == "uint8" || qtype == "uint16") {
@@ -149,14 +154,13 @@ NamedTensors read_tfjs_layers_model(const std::string& model_json_path) {
       if (!p.is_string()) fail(path, gname + " has a path that is not a string");
       const std::filesystem::path shard = folder / p.as_string();
       std::error_code ec;
-      if (!std::filesystem::is_regular_file(shard, ec))
-        fail(path, "weight shard '" + shard.string() + "' is missing");
+      if (!std::filesystem::is_regular_file(shard, ec)) fail(path, "weight shard '" + shard.string() + "' is missing");
       shards.add(std::make_unique<BinaryFile>(shard.string()));
       shard_names += (shard_names.empty() ? "" : ", ") + p.as_string();
     }
     if (shards.size() != need)
-      fail(path, gname + " needs " + std::to_string(need) + " bytes of weights but its shards (" + shard_names + ") hold " +
-                     std::to_string(shards.size()) + (shards.size() < need ? " (a shard is short)" : ""));
+      fail(path, gname + " needs " + std::to_string(need) + " bytes of weights but its shards (" + shard_names +
+                     ") hold " + std::to_string(shards.size()) + (shards.size() < need ? " (a shard is short)" : ""));
 
     uint64_t offset = 0;
     for (const Spec& s : specs) {

@@ -84,7 +84,8 @@ NamedTensors read_zip(const BinaryFile& file) {
     if (!entry) fail(path, "lacks storage member '" + name + "'");
     const uint64_t need = storage_bytes(s);
     if (entry->size < need)
-      fail(path, "has storage '" + name + "' of " + std::to_string(entry->size) + " bytes, expected " + std::to_string(need));
+      fail(path,
+           "has storage '" + name + "' of " + std::to_string(entry->size) + " bytes, expected " + std::to_string(need));
     zip.data_offset(*entry);  // validates the member before the allocation
     s.data = torch::empty({s.numel}, torch::TensorOptions().dtype(s.dtype));
     zip.read(*entry, s.data.data_ptr(), need);
@@ -113,7 +114,8 @@ NamedTensors read_legacy(const BinaryFile& file) {
 
   const ValuePtr magic = next("magic number");
   if (magic->kind != Value::Kind::BigInt || magic->text != std::string(kLegacyMagic, 10))
-    fail(path, "is a pickle but not a PyTorch checkpoint (its first value is " + magic->describe() + ", not torch's magic number)");
+    fail(path, "is a pickle but not a PyTorch checkpoint (its first value is " + magic->describe() +
+                   ", not torch's magic number)");
   const ValuePtr protocol = next("protocol version");
   if (protocol->kind != Value::Kind::Int || protocol->integer != kLegacyProtocol)
     fail(path, "has legacy protocol " + protocol->describe() + ", expected " + std::to_string(kLegacyProtocol));
@@ -132,12 +134,14 @@ NamedTensors read_legacy(const BinaryFile& file) {
     auto it = table.storages().find(key->text);
     if (it == table.storages().end()) fail(path, "has data for storage '" + key->text + "' that no tensor uses");
     Storage& s = *it->second;
-    if (bytes.size() - pos < 8) fail(path, "is truncated: storage '" + s.key + "' is missing", "The file is incomplete. Get it again.");
+    if (bytes.size() - pos < 8)
+      fail(path, "is truncated: storage '" + s.key + "' is missing", "The file is incomplete. Get it again.");
     int64_t count = 0;
     for (int i = 7; i >= 0; --i) count = (count << 8) | data[pos + i];
     pos += 8;
     if (count != s.numel)
-      fail(path, "has " + std::to_string(count) + " elements for storage '" + s.key + "', expected " + std::to_string(s.numel));
+      fail(path, "has " + std::to_string(count) + " elements for storage '" + s.key + "', expected " +
+                     std::to_string(s.numel));
     const uint64_t need = storage_bytes(s);
     if (need > bytes.size() - pos)
       fail(path, "is truncated inside storage '" + s.key + "'", "The file is incomplete. Get it again.");

@@ -29,10 +29,10 @@ struct StorageSlice {
 
 std::optional<torch::ScalarType> storage_dtype(const std::string& name) {
   static const std::map<std::string, torch::ScalarType> types = {
-      {"FloatStorage", torch::kFloat},     {"DoubleStorage", torch::kDouble}, {"HalfStorage", torch::kHalf},
-      {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kLong},   {"IntStorage", torch::kInt},
-      {"ShortStorage", torch::kShort},     {"CharStorage", torch::kChar},     {"ByteStorage", torch::kByte},
-      {"BoolStorage", torch::kBool},       {"UntypedStorage", torch::kByte},  // raw bytes, as torch.load reads it
+      {"FloatStorage", torch::kFloat},       {"DoubleStorage", torch::kDouble}, {"HalfStorage", torch::kHalf},
+      {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kLong},     {"IntStorage", torch::kInt},
+      {"ShortStorage", torch::kShort},       {"CharStorage", torch::kChar},     {"ByteStorage", torch::kByte},
+      {"BoolStorage", torch::kBool},         {"UntypedStorage", torch::kByte},  // raw bytes, as torch.load reads it
   };
   auto it = types.find(name);
   if (it == types.end()) return std::nullopt;
@@ -41,12 +41,10 @@ std::optional<torch::ScalarType> storage_dtype(const std::string& name) {
 
 std::optional<torch::ScalarType> dtype_global(const Value& v) {
   static const std::map<std::string, torch::ScalarType> types = {
-      {"float32", torch::kFloat}, {"float", torch::kFloat},     {"float64", torch::kDouble},
-      {"double", torch::kDouble}, {"float16", torch::kHalf},    {"half", torch::kHalf},
-      {"bfloat16", torch::kBFloat16}, {"int64", torch::kLong},  {"long", torch::kLong},
-      {"int32", torch::kInt},     {"int", torch::kInt},         {"int16", torch::kShort},
-      {"short", torch::kShort},   {"int8", torch::kChar},       {"uint8", torch::kByte},
-      {"bool", torch::kBool},
+      {"float32", torch::kFloat}, {"float", torch::kFloat}, {"float64", torch::kDouble},    {"double", torch::kDouble},
+      {"float16", torch::kHalf},  {"half", torch::kHalf},   {"bfloat16", torch::kBFloat16}, {"int64", torch::kLong},
+      {"long", torch::kLong},     {"int32", torch::kInt},   {"int", torch::kInt},           {"int16", torch::kShort},
+      {"short", torch::kShort},   {"int8", torch::kChar},   {"uint8", torch::kByte},        {"bool", torch::kBool},
   };
   if (v.kind != Kind::Global || v.text != "torch") return std::nullopt;
   auto it = types.find(v.name);
@@ -83,7 +81,8 @@ class TensorBuilder {
         return t;
       }
       if (name.rfind("_rebuild", 0) == 0)
-        fail(path_, where + " is not supported (only dense CPU/CUDA tensors are: no quantized, sparse or meta tensors)");
+        fail(path_,
+             where + " is not supported (only dense CPU/CUDA tensors are: no quantized, sparse or meta tensors)");
       return std::nullopt;
     }
     if (module == "torch._tensor" && name == "_rebuild_from_type_v2") {
@@ -101,7 +100,8 @@ class TensorBuilder {
 
  private:
   int64_t checked_int(const ValuePtr& v, const std::string& where, const char* what) {
-    if (!is_int(v) || v->integer < 0) fail(path_, where + ": " + what + " is " + (v ? v->describe() : "missing") + ", expected an int >= 0");
+    if (!is_int(v) || v->integer < 0)
+      fail(path_, where + ": " + what + " is " + (v ? v->describe() : "missing") + ", expected an int >= 0");
     return v->integer;
   }
 
@@ -115,7 +115,8 @@ class TensorBuilder {
 
   // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, dtype (v3)], metadata])
   torch::Tensor rebuild(const std::vector<ValuePtr>& args, bool v3, const std::string& where) {
-    if (args.size() < (v3 ? 7u : 4u)) fail(path_, where + ": expected at least " + std::to_string(v3 ? 7 : 4) + " arguments");
+    if (args.size() < (v3 ? 7u : 4u))
+      fail(path_, where + ": expected at least " + std::to_string(v3 ? 7 : 4) + " arguments");
     if (!args[0] || args[0]->kind != Kind::Opaque || !args[0]->opaque)
       fail(path_, where + ": its storage is " + args[0]->describe() + ", expected a persistent storage id");
     const auto& slice = *std::static_pointer_cast<StorageSlice>(args[0]->opaque);
@@ -123,7 +124,8 @@ class TensorBuilder {
     const std::vector<int64_t> size = int_tuple(args[2], where, "size");
     const std::vector<int64_t> stride = int_tuple(args[3], where, "stride");
     if (size.size() != stride.size())
-      fail(path_, where + ": size has " + std::to_string(size.size()) + " dims but stride " + std::to_string(stride.size()));
+      fail(path_,
+           where + ": size has " + std::to_string(size.size()) + " dims but stride " + std::to_string(stride.size()));
 
     Storage& storage = *slice.root;
     load_(storage);
@@ -155,8 +157,8 @@ class TensorBuilder {
         last += reach * stride[i];
       }
       if (last >= base.numel())
-        fail(path_, where + ": reaches element " + std::to_string(last) + " of a storage of " + std::to_string(base.numel()) +
-                        " (storage '" + storage.key + "')");
+        fail(path_, where + ": reaches element " + std::to_string(last) + " of a storage of " +
+                        std::to_string(base.numel()) + " (storage '" + storage.key + "')");
     } else if (offset > base.numel()) {
       fail(path_, where + ": offset beyond its storage");
     }
@@ -164,8 +166,8 @@ class TensorBuilder {
     torch::Tensor view = base.as_strided(size, stride, base.storage_offset() + offset);
     // A tensor that is exactly its whole storage takes it over; anything else gets its own copy, so that
     // no two returned tensors share memory and no small tensor pins a big storage.
-    if (!storage.claimed && view.is_contiguous() && view.numel() == storage.data.numel() && view.storage_offset() == 0 &&
-        view.scalar_type() == storage.data.scalar_type()) {
+    if (!storage.claimed && view.is_contiguous() && view.numel() == storage.data.numel() &&
+        view.storage_offset() == 0 && view.scalar_type() == storage.data.scalar_type()) {
       storage.claimed = true;
       return view;
     }
@@ -203,12 +205,16 @@ ValuePtr StorageTable::persistent_load(const ValuePtr& pid) {
   const auto& it = pid->items;
   const ValuePtr& type = it[1];
   std::optional<torch::ScalarType> dtype;
-  if (type->kind == Kind::Global && (type->text == "torch" || type->text == "torch.cuda")) dtype = storage_dtype(type->name);
+  if (type->kind == Kind::Global && (type->text == "torch" || type->text == "torch.cuda"))
+    dtype = storage_dtype(type->name);
   if (!dtype) fail(path_, "unsupported storage type " + type->describe());
   std::string key;
-  if (is_text(it[2])) key = it[2]->text;
-  else if (is_int(it[2])) key = std::to_string(it[2]->integer);
-  else fail(path_, what + ": storage key is " + it[2]->describe());
+  if (is_text(it[2]))
+    key = it[2]->text;
+  else if (is_int(it[2]))
+    key = std::to_string(it[2]->integer);
+  else
+    fail(path_, what + ": storage key is " + it[2]->describe());
   if (!is_text(it[3])) fail(path_, what + ": location is " + it[3]->describe());  // any device: read onto the CPU
   if (!is_int(it[4]) || it[4]->integer < 0) fail(path_, what + ": element count is " + it[4]->describe());
   const int64_t numel = it[4]->integer;
@@ -249,7 +255,8 @@ NamedTensors collect_tensors(const ValuePtr& top, const std::function<void(Stora
   if (!root) {
     if (top && top->kind == Kind::Object)
       fail(path, "holds a pickled " + top->describe() + " instead of a state_dict (a dict of tensors)");
-    fail(path, "holds " + (top ? top->describe() : std::string("nothing")) + ", expected a state_dict (a dict of tensors)");
+    fail(path,
+         "holds " + (top ? top->describe() : std::string("nothing")) + ", expected a state_dict (a dict of tensors)");
   }
   TensorBuilder builder(load, path);
   // Lightning / anomalib checkpoints nest the weights.
@@ -262,7 +269,8 @@ NamedTensors collect_tensors(const ValuePtr& top, const std::function<void(Stora
     }
   }
   NamedTensors tensors = tensors_in(*root, builder);
-  if (tensors.empty()) fail(path, "holds a dict without tensors (" + std::to_string(root->entries.size()) + " entries)");
+  if (tensors.empty())
+    fail(path, "holds a dict without tensors (" + std::to_string(root->entries.size()) + " entries)");
   return tensors;
 }
 

@@ -26,8 +26,9 @@ uint64_t le(const std::string& s, size_t at, int bytes) {
 }  // namespace
 
 void ZipArchive::fail(const std::string& what) const {
-  throw Error(ErrorCode::Checkpoint, "'" + file_.path() + "' is not a readable zip archive: " + what,
-              "The file is damaged or truncated. Get it again, or re-export it with torch.save(model.state_dict(), path).");
+  throw Error(
+      ErrorCode::Checkpoint, "'" + file_.path() + "' is not a readable zip archive: " + what,
+      "The file is damaged or truncated. Get it again, or re-export it with torch.save(model.state_dict(), path).");
 }
 
 ZipArchive::ZipArchive(const BinaryFile& file) : file_(file) {
@@ -61,13 +62,15 @@ ZipArchive::ZipArchive(const BinaryFile& file) : file_(file) {
     cd_offset = le(rec, 48, 8);
   }
   if (cd_offset > size || cd_size > size - cd_offset) fail("central directory lies beyond the end of the file");
-  if (count > cd_size / kCentralHeaderSize) fail("central directory too small for its " + std::to_string(count) + " entries");
+  if (count > cd_size / kCentralHeaderSize)
+    fail("central directory too small for its " + std::to_string(count) + " entries");
 
   const std::string cd = file.read_string(cd_offset, cd_size, "zip central directory");
   size_t at = 0;
   entries_.reserve(static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; ++i) {
-    if (at + kCentralHeaderSize > cd.size() || le(cd, at, 4) != kCentralHeaderSig) fail("corrupt central directory entry");
+    if (at + kCentralHeaderSize > cd.size() || le(cd, at, 4) != kCentralHeaderSig)
+      fail("corrupt central directory entry");
     Entry e;
     const uint64_t flags = le(cd, at + 8, 2);
     e.method = static_cast<uint16_t>(le(cd, at + 10, 2));

@@ -16,7 +16,7 @@ class ZipArchive {
     uint64_t header_offset = 0;  // of the local file header
     uint64_t size = 0;           // uncompressed
     uint64_t compressed_size = 0;
-    uint16_t method = 0;         // 0 = stored
+    uint16_t method = 0;  // 0 = stored
   };
 
   // Throws ErrorCode::Checkpoint when the file has no valid zip directory.

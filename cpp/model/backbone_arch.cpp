@@ -8,19 +8,25 @@
 namespace ssn {
 
 namespace {
-constexpr BackboneArch kAllArchs[] = {BackboneArch::ResNet18,       BackboneArch::ResNet34,
-                                      BackboneArch::ResNet50,       BackboneArch::WideResNet50_2,
+constexpr BackboneArch kAllArchs[] = {BackboneArch::ResNet18,        BackboneArch::ResNet34,
+                                      BackboneArch::ResNet50,        BackboneArch::WideResNet50_2,
                                       BackboneArch::WideResNet101_2, BackboneArch::KerasResNet50};
 }  // namespace
 
 const char* backbone_arch_name(BackboneArch arch) {
   switch (arch) {
-    case BackboneArch::ResNet18: return "resnet18";
-    case BackboneArch::ResNet34: return "resnet34";
-    case BackboneArch::ResNet50: return "resnet50";
-    case BackboneArch::WideResNet50_2: return "wide_resnet50_2";
-    case BackboneArch::WideResNet101_2: return "wide_resnet101_2";
-    case BackboneArch::KerasResNet50: return "resnet50-keras";
+    case BackboneArch::ResNet18:
+      return "resnet18";
+    case BackboneArch::ResNet34:
+      return "resnet34";
+    case BackboneArch::ResNet50:
+      return "resnet50";
+    case BackboneArch::WideResNet50_2:
+      return "wide_resnet50_2";
+    case BackboneArch::WideResNet101_2:
+      return "wide_resnet101_2";
+    case BackboneArch::KerasResNet50:
+      return "resnet50-keras";
   }
   throw Error(ErrorCode::Internal, "unknown backbone architecture enum value");
 }

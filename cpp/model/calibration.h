@@ -18,14 +18,14 @@ const char* threshold_method_name(ThresholdMethod m);  // "f1" | "quantile"
 struct Calibration {
   ThresholdMethod method = ThresholdMethod::Quantile;        // how image_threshold was chosen
   ThresholdMethod pixel_method = ThresholdMethod::Quantile;  // how pixel_threshold was chosen
-  std::optional<double> quantile;  // q in (0, 1], present exactly when a method is Quantile
-  double image_threshold = 0.5;    // on score = sigmoid(logit), in [0, 1]
-  double pixel_threshold = 0;      // on the blurred map values, within [map_low, map_high]
-  double map_low = 0;              // the calibration set's lowest and highest map value:
-  double map_high = 0;             // a shared colour scale for overlays
-  int64_t normal = 0;              // images of the calibration set: normal (at least one),
-  int64_t anomalous = 0;           // defective,
-  int64_t masked = 0;              // and defective with a mask
+  std::optional<double> quantile;                            // q in (0, 1], present exactly when a method is Quantile
+  double image_threshold = 0.5;                              // on score = sigmoid(logit), in [0, 1]
+  double pixel_threshold = 0;                                // on the blurred map values, within [map_low, map_high]
+  double map_low = 0;                                        // the calibration set's lowest and highest map value:
+  double map_high = 0;                                       // a shared colour scale for overlays
+  int64_t normal = 0;                                        // images of the calibration set: normal (at least one),
+  int64_t anomalous = 0;                                     // defective,
+  int64_t masked = 0;                                        // and defective with a mask
 
   Json to_json() const;
   // Validates every field and their consistency; throws ssn::Error(Config) naming "<path>.<field>".

@@ -15,16 +15,21 @@ void fail(const std::string& path, const std::string& expected, const std::strin
 
 std::string describe(const Json& j) {
   switch (j.type()) {
-    case Json::Type::Null: return "null";
-    case Json::Type::Bool: return j.as_bool() ? "true" : "false";
+    case Json::Type::Null:
+      return "null";
+    case Json::Type::Bool:
+      return j.as_bool() ? "true" : "false";
     case Json::Type::Number: {
       std::ostringstream os;
       os << j.as_number();
       return os.str();
     }
-    case Json::Type::String: return "\"" + j.as_string() + "\"";
-    case Json::Type::Array: return "an array";
-    case Json::Type::Object: return "an object";
+    case Json::Type::String:
+      return "\"" + j.as_string() + "\"";
+    case Json::Type::Array:
+      return "an array";
+    case Json::Type::Object:
+      return "an object";
   }
   return "?";
 }
@@ -60,9 +65,12 @@ double number_field(const Json& obj, const std::string& key, const std::string& 
   const Json& v = field(obj, key, path);
   std::ostringstream expected;
   expected << "a finite number";
-  if (std::isfinite(lo) && std::isfinite(hi)) expected << " in " << lo << ".." << hi;
-  else if (std::isfinite(lo)) expected << " >= " << lo;
-  else if (std::isfinite(hi)) expected << " <= " << hi;
+  if (std::isfinite(lo) && std::isfinite(hi))
+    expected << " in " << lo << ".." << hi;
+  else if (std::isfinite(lo))
+    expected << " >= " << lo;
+  else if (std::isfinite(hi))
+    expected << " <= " << hi;
   if (!v.is_number() || !std::isfinite(v.as_number())) fail(path, expected.str(), describe(v));
   const double d = v.as_number();
   if (d < lo || d > hi) fail(path, expected.str(), describe(v));

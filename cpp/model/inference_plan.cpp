@@ -1,8 +1,8 @@
 #include "model/inference_plan.h"
 
 #include <sstream>
-#include <variant>
 #include <utility>
+#include <variant>
 
 #include "common/error.h"
 #include "model/anomaly_map.h"
@@ -52,7 +52,8 @@ RawConv raw_conv(const std::shared_ptr<nn::Module>& conv_module) {
   if (!conv) throw Error(ErrorCode::Internal, "inference plan: expected a Conv2d module");
   RawConv c;
   c.w = conv->weight.detach().to(torch::kCPU, torch::kDouble);
-  c.b = conv->bias.defined() ? conv->bias.detach().to(torch::kCPU, torch::kDouble) : torch::zeros({c.w.size(0)}, torch::kDouble);
+  c.b = conv->bias.defined() ? conv->bias.detach().to(torch::kCPU, torch::kDouble)
+                             : torch::zeros({c.w.size(0)}, torch::kDouble);
   const auto& o = conv->options;
   c.stride.assign(o.stride()->begin(), o.stride()->end());
   c.dilation.assign(o.dilation()->begin(), o.dilation()->end());
@@ -107,17 +108,19 @@ FoldedBlock torchvision_block(const ModuleMap& modules, const std::string& prefi
   for (int i = 1; i <= 3; ++i) {
     const std::string conv = prefix + ".conv" + std::to_string(i);
     if (!find_module(modules, conv)) break;  // basic blocks have two convolutions, bottlenecks three
-    block.main.push_back(fold(need_module(modules, conv), need_module(modules, prefix + ".bn" + std::to_string(i)), options));
+    block.main.push_back(
+        fold(need_module(modules, conv), need_module(modules, prefix + ".bn" + std::to_string(i)), options));
   }
   if (find_module(modules, prefix + ".downsample")) {
     block.has_shortcut = true;
-    block.shortcut = fold(need_module(modules, prefix + ".downsample.0"), need_module(modules, prefix + ".downsample.1"), options);
+    block.shortcut =
+        fold(need_module(modules, prefix + ".downsample.0"), need_module(modules, prefix + ".downsample.1"), options);
   }
   return block;
 }
 
-FoldedConv keras_conv(const ModuleMap& modules, const std::string& root, const std::string& conv,
-                      const std::string& bn, const PlanOptions& options) {
+FoldedConv keras_conv(const ModuleMap& modules, const std::string& root, const std::string& conv, const std::string& bn,
+                      const PlanOptions& options) {
   return fold(need_module(modules, root + conv), need_module(modules, root + bn), options);
 }
 
@@ -137,8 +140,8 @@ torch::Tensor gaussian_blur_reflect_separable(const torch::Tensor& x, const torc
   const int64_t channels = x.size(1), k = kernel1d.size(0), pad = k / 2;
   torch::Tensor kernel = kernel1d.to(x.options());
   torch::Tensor padded = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}).mode(torch::kReflect));
-  torch::Tensor vertical = F::conv2d(padded, kernel.view({1, 1, k, 1}).expand({channels, 1, k, 1}),
-                                     F::Conv2dFuncOptions().groups(channels));
+  torch::Tensor vertical =
+      F::conv2d(padded, kernel.view({1, 1, k, 1}).expand({channels, 1, k, 1}), F::Conv2dFuncOptions().groups(channels));
   return F::conv2d(vertical, kernel.view({1, 1, 1, k}).expand({channels, 1, 1, k}),
                    F::Conv2dFuncOptions().groups(channels));
 }
@@ -160,7 +163,8 @@ InferencePlan::InferencePlan(SuperSimpleNetImpl& net, const PlanOptions& options
         if (!find_module(modules, bb + "res" + id + "_branch2a")) break;
         FoldedBlock block;
         for (const char* branch : {"2a", "2b", "2c"})
-          block.main.push_back(keras_conv(modules, bb, "res" + id + "_branch" + branch, "bn" + id + "_branch" + branch, options));
+          block.main.push_back(
+              keras_conv(modules, bb, "res" + id + "_branch" + branch, "bn" + id + "_branch" + branch, options));
         if (find_module(modules, bb + "res" + id + "_branch1")) {
           block.has_shortcut = true;
           block.shortcut = keras_conv(modules, bb, "res" + id + "_branch1", "bn" + id + "_branch1", options);
@@ -198,9 +202,8 @@ InferencePlan::InferencePlan(SuperSimpleNetImpl& net, const PlanOptions& options
   const int64_t out_c = dec.w.size(0), kh = dec.w.size(2), kw = dec.w.size(3);
   const torch::Tensor wd_feat = dec.w.slice(1, 0, channels), wd_map = dec.w.slice(1, channels, channels + 1);
   const torch::Tensor taps = wd_feat.permute({0, 2, 3, 1}).reshape({out_c * kh * kw, channels});
-  const torch::Tensor folded_taps = times_adaptor(taps, a_matrix, options.device)
-                                        .view({out_c, kh, kw, a_matrix.size(1)})
-                                        .permute({0, 3, 1, 2});
+  const torch::Tensor folded_taps =
+      times_adaptor(taps, a_matrix, options.device).view({out_c, kh, kw, a_matrix.size(1)}).permute({0, 3, 1, 2});
   const torch::Tensor bias_taps = taps.matmul(adaptor.b).view({out_c, 1, kh, kw});
   dec.w = torch::cat({folded_taps, wd_map}, 1);
   const torch::Tensor dec_scale = fold_batchnorm(dec, need_module(modules, "discriminator.dec_head.1"));
@@ -221,12 +224,14 @@ InferencePlan::InferencePlan(SuperSimpleNetImpl& net, const PlanOptions& options
 torch::Tensor InferencePlan::prepare(const torch::Tensor& x) const {
   if (x.dim() != 4 || x.size(0) < 1 || x.size(1) != 3 || x.size(2) != image_h_ || x.size(3) != image_w_) {
     std::ostringstream os;
-    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received " << x.sizes() << ".";
+    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received " << x.sizes()
+       << ".";
     throw Error(ErrorCode::Shape, os.str(), "Resize the images to the model's size first.");
   }
   if (!x.is_floating_point()) {
-    throw Error(ErrorCode::Input, std::string("Expected preprocessed float images but received dtype ") +
-                                      std::string(c10::toString(x.scalar_type())) + ".",
+    throw Error(ErrorCode::Input,
+                std::string("Expected preprocessed float images but received dtype ") +
+                    std::string(c10::toString(x.scalar_type())) + ".",
                 "Apply the backbone's preprocessing first.");
   }
   torch::Tensor y = x.to(options_.device, dtype_);
@@ -255,10 +260,11 @@ InferenceOutput InferencePlan::run(const torch::Tensor& x) const {
   // Pooling order fixes the fc_score weight columns: [max(dec), mean(dec), max(map), mean(map)].
   torch::Tensor pooled = torch::cat({dec.amax({2, 3}), dec.mean({2, 3}), seg.amax({2, 3}), seg.mean({2, 3})}, 1);
   torch::Tensor score = torch::linear(pooled, fc_weight_, fc_bias_).reshape({-1}).to(torch::kFloat);
-  torch::Tensor map = F::interpolate(seg.to(torch::kFloat).contiguous(), F::InterpolateFuncOptions()
-                                                                            .size(std::vector<int64_t>{image_h_, image_w_})
-                                                                            .mode(torch::kBilinear)
-                                                                            .align_corners(false));
+  torch::Tensor map =
+      F::interpolate(seg.to(torch::kFloat).contiguous(), F::InterpolateFuncOptions()
+                                                             .size(std::vector<int64_t>{image_h_, image_w_})
+                                                             .mode(torch::kBilinear)
+                                                             .align_corners(false));
   return {gaussian_blur_reflect_separable(map, blur_kernel1d_), score};
 }
 

@@ -1,7 +1,7 @@
 // The fast inference path: a frozen copy of a SuperSimpleNet in eval mode with every BatchNorm folded into
 // the convolution before it (backbone and heads), the 1x1 adaptor folded into both heads, a separable
-// Gaussian blur, optional half precision and channels-last activations. The trainable module stays untouched; a plan is rebuilt when its weights change.
-// Outputs equal SuperSimpleNet::infer to float tolerance (fp32).
+// Gaussian blur, optional half precision and channels-last activations. The trainable module stays untouched; a plan is
+// rebuilt when its weights change. Outputs equal SuperSimpleNet::infer to float tolerance (fp32).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -74,7 +74,7 @@ class InferencePlan {
   PlanOptions options_;
   torch::ScalarType dtype_;
   FoldedConv stem_;
-  std::vector<FoldedBlock> stages_[3];  // layer1..layer3 (Keras stages 2..4)
+  std::vector<FoldedBlock> stages_[3];     // layer1..layer3 (Keras stages 2..4)
   FoldedConv seg_hidden_, seg_out_, dec_;  // adaptor folded into seg_hidden_ and dec_
   torch::Tensor dec_bias_map_;             // the adaptor bias through dec_'s zero padding, [1,128,fh,fw]
   int64_t projection_macs_per_pixel_ = 0;  // for the official FLOP count

@@ -23,10 +23,8 @@ KerasConvBn add_keras_conv_bn(nn::Module& owner, const std::string& conv_name, c
   cb.conv_name = conv_name;
   cb.bn_name = bn_name;
   // The stem's explicit ZeroPadding2D(3) + "valid" 7x7 conv is the same as padding 3.
-  cb.conv = owner.register_module(conv_name, nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                                                            .stride(stride)
-                                                            .padding((kernel - 1) / 2)
-                                                            .bias(true)));
+  cb.conv = owner.register_module(
+      conv_name, nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2).bias(true)));
   cb.bn = owner.register_module(bn_name, nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(kBnEps)));
   return cb;
 }

@@ -35,9 +35,10 @@ void KerasImageNetClassifierImpl::load_native_weights(const NamedTensors& weight
 }
 
 std::vector<std::vector<std::pair<int, float>>> keras_imagenet_top_k(const std::string& model_json,
-                                                                      const std::vector<ImageU8>& images, int k) {
+                                                                     const std::vector<ImageU8>& images, int k) {
   if (images.empty()) {
-    throw Error(ErrorCode::Input, "Expected at least one image to classify but received none", "Pass one or more images.");
+    throw Error(ErrorCode::Input, "Expected at least one image to classify but received none",
+                "Pass one or more images.");
   }
   if (k < 1 || k > kImageNetClasses) {
     throw Error(ErrorCode::Input,

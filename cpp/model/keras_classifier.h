@@ -41,6 +41,6 @@ TORCH_MODULE(KerasImageNetClassifier);
 // (class index, probability), most probable first. Throws ssn::Error(Input) for no images or k outside
 // 1..1000, and the reader's errors for a missing or incomplete model.
 std::vector<std::vector<std::pair<int, float>>> keras_imagenet_top_k(const std::string& model_json,
-                                                                      const std::vector<ImageU8>& images, int k);
+                                                                     const std::vector<ImageU8>& images, int k);
 
 }  // namespace ssn

@@ -17,9 +17,7 @@ KerasResNet50Impl::KerasResNet50Impl() {
   init_keras_convs(all_);
 }
 
-Preprocessing KerasResNet50Impl::preprocessing() const {
-  return default_preprocessing(BackboneArch::KerasResNet50);
-}
+Preprocessing KerasResNet50Impl::preprocessing() const { return default_preprocessing(BackboneArch::KerasResNet50); }
 
 BackboneFeatures KerasResNet50Impl::forward(const torch::Tensor& x) {
   torch::Tensor y = torch::relu(stem_.forward(x));

@@ -31,11 +31,11 @@ SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64
   projection_ = adaptor->register_module("projection", nn::Conv2d(nn::Conv2dOptions(c, c, 1).bias(true)));
 
   auto discriminator = register_module("discriminator", std::make_shared<nn::Module>("Discriminator"));
-  seg_ = discriminator->register_module(
-      "seg", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, kSegHidden, 1).bias(true)),
-                            nn::BatchNorm2d(nn::BatchNorm2dOptions(kSegHidden)),
-                            nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                            nn::Conv2d(nn::Conv2dOptions(kSegHidden, 1, 1).bias(false))));
+  seg_ = discriminator->register_module("seg",
+                                        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, kSegHidden, 1).bias(true)),
+                                                       nn::BatchNorm2d(nn::BatchNorm2dOptions(kSegHidden)),
+                                                       nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                                                       nn::Conv2d(nn::Conv2dOptions(kSegHidden, 1, 1).bias(false))));
   dec_head_ = discriminator->register_module(
       "dec_head", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c + 1, kClsChannels, 5).padding(2).bias(true)),
                                  nn::BatchNorm2d(nn::BatchNorm2dOptions(kClsChannels)), nn::ReLU()));
@@ -53,13 +53,14 @@ int64_t SuperSimpleNetImpl::feature_channels() const {
 torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
   if (x.dim() != 4 || x.size(0) < 1 || x.size(1) != 3 || x.size(2) != image_h_ || x.size(3) != image_w_) {
     std::ostringstream os;
-    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received "
-       << x.sizes() << ".";
+    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received " << x.sizes()
+       << ".";
     throw Error(ErrorCode::Shape, os.str(), "Resize the images to the model's size first.");
   }
   if (!x.is_floating_point()) {
-    throw Error(ErrorCode::Input, std::string("Expected preprocessed float images but received dtype ") +
-                                      std::string(c10::toString(x.scalar_type())) + ".",
+    throw Error(ErrorCode::Input,
+                std::string("Expected preprocessed float images but received dtype ") +
+                    std::string(c10::toString(x.scalar_type())) + ".",
                 "Apply the backbone's preprocessing first.");
   }
   const auto& w = projection_->weight;
@@ -75,8 +76,8 @@ torch::Tensor SuperSimpleNetImpl::adapt(const torch::Tensor& features) { return 
 HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& adapted, bool stop_grad) {
   if (adapted.dim() != 4 || adapted.size(1) != feature_channels()) {
     std::ostringstream os;
-    os << "Expected adapted features shaped [B," << feature_channels() << ",h,w] but received "
-       << adapted.sizes() << ".";
+    os << "Expected adapted features shaped [B," << feature_channels() << ",h,w] but received " << adapted.sizes()
+       << ".";
     throw Error(ErrorCode::Shape, os.str());
   }
   torch::Tensor seg = seg_->forward(adapted);
@@ -85,8 +86,8 @@ HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& adapted, bool stop_gra
   // Pooling order fixes the fc_score weight columns: [max(dec), mean(dec), max(map), mean(map)].
   auto global_max = [](const torch::Tensor& t) { return std::get<0>(torch::adaptive_max_pool2d(t, {1, 1})); };
   auto global_avg = [](const torch::Tensor& t) { return torch::adaptive_avg_pool2d(t, {1, 1}); };
-  torch::Tensor pooled = torch::cat({global_max(dec), global_avg(dec), global_max(map_for_cls), global_avg(map_for_cls)}, 1)
-                             .flatten(1);
+  torch::Tensor pooled =
+      torch::cat({global_max(dec), global_avg(dec), global_max(map_for_cls), global_avg(map_for_cls)}, 1).flatten(1);
   return {seg, fc_score_->forward(pooled).reshape({-1})};
 }
 

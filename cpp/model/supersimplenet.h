@@ -67,7 +67,7 @@ class SuperSimpleNetImpl : public torch::nn::Module {
   torch::nn::Sequential seg_{nullptr};     // discriminator.seg
   torch::nn::Sequential dec_head_{nullptr};
   torch::nn::Linear fc_score_{nullptr};
-  torch::Tensor blur_kernel_;              // [1,1,25,25] non-persistent
+  torch::Tensor blur_kernel_;  // [1,1,25,25] non-persistent
   int64_t image_h_, image_w_;
 };
 TORCH_MODULE(SuperSimpleNet);

@@ -74,18 +74,24 @@ class BottleneckImpl : public ResidualBlockImpl {
 
 struct ResNetSpec {
   bool bottleneck;
-  int64_t blocks[3];    // layer1..layer3
-  int64_t width_factor; // bottleneck width = planes * width_factor (2 for the wide variants)
+  int64_t blocks[3];     // layer1..layer3
+  int64_t width_factor;  // bottleneck width = planes * width_factor (2 for the wide variants)
 };
 
 ResNetSpec spec_of(BackboneArch arch) {
   switch (arch) {
-    case BackboneArch::ResNet18: return {false, {2, 2, 2}, 1};
-    case BackboneArch::ResNet34: return {false, {3, 4, 6}, 1};
-    case BackboneArch::ResNet50: return {true, {3, 4, 6}, 1};
-    case BackboneArch::WideResNet50_2: return {true, {3, 4, 6}, 2};
-    case BackboneArch::WideResNet101_2: return {true, {3, 4, 23}, 2};
-    case BackboneArch::KerasResNet50: break;
+    case BackboneArch::ResNet18:
+      return {false, {2, 2, 2}, 1};
+    case BackboneArch::ResNet34:
+      return {false, {3, 4, 6}, 1};
+    case BackboneArch::ResNet50:
+      return {true, {3, 4, 6}, 1};
+    case BackboneArch::WideResNet50_2:
+      return {true, {3, 4, 6}, 2};
+    case BackboneArch::WideResNet101_2:
+      return {true, {3, 4, 23}, 2};
+    case BackboneArch::KerasResNet50:
+      break;
   }
   throw Error(ErrorCode::Internal, std::string("not a torchvision ResNet: ") + backbone_arch_name(arch));
 }

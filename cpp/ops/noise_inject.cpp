@@ -41,8 +41,8 @@ void require_cuda_build(const torch::Device& device, const char* op) {
 }
 
 // The raw kernel call over a contiguous [n, c, hw] float tensor and its [n, 1, hw] mask.
-torch::Tensor run_kernel(const torch::Tensor& features, const torch::Tensor& mask, int64_t n, int64_t c,
-                         int64_t hw, float std_dev, uint64_t seed, uint64_t offset) {
+torch::Tensor run_kernel(const torch::Tensor& features, const torch::Tensor& mask, int64_t n, int64_t c, int64_t hw,
+                         float std_dev, uint64_t seed, uint64_t offset) {
 #ifdef SSN_WITH_CUDA
   if (features.is_cuda()) return detail::noise_inject_cuda(features, mask, n, c, hw, std_dev, seed, offset);
 #endif
@@ -122,8 +122,8 @@ torch::Tensor philox_normal(at::IntArrayRef shape, double std_dev, uint64_t seed
   const int64_t numel = c10::multiply_integers(shape);
   // 0 + (std * z) * 1 == std * z: the shared kernel with a zero input and a unit mask.
   const torch::NoGradGuard no_grad;
-  const torch::Tensor out = run_kernel(torch::zeros({numel}, options), torch::ones({1}, options), 1, numel, 1, std_f,
-                                       seed, offset);
+  const torch::Tensor out =
+      run_kernel(torch::zeros({numel}, options), torch::ones({1}, options), 1, numel, 1, std_f, seed, offset);
   return out.reshape(shape);
 }
 

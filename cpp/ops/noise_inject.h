@@ -12,8 +12,8 @@ namespace ssn {
 // noise_mask: float32 [N,1,H,W] on the same device. Non-contiguous inputs are copied to contiguous ones.
 // Autograd: the gradient w.r.t. features is the identity (the noise is a constant); none for the mask.
 // Throws ssn::Error: Shape (ranks, sizes), Input (dtype, device mismatch, std), CudaUnavailable.
-torch::Tensor noise_inject(const torch::Tensor& features, const torch::Tensor& noise_mask, double std,
-                           uint64_t seed, uint64_t offset);
+torch::Tensor noise_inject(const torch::Tensor& features, const torch::Tensor& noise_mask, double std, uint64_t seed,
+                           uint64_t offset);
 
 // The noise alone: std * z_i for every element i of a tensor of `shape` (float32 on `device`), equal
 // bit for bit to noise_inject(zeros, ones, ...) and usable for tests and the test-only injection hook.
@@ -22,11 +22,11 @@ torch::Tensor philox_normal(at::IntArrayRef shape, double std, uint64_t seed, ui
 
 namespace detail {
 // Device kernels without autograd; inputs already checked and contiguous, c = channels, hw = H*W.
-torch::Tensor noise_inject_cpu(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n,
-                               int64_t c, int64_t hw, float std, uint64_t seed, uint64_t offset);
+torch::Tensor noise_inject_cpu(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n, int64_t c,
+                               int64_t hw, float std, uint64_t seed, uint64_t offset);
 #ifdef SSN_WITH_CUDA
-torch::Tensor noise_inject_cuda(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n,
-                                int64_t c, int64_t hw, float std, uint64_t seed, uint64_t offset);
+torch::Tensor noise_inject_cuda(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n, int64_t c,
+                                int64_t hw, float std, uint64_t seed, uint64_t offset);
 #endif
 }  // namespace detail
 

@@ -20,21 +20,20 @@ constexpr double kPi = 3.14159265358979323846;
 torch::Tensor local_coords(int64_t size, int64_t r) {
   std::vector<float> values(static_cast<size_t>(size));
   for (int64_t i = 0; i < size; ++i) {
-    values[static_cast<size_t>(i)] = static_cast<float>(static_cast<double>((i * r) % size) / static_cast<double>(size));
+    values[static_cast<size_t>(i)] =
+        static_cast<float>(static_cast<double>((i * r) % size) / static_cast<double>(size));
   }
   return torch::tensor(values, torch::kFloat32);
 }
 
-torch::Tensor fade(const torch::Tensor& t) {
-  return 6 * t.pow(5) - 15 * t.pow(4) + 10 * t.pow(3);
-}
+torch::Tensor fade(const torch::Tensor& t) { return 6 * t.pow(5) - 15 * t.pow(4) + 10 * t.pow(3); }
 
 void check_feature_size(int64_t fh, int64_t fw) {
   if (fh < 1 || fw < 1) {
-    throw Error(ErrorCode::Shape,
-                "perlin_masks: the feature size must be >= 1, got (" + std::to_string(fh) + ", " + std::to_string(fw) +
-                    ")",
-                "pass the feature map size");
+    throw Error(
+        ErrorCode::Shape,
+        "perlin_masks: the feature size must be >= 1, got (" + std::to_string(fh) + ", " + std::to_string(fw) + ")",
+        "pass the feature map size");
   }
 }
 
@@ -62,12 +61,14 @@ torch::Tensor perlin_noise(int64_t hp, int64_t wp, int64_t rx, int64_t ry, const
     throw Error(ErrorCode::Shape, os.str(), "use powers of two no larger than the canvas");
   }
   const bool batched = angles.defined() && angles.dim() == 3;
-  if (!angles.defined() || (angles.dim() != 2 && !batched) || angles.size(-2) != rx + 1 ||
-      angles.size(-1) != ry + 1) {
+  if (!angles.defined() || (angles.dim() != 2 && !batched) || angles.size(-2) != rx + 1 || angles.size(-1) != ry + 1) {
     std::ostringstream os;
     os << "perlin_noise: angles must be [" << rx + 1 << ", " << ry + 1 << "] or [S, " << rx + 1 << ", " << ry + 1
        << "], got ";
-    if (angles.defined()) os << angles.sizes(); else os << "an undefined tensor";
+    if (angles.defined())
+      os << angles.sizes();
+    else
+      os << "an undefined tensor";
     throw Error(ErrorCode::Shape, os.str(), "give one gradient angle per lattice corner");
   }
   if (angles.scalar_type() != torch::kFloat32) {
@@ -135,11 +136,11 @@ torch::Tensor perlin_masks_from_draws(const std::vector<PerlinDraw>& draws, int6
     std::vector<torch::Tensor> angles;
     for (const int64_t k : members) angles.push_back(draws[k].angles);
     const torch::Tensor noise = perlin_noise(hp, wp, scale.first, scale.second, torch::stack(angles)).unsqueeze(1);
-    const torch::Tensor resized = torch::nn::functional::interpolate(
-        noise, torch::nn::functional::InterpolateFuncOptions()
-                   .size(std::vector<int64_t>{fh, fw})
-                   .mode(torch::kBilinear)
-                   .align_corners(false));
+    const torch::Tensor resized =
+        torch::nn::functional::interpolate(noise, torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t>{fh, fw})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false));
     masks.index_copy_(0, torch::tensor(members, torch::kLong), (resized > threshold).to(torch::kFloat32));
   }
   if (rule != NoAnomalyRule::None) {

@@ -122,9 +122,7 @@ SSN_HD float fsqrt(float a) {
 constexpr float kTwoPow24Inv = 5.9604644775390625e-8f;  // 2^-24, exact
 
 // The top 24 bits of x as (k + 1) / 2^24 in (0, 1]: never 0, so log is finite.
-SSN_HD float uniform_open0(uint32_t x) {
-  return fmul(static_cast<float>((x >> 8) + 1u), kTwoPow24Inv);
-}
+SSN_HD float uniform_open0(uint32_t x) { return fmul(static_cast<float>((x >> 8) + 1u), kTwoPow24Inv); }
 
 // ln(u) for u = uniform_open0(x). u = m * 2^e with m in [sqrt(1/2), sqrt(2)) (exact scaling), then
 // ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716, odd series to s^9 (truncation < 1e-9),
@@ -143,14 +141,14 @@ SSN_HD float log_uniform(uint32_t x) {
   }
   const float s = fdiv(fsub(m, 1.0f), fadd(m, 1.0f));
   const float s2 = fmul(s, s);
-  float p = 0.22222222f;              // 2/9
+  float p = 0.22222222f;               // 2/9
   p = fadd(fmul(p, s2), 0.28571429f);  // 2/7
   p = fadd(fmul(p, s2), 0.4f);         // 2/5
   p = fadd(fmul(p, s2), 0.66666667f);  // 2/3
   p = fadd(fmul(p, s2), 2.0f);
   const float log_m = fmul(s, p);
   const float fe = static_cast<float>(e);
-  constexpr float kLn2Head = 0.693145751953125f;     // 16 significant bits
+  constexpr float kLn2Head = 0.693145751953125f;      // 16 significant bits
   constexpr float kLn2Tail = 1.4286068203094172e-6f;  // ln2 - head
   return fadd(fmul(fe, kLn2Head), fadd(fmul(fe, kLn2Tail), log_m));
 }
@@ -158,11 +156,11 @@ SSN_HD float log_uniform(uint32_t x) {
 // cos and sin of 2*pi*t/2^24 for the top 24 bits t of x. The quadrant comes from integer arithmetic
 // (exact), the remainder angle a is in [-pi/4, pi/4), then Taylor polynomials (errors < 1e-9).
 SSN_HD void sincos_turn(uint32_t x, float* c, float* s) {
-  const uint32_t t = x >> 8;                    // [0, 2^24): the angle in 2^-24 turns
-  const uint32_t q = (t + (1u << 21)) >> 22;    // nearest quarter turn, 0..4
+  const uint32_t t = x >> 8;                                                    // [0, 2^24): the angle in 2^-24 turns
+  const uint32_t q = (t + (1u << 21)) >> 22;                                    // nearest quarter turn, 0..4
   const int32_t rem = static_cast<int32_t>(t) - static_cast<int32_t>(q << 22);  // [-2^21, 2^21)
-  const float r = fmul(static_cast<float>(rem), 2.384185791015625e-7f);          // rem / 2^22, exact
-  const float a = fmul(r, 1.57079633f);                                           // pi/2
+  const float r = fmul(static_cast<float>(rem), 2.384185791015625e-7f);         // rem / 2^22, exact
+  const float a = fmul(r, 1.57079633f);                                         // pi/2
   const float a2 = fmul(a, a);
   float ps = 2.75573192e-6f;                 // 1/9!
   ps = fadd(fmul(ps, a2), -1.98412698e-4f);  // -1/5040
@@ -176,10 +174,22 @@ SSN_HD void sincos_turn(uint32_t x, float* c, float* s) {
   pc = fadd(fmul(pc, a2), -0.5f);
   const float cos_a = fadd(1.0f, fmul(a2, pc));
   switch (q & 3u) {
-    case 0: *c = cos_a; *s = sin_a; break;
-    case 1: *c = -sin_a; *s = cos_a; break;
-    case 2: *c = -cos_a; *s = -sin_a; break;
-    default: *c = sin_a; *s = -cos_a; break;
+    case 0:
+      *c = cos_a;
+      *s = sin_a;
+      break;
+    case 1:
+      *c = -sin_a;
+      *s = cos_a;
+      break;
+    case 2:
+      *c = -cos_a;
+      *s = -sin_a;
+      break;
+    default:
+      *c = sin_a;
+      *s = -cos_a;
+      break;
   }
 }
 

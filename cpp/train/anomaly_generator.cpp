@@ -17,8 +17,7 @@ std::string sizes_of(const torch::Tensor& t) {
 }
 
 [[noreturn]] void shape_error(const std::string& what, const std::string& expected, const torch::Tensor& got) {
-  throw Error(ErrorCode::Shape,
-              "generate_anomalies: " + what + " must be " + expected + ", got " + sizes_of(got),
+  throw Error(ErrorCode::Shape, "generate_anomalies: " + what + " must be " + expected + ", got " + sizes_of(got),
               "pass adapted features [B,C,fh,fw], masks [B,1,fh,fw] and labels [B]");
 }
 
@@ -30,9 +29,9 @@ std::string dims(std::initializer_list<int64_t> sizes) {
 
 }  // namespace
 
-AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask,
-                                const torch::Tensor& labels, const AnomalyGeneratorConfig& config,
-                                AnomalyRandom& random, const AnomalyInjection* injection) {
+AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask, const torch::Tensor& labels,
+                                const AnomalyGeneratorConfig& config, AnomalyRandom& random,
+                                const AnomalyInjection* injection) {
   if (!adapted.defined() || adapted.dim() != 4 || adapted.size(0) < 1 || adapted.size(2) < 1 || adapted.size(3) < 1) {
     shape_error("adapted features", "[B,C,fh,fw] with B, fh, fw >= 1", adapted);
   }

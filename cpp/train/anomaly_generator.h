@@ -44,8 +44,8 @@ struct AnomalyBatch {
 // adapted A [B,C,fh,fw] float32; gt_mask M_gt [B,1,fh,fw] in {0,1} (already downsampled, see
 // train/gt_mask.h); labels y_gt [B]. Masks and labels are moved to the device of A. With config.noise
 // false the inputs come back unchanged (B samples, float targets) and nothing random is drawn.
-AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask,
-                                const torch::Tensor& labels, const AnomalyGeneratorConfig& config,
-                                AnomalyRandom& random, const AnomalyInjection* injection = nullptr);
+AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask, const torch::Tensor& labels,
+                                const AnomalyGeneratorConfig& config, AnomalyRandom& random,
+                                const AnomalyInjection* injection = nullptr);
 
 }  // namespace ssn

@@ -15,10 +15,16 @@ TensorDataSource::TensorDataSource(torch::Tensor images, torch::Tensor masks, to
   if (!ok) {
     std::ostringstream os;
     os << "TensorDataSource: expected images [N,3,H,W], masks [N,H,W] (optional) and labels [N], got ";
-    if (images_.defined()) os << images_.sizes(); else os << "no images";
+    if (images_.defined())
+      os << images_.sizes();
+    else
+      os << "no images";
     if (masks_.defined()) os << ", " << masks_.sizes();
     os << " and ";
-    if (labels_.defined()) os << labels_.sizes(); else os << "no labels";
+    if (labels_.defined())
+      os << labels_.sizes();
+    else
+      os << "no labels";
     throw Error(ErrorCode::Shape, os.str(), "pass one mask and one label per image");
   }
   labels_ = labels_.to(torch::kCPU, torch::kInt64);

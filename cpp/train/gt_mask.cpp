@@ -11,7 +11,10 @@ torch::Tensor downsample_gt_mask(const torch::Tensor& mask, int64_t fh, int64_t 
   if (!valid_rank || fh < 1 || fw < 1) {
     std::ostringstream os;
     os << "downsample_gt_mask: expected a mask [B,H,W] or [B,1,H,W] and a size >= 1, got ";
-    if (mask.defined()) os << mask.sizes(); else os << "an undefined tensor";
+    if (mask.defined())
+      os << mask.sizes();
+    else
+      os << "an undefined tensor";
     os << " and (" << fh << ", " << fw << ")";
     throw Error(ErrorCode::Shape, os.str(), "pass the batch of ground-truth masks and the feature map size");
   }
@@ -19,11 +22,10 @@ torch::Tensor downsample_gt_mask(const torch::Tensor& mask, int64_t fh, int64_t 
     throw Error(ErrorCode::Input, "downsample_gt_mask: complex masks are not supported", "pass a 0/1 mask");
   }
   const torch::Tensor m = (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(torch::kFloat32);
-  const torch::Tensor resized = torch::nn::functional::interpolate(
-      m, torch::nn::functional::InterpolateFuncOptions()
-             .size(std::vector<int64_t>{fh, fw})
-             .mode(torch::kBilinear)
-             .align_corners(false));
+  const torch::Tensor resized = torch::nn::functional::interpolate(m, torch::nn::functional::InterpolateFuncOptions()
+                                                                          .size(std::vector<int64_t>{fh, fw})
+                                                                          .mode(torch::kBilinear)
+                                                                          .align_corners(false));
   return (resized < 0.5).logical_not().to(torch::kFloat32);  // as the official where(m < 0.5, 0, 1)
 }
 

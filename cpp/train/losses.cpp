@@ -12,14 +12,20 @@ void check_pair(const char* op, const torch::Tensor& values, const torch::Tensor
   if (!values.defined() || !target.defined() || !values.sizes().equals(target.sizes())) {
     std::ostringstream os;
     os << op << ": prediction and target must have the same shape, got ";
-    if (values.defined()) os << values.sizes(); else os << "undefined";
+    if (values.defined())
+      os << values.sizes();
+    else
+      os << "undefined";
     os << " and ";
-    if (target.defined()) os << target.sizes(); else os << "undefined";
+    if (target.defined())
+      os << target.sizes();
+    else
+      os << "undefined";
     throw Error(ErrorCode::Shape, os.str(), "pass the generator's targets for the same batch");
   }
   if (!values.is_floating_point()) {
-    throw Error(ErrorCode::Input, std::string(op) + ": predictions must be floating point, got " +
-                                      c10::toString(values.scalar_type()),
+    throw Error(ErrorCode::Input,
+                std::string(op) + ": predictions must be floating point, got " + c10::toString(values.scalar_type()),
                 "pass the head outputs");
   }
 }

@@ -13,10 +13,10 @@ torch::Tensor truncated_l1_loss(const torch::Tensor& logits, const torch::Tensor
 torch::Tensor focal_loss(const torch::Tensor& probabilities, const torch::Tensor& target, double gamma = 4.0);
 
 struct LossParts {
-  torch::Tensor total;         // truncated_l1 + focal_map + focal_score
+  torch::Tensor total;  // truncated_l1 + focal_map + focal_score
   torch::Tensor truncated_l1;
-  torch::Tensor focal_map;     // focal(sigmoid(map logits), target mask)
-  torch::Tensor focal_score;   // focal(sigmoid(score logits), target label)
+  torch::Tensor focal_map;    // focal(sigmoid(map logits), target mask)
+  torch::Tensor focal_score;  // focal(sigmoid(score logits), target label)
 };
 
 // map_logits [2B,1,fh,fw] and target_mask of the same shape; score_logits [2B] and target_label [2B].

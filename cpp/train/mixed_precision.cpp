@@ -13,17 +13,25 @@ namespace {
 bool autocast_enabled(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
 void set_autocast_enabled(bool cuda, bool on) { at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on); }
 torch::ScalarType autocast_dtype(bool cuda) { return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU); }
-void set_autocast_dtype(bool cuda, torch::ScalarType t) { at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, t); }
+void set_autocast_dtype(bool cuda, torch::ScalarType t) {
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, t);
+}
 #else
 bool autocast_enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
 void set_autocast_enabled(bool cuda, bool on) {
-  if (cuda) at::autocast::set_enabled(on); else at::autocast::set_cpu_enabled(on);
+  if (cuda)
+    at::autocast::set_enabled(on);
+  else
+    at::autocast::set_cpu_enabled(on);
 }
 torch::ScalarType autocast_dtype(bool cuda) {
   return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
 }
 void set_autocast_dtype(bool cuda, torch::ScalarType t) {
-  if (cuda) at::autocast::set_autocast_gpu_dtype(t); else at::autocast::set_autocast_cpu_dtype(t);
+  if (cuda)
+    at::autocast::set_autocast_gpu_dtype(t);
+  else
+    at::autocast::set_autocast_cpu_dtype(t);
 }
 #endif
 
@@ -38,8 +46,9 @@ PrecisionChoice choose_training_precision(const std::string& requested, const to
   const std::string where = device.is_cuda() ? "this GPU (" + bf16.what + ")" : "this CPU (" + bf16.what + ")";
   if (requested == "auto") {
     if (bf16.native) {
-      return {Precision::BFloat16, "bf16 (auto): " + where + " computes bf16 natively, and bf16 trains within "
-                                   "a point of fp32 (bench/quality)"};
+      return {Precision::BFloat16, "bf16 (auto): " + where +
+                                       " computes bf16 natively, and bf16 trains within "
+                                       "a point of fp32 (bench/quality)"};
     }
     return {Precision::Float32, "fp32 (auto): " + where + " has no native bf16"};
   }

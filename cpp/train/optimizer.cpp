@@ -15,7 +15,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWHyper hyper) : groups_(std::mo
     }
   }
   if (!(hyper_.beta1 >= 0 && hyper_.beta1 < 1 && hyper_.beta2 >= 0 && hyper_.beta2 < 1 && hyper_.eps >= 0)) {
-    throw Error(ErrorCode::Config, "AdamW: betas must lie in [0, 1) and eps be >= 0", "use the defaults 0.9, 0.999, 1e-8");
+    throw Error(ErrorCode::Config, "AdamW: betas must lie in [0, 1) and eps be >= 0",
+                "use the defaults 0.9, 0.999, 1e-8");
   }
 }
 
@@ -75,7 +76,8 @@ void AdamW::import_state(const NamedTensors& state, const std::string& prefix) {
       const auto v = state.find(prefix + name + ".exp_avg_sq");
       if (m == state.end() || v == state.end() || !m->second.sizes().equals(p.sizes()) ||
           !v->second.sizes().equals(p.sizes()) || step->second.numel() != 1) {
-        throw Error(ErrorCode::Checkpoint, "training state: the AdamW moments of '" + name + "' are missing or mis-shaped",
+        throw Error(ErrorCode::Checkpoint,
+                    "training state: the AdamW moments of '" + name + "' are missing or mis-shaped",
                     "resume from a state saved by the same model");
       }
       Moments s;
@@ -89,9 +91,10 @@ void AdamW::import_state(const NamedTensors& state, const std::string& prefix) {
   size_t present = 0;
   for (const auto& kv : state) present += kv.first.rfind(prefix, 0) == 0 ? 1 : 0;
   if (present != used) {
-    throw Error(ErrorCode::Checkpoint, "training state: " + std::to_string(present - used) +
-                                           " optimizer entries name no parameter of this model",
-                "resume from a state saved by the same model");
+    throw Error(
+        ErrorCode::Checkpoint,
+        "training state: " + std::to_string(present - used) + " optimizer entries name no parameter of this model",
+        "resume from a state saved by the same model");
   }
   state_ = std::move(restored);
 }
@@ -117,7 +120,8 @@ AdamW make_supersimplenet_optimizer(SuperSimpleNet& net, const OptimizerConfig& 
   return AdamW({adaptor, seg, cls}, c.hyper);
 }
 
-MultiStepLR::MultiStepLR(std::vector<double> milestones, double gamma) : milestones_(std::move(milestones)), gamma_(gamma) {
+MultiStepLR::MultiStepLR(std::vector<double> milestones, double gamma)
+    : milestones_(std::move(milestones)), gamma_(gamma) {
   if (!(gamma > 0)) throw Error(ErrorCode::Config, "MultiStepLR: gamma must be > 0", "the paper uses 0.4");
 }
 

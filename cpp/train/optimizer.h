@@ -17,10 +17,10 @@
 namespace ssn {
 
 struct ParamGroup {
-  std::string name;                                          // "adaptor" | "seg" | "cls"
+  std::string name;                                           // "adaptor" | "seg" | "cls"
   std::vector<std::pair<std::string, torch::Tensor>> params;  // official parameter names
-  double lr = 1e-3;            // current learning rate (the scheduler changes it)
-  double initial_lr = 1e-3;    // the base rate the schedule starts from
+  double lr = 1e-3;                                           // current learning rate (the scheduler changes it)
+  double initial_lr = 1e-3;                                   // the base rate the schedule starts from
   double weight_decay = 0.0;
 };
 

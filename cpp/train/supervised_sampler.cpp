@@ -9,10 +9,14 @@ namespace ssn {
 torch::Tensor apply_flip(const torch::Tensor& t, Flip flip) {
   const int64_t h = t.dim() - 2, w = t.dim() - 1;
   switch (flip) {
-    case Flip::None: return t;
-    case Flip::Vertical: return t.flip({h});
-    case Flip::Horizontal: return t.flip({w});
-    case Flip::Rot180: return t.flip({h, w});
+    case Flip::None:
+      return t;
+    case Flip::Vertical:
+      return t.flip({h});
+    case Flip::Horizontal:
+      return t.flip({w});
+    case Flip::Rot180:
+      return t.flip({h, w});
   }
   return t;
 }
@@ -84,7 +88,8 @@ void SupervisedSampler::import_state(const NamedTensors& state, const std::strin
   const auto counter = state.find(prefix + "counter");
   const auto frequency = state.find(prefix + "frequency");
   if (counter == state.end() || frequency == state.end() || frequency->second.numel() != nn()) {
-    throw Error(ErrorCode::Checkpoint, "training state: the supervised sampler state is missing or was saved for another data set",
+    throw Error(ErrorCode::Checkpoint,
+                "training state: the supervised sampler state is missing or was saved for another data set",
                 "resume with the same training images");
   }
   counter_ = counter->second.item<int64_t>();

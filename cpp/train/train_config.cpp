@@ -11,9 +11,12 @@ namespace {
 
 const char* rule_name(NoAnomalyRule r) {
   switch (r) {
-    case NoAnomalyRule::Empty: return "empty";
-    case NoAnomalyRule::Full: return "full";
-    case NoAnomalyRule::None: return "none";
+    case NoAnomalyRule::Empty:
+      return "empty";
+    case NoAnomalyRule::Full:
+      return "full";
+    case NoAnomalyRule::None:
+      return "none";
   }
   return "empty";
 }
@@ -29,7 +32,8 @@ TrainConfig TrainConfig::defaults(const std::string& setting) {
   TrainConfig c;
   c.setting = setting;
   if (setting == "unsupervised") return c;
-  if (setting != "supervised") config_error("setting", "expected \"unsupervised\" or \"supervised\", got \"" + setting + "\"");
+  if (setting != "supervised")
+    config_error("setting", "expected \"unsupervised\" or \"supervised\", got \"" + setting + "\"");
   c.generator.perlin_thr = 0.6;
   c.generator.overlap = false;
   c.stop_grad = false;
@@ -104,11 +108,13 @@ TrainConfig TrainConfig::from_json(const Json& j) {
       {"clip_grad_norm", number(c.clip_grad_norm)},
       {"flips", boolean(c.flips)},
       {"precision", [&c](const Json& v) { c.precision = parse_precision(v.as_string()); }},
-      {"milestones", [&c](const Json& v) {
+      {"milestones",
+       [&c](const Json& v) {
          c.milestones.clear();
          for (const Json& e : v.as_array()) c.milestones.push_back(e.as_number());
        }},
-      {"seed", [&c](const Json& v) {
+      {"seed",
+       [&c](const Json& v) {
          const int64_t s = v.as_int();
          if (s < 0) throw std::runtime_error("expected a non-negative integer");
          c.seed = static_cast<uint64_t>(s);
@@ -130,14 +136,14 @@ TrainConfig TrainConfig::from_json(const Json& j) {
 }
 
 void TrainConfig::validate() const {
-  if (setting != "unsupervised" && setting != "supervised") config_error("setting", "expected \"unsupervised\" or \"supervised\"");
+  if (setting != "unsupervised" && setting != "supervised")
+    config_error("setting", "expected \"unsupervised\" or \"supervised\"");
   if (epochs < 1) config_error("epochs", "must be >= 1");
   if (batch_size < 1) config_error("batch_size", "must be >= 1");
-  const std::pair<const char*, double> rates[] = {{"adapt_lr", optimizer.adapt_lr}, {"seg_lr", optimizer.seg_lr},
-                                                  {"dec_lr", optimizer.dec_lr},     {"adapt_wd", optimizer.adapt_wd},
-                                                  {"seg_wd", optimizer.seg_wd},     {"dec_wd", optimizer.dec_wd},
-                                                  {"eps", optimizer.hyper.eps},     {"noise_std", generator.noise_std},
-                                                  {"clip_grad_norm", clip_grad_norm}};
+  const std::pair<const char*, double> rates[] = {
+      {"adapt_lr", optimizer.adapt_lr}, {"seg_lr", optimizer.seg_lr},       {"dec_lr", optimizer.dec_lr},
+      {"adapt_wd", optimizer.adapt_wd}, {"seg_wd", optimizer.seg_wd},       {"dec_wd", optimizer.dec_wd},
+      {"eps", optimizer.hyper.eps},     {"noise_std", generator.noise_std}, {"clip_grad_norm", clip_grad_norm}};
   for (const auto& [key, v] : rates)
     if (!(v >= 0) || !std::isfinite(v)) config_error(key, "must be a finite number >= 0");
   if (!(optimizer.hyper.beta1 >= 0 && optimizer.hyper.beta1 < 1)) config_error("beta1", "must lie in [0, 1)");

@@ -17,12 +17,12 @@ struct TrainConfig {
   int64_t epochs = 300;
   int64_t batch_size = 32;
   OptimizerConfig optimizer;
-  double gamma = 0.4;                    // MultiStepLR at 0.8E and 0.9E (float milestones, see optimizer.h)
-  AnomalyGeneratorConfig generator;      // perlin_thr 0.2 / 0.6, overlap true / false
-  bool stop_grad = true;                 // false when supervised
-  double clip_grad_norm = 0.0;           // 1 when supervised
-  bool flips = false;                    // supervised positives: none / vertical / horizontal / rot180
-  uint64_t seed = 42;                    // 456654 when supervised (official seeds)
+  double gamma = 0.4;                        // MultiStepLR at 0.8E and 0.9E (float milestones, see optimizer.h)
+  AnomalyGeneratorConfig generator;          // perlin_thr 0.2 / 0.6, overlap true / false
+  bool stop_grad = true;                     // false when supervised
+  double clip_grad_norm = 0.0;               // 1 when supervised
+  bool flips = false;                        // supervised positives: none / vertical / horizontal / rot180
+  uint64_t seed = 42;                        // 456654 when supervised (official seeds)
   Precision precision = Precision::Float32;  // autocast of adaptor and heads (train/mixed_precision.h)
   // LR milestones in epochs; empty: the official float milestones 0.8E and 0.9E (see MultiStepLR). A
   // schedule sized to a time budget sets whole epochs here, so that the decays happen.

@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <string>
 #include <sstream>
+#include <string>
 
 #include "common/error.h"
 #include "train/gt_mask.h"
@@ -22,15 +22,22 @@ bool train_channels_last(bool mixed) {
 
 }  // namespace
 
-TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
-                           AnomalyRandom& random, GradScaler* scaler, const AnomalyInjection* injection) {
+TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch,
+                           const TrainStepConfig& config, AnomalyRandom& random, GradScaler* scaler,
+                           const AnomalyInjection* injection) {
   if (!batch.labels.defined() || batch.labels.dim() != 1 || !batch.images.defined() ||
       batch.images.size(0) != batch.labels.size(0)) {
     std::ostringstream os;
     os << "train_step: expected images [B,3,H,W] and labels [B] with the same B, got ";
-    if (batch.images.defined()) os << batch.images.sizes(); else os << "no images";
+    if (batch.images.defined())
+      os << batch.images.sizes();
+    else
+      os << "no images";
     os << " and ";
-    if (batch.labels.defined()) os << batch.labels.sizes(); else os << "no labels";
+    if (batch.labels.defined())
+      os << batch.labels.sizes();
+    else
+      os << "no labels";
     throw Error(ErrorCode::Shape, os.str(), "pass one label per image");
   }
   if (config.precision == Precision::Float16 && (scaler == nullptr || !scaler->enabled())) {
@@ -41,10 +48,10 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   const torch::Device device = net->adaptor_parameters()[0].device();
   // The backbone is frozen and in eval mode: precomputed features are the same tensor.
   const bool mixed = config.precision != Precision::Float32;
-  const torch::Tensor features =
-      !batch.features.defined() ? net->extract_features(batch.images)  // fp32, no grad inside
-      : mixed                   ? batch.features.to(device)
-                                : batch.features.to(device, torch::kFloat32);
+  const torch::Tensor features = !batch.features.defined()
+                                     ? net->extract_features(batch.images)  // fp32, no grad inside
+                                 : mixed ? batch.features.to(device)
+                                         : batch.features.to(device, torch::kFloat32);
   torch::Tensor adapted;
   {
     AutocastScope autocast(device, config.precision);

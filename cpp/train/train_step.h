@@ -13,15 +13,15 @@ namespace ssn {
 
 struct TrainStepConfig {
   AnomalyGeneratorConfig generator;
-  bool stop_grad = true;        // unsupervised: the cls loss does not reach the seg head
-  double clip_grad_norm = 0.0;  // > 0: clip the global gradient norm to this (supervised: 1)
+  bool stop_grad = true;                     // unsupervised: the cls loss does not reach the seg head
+  double clip_grad_norm = 0.0;               // > 0: clip the global gradient norm to this (supervised: 1)
   Precision precision = Precision::Float32;  // autocast of the adaptor and heads (mixed_precision.h)
 };
 
 struct TrainBatch {
-  torch::Tensor images;  // [B,3,H,W] preprocessed float
-  torch::Tensor masks;   // [B,H,W] in {0,1} at image size (downsampled here)
-  torch::Tensor labels;  // [B] in {0,1}
+  torch::Tensor images;    // [B,3,H,W] preprocessed float
+  torch::Tensor masks;     // [B,H,W] in {0,1} at image size (downsampled here)
+  torch::Tensor labels;    // [B] in {0,1}
   torch::Tensor features;  // optional [B,C,fh,fw] = extract_features(images), precomputed (feature cache;
                            // fp32, or the autocast dtype, which the adaptor casts its input to anyway)
 };
@@ -35,8 +35,8 @@ struct TrainStepResult {
 // Puts the heads in train mode (the backbone stays in eval mode). `injection` replaces the random draws
 // (tests only). `scaler` is required for fp16 (a disabled one otherwise). Throws ssn::Error(Shape/Input) on
 // bad batches, ssn::Error(Config) when the run diverged (non-finite outputs or loss).
-TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch, const TrainStepConfig& config,
-                           AnomalyRandom& random, GradScaler* scaler = nullptr,
+TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch,
+                           const TrainStepConfig& config, AnomalyRandom& random, GradScaler* scaler = nullptr,
                            const AnomalyInjection* injection = nullptr);
 
 }  // namespace ssn

@@ -76,16 +76,22 @@ void Trainer::check_sample(const TrainSample& s, int64_t index) const {
   const bool mask_ok = !s.mask.defined() || (s.mask.dim() == 2 && s.mask.size(0) == h && s.mask.size(1) == w);
   if (!image_ok || !mask_ok) {
     std::ostringstream os;
-    os << "training sample " << index << ": expected a float image [3," << h << "," << w << "] and a mask [" << h
-       << "," << w << "], got ";
-    if (s.image.defined()) os << s.image.sizes() << " " << c10::toString(s.image.scalar_type()); else os << "no image";
+    os << "training sample " << index << ": expected a float image [3," << h << "," << w << "] and a mask [" << h << ","
+       << w << "], got ";
+    if (s.image.defined())
+      os << s.image.sizes() << " " << c10::toString(s.image.scalar_type());
+    else
+      os << "no image";
     os << " and ";
-    if (s.mask.defined()) os << s.mask.sizes(); else os << "no mask";
+    if (s.mask.defined())
+      os << s.mask.sizes();
+    else
+      os << "no mask";
     throw Error(ErrorCode::Shape, os.str(), "resize and preprocess the images to the model size first");
   }
   if (s.label != 0 && s.label != 1) {
-    throw Error(ErrorCode::Input, "training sample " + std::to_string(index) + ": label must be 0 or 1, got " +
-                                      std::to_string(s.label),
+    throw Error(ErrorCode::Input,
+                "training sample " + std::to_string(index) + ": label must be 0 or 1, got " + std::to_string(s.label),
                 "use 0 for normal and 1 for anomalous images");
   }
 }
@@ -101,8 +107,8 @@ TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indic
     if (sampler_) item = sampler_->retrieve(index, data_generator_);
     TrainSample s = data.get(item.source_index);
     check_sample(s, item.source_index);
-    torch::Tensor mask = s.mask.defined() ? s.mask.to(torch::kCPU, torch::kFloat32)
-                                          : torch::zeros({net_->image_h(), net_->image_w()});
+    torch::Tensor mask =
+        s.mask.defined() ? s.mask.to(torch::kCPU, torch::kFloat32) : torch::zeros({net_->image_h(), net_->image_w()});
     images.push_back(apply_flip(s.image.to(torch::kCPU, torch::kFloat32), item.flip));
     masks.push_back(apply_flip(mask, item.flip));
     labels.push_back(static_cast<float>(s.label));
@@ -122,19 +128,22 @@ int64_t Trainer::prepare_epochs(TrainDataSource& data) {
     for (int64_t i = 0; i < size; ++i) {
       const int64_t label = data.label(i);
       if (label != 0 && label != 1) {
-        throw Error(ErrorCode::Input, "training sample " + std::to_string(i) + ": label must be 0 or 1, got " +
-                                          std::to_string(label), "use 0 for normal and 1 for anomalous images");
+        throw Error(ErrorCode::Input,
+                    "training sample " + std::to_string(i) + ": label must be 0 or 1, got " + std::to_string(label),
+                    "use 0 for normal and 1 for anomalous images");
       }
       (label == 1 ? positives : negatives).push_back(i);
     }
     sampler_ = std::make_unique<SupervisedSampler>(std::move(positives), std::move(negatives), config_.flips);
-    if (!pending_sampler_state_.empty()) sampler_->import_state(pending_sampler_state_, std::string(kPrefix) + "sampler.");
+    if (!pending_sampler_state_.empty())
+      sampler_->import_state(pending_sampler_state_, std::string(kPrefix) + "sampler.");
     pending_sampler_state_.clear();
   }
   const int64_t length = sampler_ ? sampler_->epoch_length() : size;
   if (order_.defined() && order_.numel() != length) {
-    throw Error(ErrorCode::Input, "the training state was saved for " + std::to_string(order_.numel()) +
-                                      " samples per epoch, this data set gives " + std::to_string(length),
+    throw Error(ErrorCode::Input,
+                "the training state was saved for " + std::to_string(order_.numel()) +
+                    " samples per epoch, this data set gives " + std::to_string(length),
                 "resume with the same training images");
   }
   return length;
@@ -179,8 +188,8 @@ void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, 
     if (!order_.defined()) order_ = torch::randperm(length, data_generator_, torch::kInt64);
     while (step_ < steps_per_epoch) {
       if (cancel != nullptr && cancel->load()) {
-        throw Error(ErrorCode::Aborted, "training cancelled after epoch " + std::to_string(epoch_) + ", step " +
-                                            std::to_string(step_),
+        throw Error(ErrorCode::Aborted,
+                    "training cancelled after epoch " + std::to_string(epoch_) + ", step " + std::to_string(step_),
                     "export the training state and call fit() again to resume");
       }
       const int64_t begin = step_ * batch_size;
@@ -243,9 +252,9 @@ void Trainer::import_state(const NamedTensors& state) {
   const int64_t step = need(state, p + "step").item<int64_t>();
   const auto order = state.find(p + "order");
   if (epoch < 0 || epoch > config_.epochs || step < 0 || (step > 0 && order == state.end())) {
-    throw Error(ErrorCode::Checkpoint, "training state: epoch " + std::to_string(epoch) + ", step " +
-                                           std::to_string(step) + " do not fit a " + std::to_string(config_.epochs) +
-                                           "-epoch run",
+    throw Error(ErrorCode::Checkpoint,
+                "training state: epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + " do not fit a " +
+                    std::to_string(config_.epochs) + "-epoch run",
                 "resume with the configuration the state was saved with");
   }
   net_->load_head_state(state);

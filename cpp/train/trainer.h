@@ -21,16 +21,16 @@
 namespace ssn {
 
 struct TrainProgress {
-  int64_t epoch = 0;            // 0-based epoch of the step just done
+  int64_t epoch = 0;  // 0-based epoch of the step just done
   int64_t epochs = 0;
-  int64_t step = 0;             // 1-based step within the epoch
+  int64_t step = 0;  // 1-based step within the epoch
   int64_t steps_per_epoch = 0;
-  int64_t batch = 0;            // images in this step
+  int64_t batch = 0;  // images in this step
   Precision precision = Precision::Float32;
   TrainStepResult losses;
   double lr_adaptor = 0, lr_seg = 0, lr_cls = 0;  // the rates this step used
-  double images_per_second = 0;  // over the steps of this fit() call
-  double eta_seconds = 0;        // remaining steps of the run at that pace
+  double images_per_second = 0;                   // over the steps of this fit() call
+  double eta_seconds = 0;                         // remaining steps of the run at that pace
 };
 using TrainProgressCallback = std::function<void(const TrainProgress&)>;
 // Called after each finished epoch (scheduler stepped): export_state() then resumes at the next epoch.
@@ -53,8 +53,8 @@ class Trainer {
   int64_t steps_per_epoch(TrainDataSource& data);
 
   bool finished() const { return epoch_ >= config_.epochs; }
-  int64_t epoch() const { return epoch_; }          // finished epochs
-  int64_t step_in_epoch() const { return step_; }   // finished steps of the current epoch
+  int64_t epoch() const { return epoch_; }         // finished epochs
+  int64_t step_in_epoch() const { return step_; }  // finished steps of the current epoch
   const TrainConfig& config() const { return config_; }
   const AdamW& optimizer() const { return optimizer_; }
 

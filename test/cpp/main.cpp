@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       std::cout << "FAIL " << test.name << ": " << e.what() << "\n";
     }
   }
-  std::cout << passed << " passed, " << failed << " failed" << (skipped > 0 ? ", " + std::to_string(skipped) + " skipped" : "") << "\n";
+  std::cout << passed << " passed, " << failed << " failed"
+            << (skipped > 0 ? ", " + std::to_string(skipped) + " skipped" : "") << "\n";
   return failed == 0 ? 0 : 1;
 }

@@ -7,8 +7,8 @@
 #include "model/anomaly_map.h"
 #include "model/inference_plan.h"
 #include "model/supersimplenet.h"
-#include "test_framework.h"
 #include "random_batchnorms.h"
+#include "test_framework.h"
 #include "test_io_helpers.h"
 
 namespace {
@@ -61,7 +61,8 @@ ssn::CreateOptions golden_options() {
 SSN_TEST(bench_plan_separable_blur_equals_the_2d_blur) {
   torch::manual_seed(5);
   const torch::Tensor x = torch::randn({2, 1, 40, 29}) * 3;
-  const torch::Tensor full = ssn::gaussian_blur_reflect(x, ssn::gaussian_kernel2d(ssn::kBlurKernelSize, ssn::kBlurSigma));
+  const torch::Tensor full =
+      ssn::gaussian_blur_reflect(x, ssn::gaussian_kernel2d(ssn::kBlurKernelSize, ssn::kBlurSigma));
   const torch::Tensor sep =
       ssn::gaussian_blur_reflect_separable(x, ssn::gaussian_kernel1d(ssn::kBlurKernelSize, ssn::kBlurSigma));
   SSN_CHECK(sep.sizes() == full.sizes());
@@ -90,7 +91,8 @@ SSN_TEST(bench_plan_bf16_on_the_cpu_stays_within_bf16_tolerance) {
   SSN_CHECK(fast.map.scalar_type() == torch::kFloat && fast.score_logit.scalar_type() == torch::kFloat);
   // Relative to the map's range (maps are min-max normalised before any metric).
   const double range = (ref.map.max() - ref.map.min()).item<double>();
-  SSN_CHECK_MSG(max_abs(fast.map, ref.map) <= 5e-2 * range, "bf16 map diff " + std::to_string(max_abs(fast.map, ref.map) / range));
+  SSN_CHECK_MSG(max_abs(fast.map, ref.map) <= 5e-2 * range,
+                "bf16 map diff " + std::to_string(max_abs(fast.map, ref.map) / range));
 }
 
 SSN_TEST(bench_plan_matches_the_module_on_torchvision_bottlenecks) {
@@ -110,7 +112,8 @@ SSN_TEST(bench_plan_gflops_of_the_paper_model) {
   ssn::SuperSimpleNet net(ssn::BackboneArch::WideResNet50_2, 256, 256);
   const ssn::InferencePlan plan(*net, ssn::PlanOptions{});
   const ssn::InferencePlan::Flops g = plan.gflops(1);
-  SSN_CHECK_MSG(std::fabs(g.profiler_equivalent - 56.300) <= 0.005, "profiler-equivalent GFLOPs " + std::to_string(g.profiler_equivalent));
+  SSN_CHECK_MSG(std::fabs(g.profiler_equivalent - 56.300) <= 0.005,
+                "profiler-equivalent GFLOPs " + std::to_string(g.profiler_equivalent));
   const double dec_head = 2.0 * 64 * 64 * 128 * 1537 * 25 / 1e9;
   SSN_CHECK_CLOSE(g.total, g.profiler_equivalent + dec_head, 1e-6);
   SSN_CHECK_CLOSE(plan.gflops(16).total, 16 * g.total, 1e-6);
@@ -132,14 +135,16 @@ SSN_TEST(bench_plan_rejects_fp16_on_the_cpu_and_bad_names) {
 }
 
 SSN_TEST(bench_engine_plan_matches_reference_on_golden_weights) {
-  SSN_CHECK_MSG(ssn_test::file_exists(golden_options().backbone_weights), "golden folder missing at " + ssn_test::golden_dir());
+  SSN_CHECK_MSG(ssn_test::file_exists(golden_options().backbone_weights),
+                "golden folder missing at " + ssn_test::golden_dir());
   auto engine = ssn::Engine::create(golden_options());
   torch::manual_seed(4);
   const torch::Tensor x = torch::randn({3, 3, 64, 80});
   const ssn::PredictResult fast = engine->predict_tensor(x), ref = engine->predict_tensor_reference(x);
   SSN_CHECK(fast.maps.size() == ref.maps.size() && fast.logits.size() == 3);
   double d = 0;
-  for (size_t i = 0; i < fast.maps.size(); ++i) d = std::max(d, static_cast<double>(std::fabs(fast.maps[i] - ref.maps[i])));
+  for (size_t i = 0; i < fast.maps.size(); ++i)
+    d = std::max(d, static_cast<double>(std::fabs(fast.maps[i] - ref.maps[i])));
   SSN_CHECK_MSG(d <= 1e-4, "map diff " + std::to_string(d));
   for (size_t i = 0; i < 3; ++i) SSN_CHECK_CLOSE(fast.logits[i], ref.logits[i], 1e-4);
 }

@@ -24,7 +24,8 @@ ssn::NamedTensors as_anomalib(const ssn::NamedTensors& heads, const ssn::NamedTe
   for (const auto& kv : heads)
     for (const auto& r : renames)
       if (kv.first.rfind(r.first, 0) == 0) out[r.second + kv.first.substr(r.first.size())] = kv.second;
-  for (const auto& kv : backbone) out["model.feature_extractor.feature_extractor.feature_extractor." + kv.first] = kv.second;
+  for (const auto& kv : backbone)
+    out["model.feature_extractor.feature_extractor.feature_extractor." + kv.first] = kv.second;
   out["model.anomaly_map_generator.smoothing.kernel"] = torch::ones({1, 1, 25, 25});
   return out;
 }
@@ -47,7 +48,8 @@ SSN_TEST(engine_imports_anomalib_checkpoints_like_official_ones) {
 
   ssn_test::TempDir tmp("engine_anomalib");
   const std::string file = tmp.file("anomalib.safetensors");
-  ssn::write_safetensors_atomic(file, as_anomalib(ssn::read_torch_checkpoint(heads), ssn::read_torch_checkpoint(backbone)), {});
+  ssn::write_safetensors_atomic(
+      file, as_anomalib(ssn::read_torch_checkpoint(heads), ssn::read_torch_checkpoint(backbone)), {});
   ssn::CreateOptions anomalib = official;
   anomalib.backbone_weights = file;
   anomalib.head_weights = file;

@@ -19,22 +19,34 @@ std::string bytes(const char* data, size_t size) { return std::string(data, size
 const std::string kProtocol2 = PICKLE(
     "\x80\x02"
     "}q\x00("
-    "X\x01\x00\x00\x00" "aK\x07"
-    "X\x01\x00\x00\x00" "b]q\x01(K\x02J\xfe\xff\xff\xffM\x00\x01\x88\x89NG\x3f\xf8\x00\x00\x00\x00\x00\x00" "e"
-    "X\x01\x00\x00\x00" "ch\x01"
-    "X\x01\x00\x00\x00" "dK\x01X\x02\x00\x00\x00\xc3\xa9\x86"
-    "X\x01\x00\x00\x00" "e\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01"
-    "X\x01\x00\x00\x00" "f\x8a\x01\xff"
-    "X\x01\x00\x00\x00" "gU\x03" "abc"
-    "X\x01\x00\x00\x00" "aK\x08"
+    "X\x01\x00\x00\x00"
+    "aK\x07"
+    "X\x01\x00\x00\x00"
+    "b]q\x01(K\x02J\xfe\xff\xff\xffM\x00\x01\x88\x89NG\x3f\xf8\x00\x00\x00\x00\x00\x00"
+    "e"
+    "X\x01\x00\x00\x00"
+    "ch\x01"
+    "X\x01\x00\x00\x00"
+    "dK\x01X\x02\x00\x00\x00\xc3\xa9\x86"
+    "X\x01\x00\x00\x00"
+    "e\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+    "X\x01\x00\x00\x00"
+    "f\x8a\x01\xff"
+    "X\x01\x00\x00\x00"
+    "gU\x03"
+    "abc"
+    "X\x01\x00\x00\x00"
+    "aK\x08"
     "u.");
 
 // OrderedDict(w=b'\x01\x02', x={1, 2}, y=frozenset({3}), z=('hi',), v='x') with state {'_metadata': {}}
 // -- protocol 4: FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL, REDUCE, sets, BINUNICODE8, BUILD.
 const std::string kProtocol4 = PICKLE(
     "\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00"
-    "\x8c\x0b" "collections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94("
-    "\x8c\x01w\x94" "C\x02\x01\x02"
+    "\x8c\x0b"
+    "collections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94("
+    "\x8c\x01w\x94"
+    "C\x02\x01\x02"
     "\x8c\x01x\x94\x8f\x94(K\x01K\x02\x90"
     "\x8c\x01y\x94(K\x03\x91"
     "\x8c\x01z\x94\x8d\x02\x00\x00\x00\x00\x00\x00\x00hi\x85\x94"
@@ -116,7 +128,13 @@ SSN_TEST(io_pickle_protocol0_text_opcodes) {
 
 SSN_TEST(io_pickle_stack_ops_and_persistent_ids) {
   // MARK 1 2 POP_MARK, 3 DUP POP, ('storage', 5) BINPERSID -> (3, <pid>) ; then STOP
-  const std::string p = PICKLE("\x80\x02(K\x01K\x02" "1" "K\x03" "2" "0" "X\x07\x00\x00\x00storageK\x05\x86Q\x86.");
+  const std::string p = PICKLE(
+      "\x80\x02(K\x01K\x02"
+      "1"
+      "K\x03"
+      "2"
+      "0"
+      "X\x07\x00\x00\x00storageK\x05\x86Q\x86.");
   const ValuePtr plain = ssn::pickle::load(p).value;
   SSN_CHECK(plain->kind == Kind::Tuple && plain->items.size() == 2);
   SSN_CHECK(plain->items[0]->integer == 3);
@@ -168,15 +186,24 @@ SSN_TEST(io_pickle_corrupt_input_is_named) {
   } catch (const ssn::Error& e) {
     const std::string msg = e.what();
     SSN_CHECK(e.code() == ssn::ErrorCode::Checkpoint);
-    SSN_CHECK_MSG(msg.find("unknown opcode 0xff") != std::string::npos && msg.find("offset 4") != std::string::npos, msg);
+    SSN_CHECK_MSG(msg.find("unknown opcode 0xff") != std::string::npos && msg.find("offset 4") != std::string::npos,
+                  msg);
   }
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x09N.")), ssn::ErrorCode::Checkpoint);  // protocol 9
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x09N.")), ssn::ErrorCode::Checkpoint);      // protocol 9
   SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02h\x05.")), ssn::ErrorCode::Checkpoint);  // memo miss
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02" "a.")), ssn::ErrorCode::Checkpoint);    // underflow
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02K\x01" "e.")), ssn::ErrorCode::Checkpoint);  // no mark
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02K\x01K\x02s.")), ssn::ErrorCode::Checkpoint);  // setitem on int
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02X\xff\xff\xff\x7f" "abc.")), ssn::ErrorCode::Checkpoint);
-  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x05\x8e\xff\xff\xff\xff\xff\xff\xff\xff.")), ssn::ErrorCode::Checkpoint);
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02"
+                                                 "a.")),
+                        ssn::ErrorCode::Checkpoint);  // underflow
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02K\x01"
+                                                 "e.")),
+                        ssn::ErrorCode::Checkpoint);  // no mark
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02K\x01K\x02s.")),
+                        ssn::ErrorCode::Checkpoint);  // setitem on int
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02X\xff\xff\xff\x7f"
+                                                 "abc.")),
+                        ssn::ErrorCode::Checkpoint);
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x05\x8e\xff\xff\xff\xff\xff\xff\xff\xff.")),
+                        ssn::ErrorCode::Checkpoint);
   SSN_CHECK_THROWS_CODE(ssn::pickle::load(std::string()), ssn::ErrorCode::Checkpoint);
 }
 
@@ -189,7 +216,8 @@ SSN_TEST(io_pickle_deep_nesting_neither_recurses_nor_crashes) {
   p += '.';
   ValuePtr v = ssn::pickle::load(p).value;
   size_t levels = 0;
-  for (const Value* cur = v.get(); cur && cur->kind == Kind::List; cur = cur->items.empty() ? nullptr : cur->items[0].get())
+  for (const Value* cur = v.get(); cur && cur->kind == Kind::List;
+       cur = cur->items.empty() ? nullptr : cur->items[0].get())
     ++levels;
   SSN_CHECK(levels == depth);
   v.reset();  // would overflow the stack with a recursive destructor
@@ -200,11 +228,18 @@ SSN_TEST(io_pickle_object_construction_opcodes) {
   //  -32768 via LONG4, bytearray(b'abc') via BYTEARRAY8]  -- protocol 5
   const std::string p5 = PICKLE(
       "\x80\x05]("
-      "\x8c\x08" "builtins\x8c\x07" "complex\x93G\x3f\xf0\x00\x00\x00\x00\x00\x00G\x40\x00\x00\x00\x00\x00\x00\x00\x86\x81"
-      "\x8c\x08" "builtins\x8c\x03int\x93\x8c\x02" "10\x85}\x8c\x04" "baseK\x02s\x92"
-      "r\xe8\x03\x00\x00" "j\xe8\x03\x00\x00"
+      "\x8c\x08"
+      "builtins\x8c\x07"
+      "complex\x93G\x3f\xf0\x00\x00\x00\x00\x00\x00G\x40\x00\x00\x00\x00\x00\x00\x00\x86\x81"
+      "\x8c\x08"
+      "builtins\x8c\x03int\x93\x8c\x02"
+      "10\x85}\x8c\x04"
+      "baseK\x02s\x92"
+      "r\xe8\x03\x00\x00"
+      "j\xe8\x03\x00\x00"
       "\x8b\x02\x00\x00\x00\x00\x80"
-      "\x96\x03\x00\x00\x00\x00\x00\x00\x00" "abc"
+      "\x96\x03\x00\x00\x00\x00\x00\x00\x00"
+      "abc"
       "e.");
   const ValuePtr v = ssn::pickle::load(p5).value;
   SSN_CHECK(v->kind == Kind::List && v->items.size() == 5);

@@ -95,7 +95,8 @@ SSN_TEST(io_safetensors_round_trip_all_dtypes_and_metadata) {
 SSN_TEST(io_safetensors_rejects_damaged_files) {
   ssn_test::TempDir dir("st_bad");
   const std::string good = dir.file("good.safetensors");
-  ssn::write_safetensors_atomic(good, {{"a", torch::arange(4, torch::kFloat)}, {"b", torch::ones({2}, torch::kLong)}}, {});
+  ssn::write_safetensors_atomic(good, {{"a", torch::arange(4, torch::kFloat)}, {"b", torch::ones({2}, torch::kLong)}},
+                                {});
   const std::string bytes = ssn_test::read_bytes(good);
   const std::string path = dir.file("bad.safetensors");
   const std::string f8(8, '\0');
@@ -111,11 +112,16 @@ SSN_TEST(io_safetensors_rejects_damaged_files) {
       {"absurd header length", std::string("\xff\xff\xff\xff\xff\x00\x00\x00{}", 10), "header length"},
       {"header not JSON", raw_file("{\"a\": nope}", ""), "header: JSON"},
       {"header not an object", raw_file("[1, 2]  ", ""), "not a JSON object"},
-      {"overlap", raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", f8 + "1234"), "overlap"},
+      {"overlap",
+       raw_file(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           f8 + "1234"),
+       "overlap"},
       {"size mismatch", raw_file(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f8), "need 12"},
       {"offsets beyond data", raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", f8), "truncated"},
       {"reversed offsets", raw_file(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", f8), "data_offsets"},
-      {"unknown dtype", raw_file(R"({"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", f8), "unsupported dtype"},
+      {"unknown dtype", raw_file(R"({"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", f8),
+       "unsupported dtype"},
       {"negative dimension", raw_file(R"({"a":{"dtype":"U8","shape":[-8],"data_offsets":[0,8]}})", f8), "negative"},
       {"no shape", raw_file(R"({"a":{"dtype":"U8","data_offsets":[0,8]}})", f8), "no shape"},
       {"metadata not strings", raw_file(R"({"__metadata__":{"n":1}})", ""), "not a string"},
@@ -123,7 +129,8 @@ SSN_TEST(io_safetensors_rejects_damaged_files) {
   for (const auto& c : cases) {
     ssn_test::write_bytes(path, c.bytes);
     const std::string err = error_of(path);
-    SSN_CHECK_MSG(err.rfind("ERR_SSN_CHECKPOINT", 0) == 0 && err.find(c.expect) != std::string::npos, c.what << ": " << err);
+    SSN_CHECK_MSG(err.rfind("ERR_SSN_CHECKPOINT", 0) == 0 && err.find(c.expect) != std::string::npos,
+                  c.what << ": " << err);
   }
   SSN_CHECK(error_of(dir.file("missing.safetensors")).rfind("ERR_SSN_IO", 0) == 0);
   SSN_CHECK(error_of(good) == "no error");
@@ -133,7 +140,8 @@ SSN_TEST(io_safetensors_failed_writes_leave_nothing_behind) {
   ssn_test::TempDir dir("st_write");
   const ssn::NamedTensors t = {{"a", torch::ones({3})}};
   // A folder that does not exist: the temp file cannot even be created.
-  SSN_CHECK_THROWS_CODE(ssn::write_safetensors_atomic(dir.file("no/such/folder/x.safetensors"), t, {}), ssn::ErrorCode::Io);
+  SSN_CHECK_THROWS_CODE(ssn::write_safetensors_atomic(dir.file("no/such/folder/x.safetensors"), t, {}),
+                        ssn::ErrorCode::Io);
   // The target is a non-empty folder: the temp file is written but the rename fails, and it is removed.
   const std::string blocker = dir.file("blocked.safetensors");
   std::filesystem::create_directories(std::filesystem::path(blocker) / "inside");
@@ -141,8 +149,9 @@ SSN_TEST(io_safetensors_failed_writes_leave_nothing_behind) {
   SSN_CHECK(leftovers(dir.path()).empty());
   SSN_CHECK(std::filesystem::is_directory(blocker));
   // Bad input is refused before anything is written.
-  SSN_CHECK_THROWS_CODE(ssn::write_safetensors_atomic(dir.file("c.safetensors"), {{"c", torch::ones({1}, torch::kComplexFloat)}}, {}),
-                        ssn::ErrorCode::Input);
+  SSN_CHECK_THROWS_CODE(
+      ssn::write_safetensors_atomic(dir.file("c.safetensors"), {{"c", torch::ones({1}, torch::kComplexFloat)}}, {}),
+      ssn::ErrorCode::Input);
   SSN_CHECK(!ssn_test::file_exists(dir.file("c.safetensors")));
   SSN_CHECK(leftovers(dir.path()).empty());
 }

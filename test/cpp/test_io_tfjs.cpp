@@ -111,8 +111,10 @@ SSN_TEST(io_tfjs_rejects_bad_model_json) {
       {"{\"weightsManifest\": [", "not valid JSON"},
       {"{\"modelTopology\": {}}", "no weightsManifest"},
       {"{\"weightsManifest\": []}", "lists no weights"},
-      {R"({"weightsManifest":[{"paths":[],"weights":[{"name":"s","shape":[1],"dtype":"string"}]}]})", "unsupported dtype"},
-      {R"({"weightsManifest":[{"paths":[],"weights":[{"name":"s","shape":[-1],"dtype":"float32"}]}]})", "bad dimension"},
+      {R"({"weightsManifest":[{"paths":[],"weights":[{"name":"s","shape":[1],"dtype":"string"}]}]})",
+       "unsupported dtype"},
+      {R"({"weightsManifest":[{"paths":[],"weights":[{"name":"s","shape":[-1],"dtype":"float32"}]}]})",
+       "bad dimension"},
       {R"({"weightsManifest":[{"paths":[],"weights":[{"name":"q","shape":[1],"quantization":{"dtype":"int4"}}]}]})",
        "unsupported quantization"},
   };

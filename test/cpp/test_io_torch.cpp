@@ -1,9 +1,9 @@
 // PyTorch checkpoints: the golden zip and legacy files, a hand-made legacy file, and damaged files.
 #include <algorithm>
 #include <cstring>
-#include <vector>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "io/checkpoint.h"
@@ -50,12 +50,13 @@ std::string state_pickle() {
   const std::string rebuild = g("torch._utils", "_rebuild_tensor_v2");
   const std::string pid0 = "(" + u("storage") + g("torch", "FloatStorage") + u("0") + u("cuda:0") + k(6) + "tQ";
   const std::string pid1 = "(" + u("storage") + g("torch", "LongStorage") + u("1") + u("cpu") + k(1) + "tQ";
-  const std::string w = rebuild + "(" + pid0 + k(1) + k(2) + k(2) + "\x86" + k(1) + k(2) + "\x86" + "\x89" + empty_od + "tR";
+  const std::string w =
+      rebuild + "(" + pid0 + k(1) + k(2) + k(2) + "\x86" + k(1) + k(2) + "\x86" + "\x89" + empty_od + "tR";
   const std::string whole = rebuild + "(" + pid0 + k(0) + k(6) + "\x85" + k(1) + "\x85" + "\x89" + empty_od + "tR";
   const std::string scalar = rebuild + "(" + pid1 + k(0) + ")" + ")" + "\x89" + empty_od + "tR";
   const std::string p = g("torch._utils", "_rebuild_parameter") + "(" + scalar + "\x88" + empty_od + "tR";
-  return "\x80\x02}(" + u("epoch") + k(3) + u("state_dict") + empty_od + "(" + u("w") + w + u("whole") + whole + u("p") +
-         p + "u" + u("name") + u("abc") + "u.";
+  return "\x80\x02}(" + u("epoch") + k(3) + u("state_dict") + empty_od + "(" + u("w") + w + u("whole") + whole +
+         u("p") + p + "u" + u("name") + u("abc") + "u.";
 }
 const std::string kStorage0 = f32({0, 1, 2, 3, 4, 5});
 const std::string kStorage1 = le64(7);
@@ -63,8 +64,8 @@ const std::string kStorage1 = le64(7);
 std::string legacy_checkpoint() {
   std::string file;
   file += std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);  // magic number
-  file += "\x80\x02M\xe9\x03.";                                                           // protocol 1001
-  file += "\x80\x02}(" + u("little_endian") + "\x88u.";                                   // sys info
+  file += "\x80\x02M\xe9\x03.";                                                          // protocol 1001
+  file += "\x80\x02}(" + u("little_endian") + "\x88u.";                                  // sys info
   file += state_pickle();
   file += "\x80\x02](" + u("0") + u("1") + "e.";  // storage keys
   file += le64(6) + kStorage0;
@@ -119,7 +120,8 @@ std::string make_zip(const std::vector<Member>& members, bool zip64) {
     out += le(0x06064b50, 4) + le(44, 8) + le(45, 2) + le(45, 2) + le(0, 4) + le(0, 4) + le(n, 8) + le(n, 8) +
            le(cd.size(), 8) + le(cd_offset, 8);
     out += le(0x07064b50, 4) + le(0, 4) + le(record, 8) + le(1, 4);
-    out += le(0x06054b50, 4) + le(0, 4) + le(0xFFFF, 2) + le(0xFFFF, 2) + le(0xFFFFFFFF, 4) + le(0xFFFFFFFF, 4) + le(0, 2);
+    out +=
+        le(0x06054b50, 4) + le(0, 4) + le(0xFFFF, 2) + le(0xFFFF, 2) + le(0xFFFFFFFF, 4) + le(0xFFFFFFFF, 4) + le(0, 2);
   } else {
     out += le(0x06054b50, 4) + le(0, 4) + le(n, 2) + le(n, 2) + le(cd.size(), 4) + le(cd_offset, 4) + le(0, 2);
   }
@@ -133,8 +135,12 @@ std::string reversed_words(const std::string& bytes, size_t width) {
 }
 
 std::vector<Member> torch2_members() {
-  return {{"archive/data.pkl", state_pickle()}, {"archive/.format_version", "1"}, {"archive/byteorder", "little"},
-          {"archive/data/0", kStorage0},       {"archive/data/1", kStorage1},   {"archive/version", "3\n"},
+  return {{"archive/data.pkl", state_pickle()},
+          {"archive/.format_version", "1"},
+          {"archive/byteorder", "little"},
+          {"archive/data/0", kStorage0},
+          {"archive/data/1", kStorage1},
+          {"archive/version", "3\n"},
           {"archive/.data/serialization_id", "0123456789"}};
 }
 
@@ -171,14 +177,25 @@ SSN_TEST(io_torch_golden_zip_and_legacy_backbone_agree) {
 SSN_TEST(io_torch_golden_official_heads) {
   const auto w = ssn::read_any_checkpoint(golden("resnet18-256x256/weights.pt"));
   SSN_CHECK(w.size() == 19);
-  const std::set<std::string> expected = {
-      "feature_adaptor.projection.weight", "feature_adaptor.projection.bias", "discriminator.seg.0.weight",
-      "discriminator.seg.0.bias", "discriminator.seg.1.weight", "discriminator.seg.1.bias",
-      "discriminator.seg.1.running_mean", "discriminator.seg.1.running_var", "discriminator.seg.1.num_batches_tracked",
-      "discriminator.seg.3.weight", "discriminator.dec_head.0.weight", "discriminator.dec_head.0.bias",
-      "discriminator.dec_head.1.weight", "discriminator.dec_head.1.bias", "discriminator.dec_head.1.running_mean",
-      "discriminator.dec_head.1.running_var", "discriminator.dec_head.1.num_batches_tracked",
-      "discriminator.fc_score.weight", "discriminator.fc_score.bias"};
+  const std::set<std::string> expected = {"feature_adaptor.projection.weight",
+                                          "feature_adaptor.projection.bias",
+                                          "discriminator.seg.0.weight",
+                                          "discriminator.seg.0.bias",
+                                          "discriminator.seg.1.weight",
+                                          "discriminator.seg.1.bias",
+                                          "discriminator.seg.1.running_mean",
+                                          "discriminator.seg.1.running_var",
+                                          "discriminator.seg.1.num_batches_tracked",
+                                          "discriminator.seg.3.weight",
+                                          "discriminator.dec_head.0.weight",
+                                          "discriminator.dec_head.0.bias",
+                                          "discriminator.dec_head.1.weight",
+                                          "discriminator.dec_head.1.bias",
+                                          "discriminator.dec_head.1.running_mean",
+                                          "discriminator.dec_head.1.running_var",
+                                          "discriminator.dec_head.1.num_batches_tracked",
+                                          "discriminator.fc_score.weight",
+                                          "discriminator.fc_score.bias"};
   for (const auto& name : expected) SSN_CHECK_MSG(w.count(name) == 1, name);
   SSN_CHECK(w.at("feature_adaptor.projection.weight").sizes() == torch::IntArrayRef({384, 384, 1, 1}));
   SSN_CHECK(w.at("discriminator.seg.0.weight").sizes() == torch::IntArrayRef({1024, 384, 1, 1}));

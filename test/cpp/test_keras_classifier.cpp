@@ -29,8 +29,10 @@ ssn::NamedTensors as_tfjs(torch::nn::Module& m) {
     torch::Tensor t = p.value().detach().clone();
     const bool bn = layer.rfind("bn", 0) == 0;
     if (field == "weight") {
-      if (bn) out[layer + "/gamma"] = t;
-      else out[layer + "/kernel"] = t.dim() == 4 ? t.permute({2, 3, 1, 0}).contiguous() : t.t().contiguous();
+      if (bn)
+        out[layer + "/gamma"] = t;
+      else
+        out[layer + "/kernel"] = t.dim() == 4 ? t.permute({2, 3, 1, 0}).contiguous() : t.t().contiguous();
     } else {
       out[layer + (bn ? "/beta" : "/bias")] = t;
     }
@@ -110,8 +112,10 @@ SSN_TEST(keras_classifier_top_k_checks_its_arguments) {
   const std::vector<ssn::ImageU8> one{ssn::ImageU8{pixels.data(), 8, 8, 3}};
   const std::string none = "/nonexistent/ResNet50/model.json";
   SSN_CHECK(contains(error_message([&] { ssn::keras_imagenet_top_k(none, {}, 5); }, ssn::ErrorCode::Input), "none"));
-  SSN_CHECK(contains(error_message([&] { ssn::keras_imagenet_top_k(none, one, 0); }, ssn::ErrorCode::Input), "received 0"));
-  SSN_CHECK(contains(error_message([&] { ssn::keras_imagenet_top_k(none, one, 1001); }, ssn::ErrorCode::Input), "1001"));
+  SSN_CHECK(
+      contains(error_message([&] { ssn::keras_imagenet_top_k(none, one, 0); }, ssn::ErrorCode::Input), "received 0"));
+  SSN_CHECK(
+      contains(error_message([&] { ssn::keras_imagenet_top_k(none, one, 1001); }, ssn::ErrorCode::Input), "1001"));
   const std::vector<ssn::ImageU8> bad{ssn::ImageU8{pixels.data(), 8, 8, 2}};
   error_message([&] { ssn::keras_imagenet_top_k(none, bad, 5); }, ssn::ErrorCode::Input);
   SSN_CHECK(contains(error_message([&] { ssn::keras_imagenet_top_k(none, one, 5); }, ssn::ErrorCode::Io), none));

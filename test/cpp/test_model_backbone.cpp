@@ -55,8 +55,9 @@ SSN_TEST(model_backbone_resnet18_torchvision_keys_and_shapes) {
   auto net = ssn::make_backbone(ssn::BackboneArch::ResNet18);
   const auto keys = state_keys(*net);
   SSN_CHECK_MSG(keys.size() == 90, keys.size());  // 6 stem + 2*12 layer1 + 2*(18+12) layer2/3
-  for (const char* k : {"conv1.weight", "bn1.num_batches_tracked", "layer1.1.bn2.running_var",
-                        "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_mean", "layer3.1.conv2.weight"}) {
+  for (const char* k :
+       {"conv1.weight", "bn1.num_batches_tracked", "layer1.1.bn2.running_var", "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_mean", "layer3.1.conv2.weight"}) {
     SSN_CHECK_MSG(keys.count(k) == 1, k);
   }
   SSN_CHECK(keys.count("layer1.0.downsample.0.weight") == 0);  // resnet18 layer1 keeps 64 channels, stride 1
@@ -73,7 +74,8 @@ SSN_TEST(model_backbone_resnet18_torchvision_keys_and_shapes) {
 SSN_TEST(model_backbone_channels_of_every_torchvision_resnet) {
   auto r34 = ssn::make_backbone(ssn::BackboneArch::ResNet34);
   SSN_CHECK(r34->layer2_channels() == 128 && r34->layer3_channels() == 256);
-  SSN_CHECK(state_keys(*r34).count("layer3.5.conv2.weight") == 1 && state_keys(*r34).count("layer3.6.conv1.weight") == 0);
+  SSN_CHECK(state_keys(*r34).count("layer3.5.conv2.weight") == 1 &&
+            state_keys(*r34).count("layer3.6.conv1.weight") == 0);
   auto r50 = ssn::make_backbone(ssn::BackboneArch::ResNet50);
   SSN_CHECK(r50->layer2_channels() == 512 && r50->layer3_channels() == 1024);
   // Bottleneck width 64*2^i for resnet50: layer2.0.conv2 is 128 -> 128, stride on the 3x3.
@@ -149,8 +151,8 @@ SSN_TEST(model_backbone_keras_resnet50_shapes_and_names) {
   net->eval();
   torch::NoGradGuard no_grad;
   auto f = net->forward(torch::randn({1, 3, 64, 64}));
-  SSN_CHECK(f.layer2.sizes() == torch::IntArrayRef({1, 512, 8, 8}));     // stride 8
-  SSN_CHECK(f.layer3.sizes() == torch::IntArrayRef({1, 1024, 4, 4}));    // stride 16
+  SSN_CHECK(f.layer2.sizes() == torch::IntArrayRef({1, 512, 8, 8}));   // stride 8
+  SSN_CHECK(f.layer3.sizes() == torch::IntArrayRef({1, 1024, 4, 4}));  // stride 16
 
   const auto p = net->preprocessing();
   SSN_CHECK(p.bgr && p.scale == 1.0f && p.std[0] == 1.0f);

@@ -22,9 +22,11 @@ double std_of(const torch::Tensor& t) { return t.std().item<double>(); }
 
 SSN_TEST(model_net_feature_shapes_of_the_spec_table) {
   torch::NoGradGuard no_grad;
-  struct Case { int64_t h, w, fh, fw; };
-  for (const Case c : {Case{256, 256, 64, 64}, Case{640, 232, 160, 58}, Case{320, 192, 80, 48},
-                       Case{144, 144, 36, 36}}) {
+  struct Case {
+    int64_t h, w, fh, fw;
+  };
+  for (const Case c :
+       {Case{256, 256, 64, 64}, Case{640, 232, 160, 58}, Case{320, 192, 80, 48}, Case{144, 144, 36, 36}}) {
     ssn::SuperSimpleNet net(BackboneArch::ResNet18, c.h, c.w);
     net->eval();
     auto f = net->extract_features(torch::randn({1, 3, c.h, c.w}));
@@ -61,8 +63,7 @@ SSN_TEST(model_net_rejects_wrong_inputs) {
   ssn::SuperSimpleNet net(BackboneArch::ResNet18, 32, 48);
   net->eval();
   torch::NoGradGuard no_grad;
-  const std::string msg =
-      error_message([&] { net->infer(torch::randn({1, 3, 48, 32})); }, ssn::ErrorCode::Shape);
+  const std::string msg = error_message([&] { net->infer(torch::randn({1, 3, 48, 32})); }, ssn::ErrorCode::Shape);
   SSN_CHECK_MSG(contains(msg, "[B,3,32,48]") && contains(msg, "[1, 3, 48, 32]"), msg);
   SSN_CHECK_THROWS_CODE(net->infer(torch::randn({3, 32, 48})), ssn::ErrorCode::Shape);
   SSN_CHECK_THROWS_CODE(net->infer(torch::randn({1, 1, 32, 48})), ssn::ErrorCode::Shape);
@@ -172,17 +173,25 @@ SSN_TEST(model_net_score_pools_in_the_official_order) {
 SSN_TEST(model_net_head_state_has_the_official_keys) {
   ssn::SuperSimpleNet net(BackboneArch::ResNet18, 32, 32);
   auto state = net->head_state();
-  const std::set<std::string> expected = {
-      "feature_adaptor.projection.weight", "feature_adaptor.projection.bias",
-      "discriminator.seg.0.weight", "discriminator.seg.0.bias",
-      "discriminator.seg.1.weight", "discriminator.seg.1.bias",
-      "discriminator.seg.1.running_mean", "discriminator.seg.1.running_var",
-      "discriminator.seg.1.num_batches_tracked", "discriminator.seg.3.weight",
-      "discriminator.dec_head.0.weight", "discriminator.dec_head.0.bias",
-      "discriminator.dec_head.1.weight", "discriminator.dec_head.1.bias",
-      "discriminator.dec_head.1.running_mean", "discriminator.dec_head.1.running_var",
-      "discriminator.dec_head.1.num_batches_tracked", "discriminator.fc_score.weight",
-      "discriminator.fc_score.bias"};
+  const std::set<std::string> expected = {"feature_adaptor.projection.weight",
+                                          "feature_adaptor.projection.bias",
+                                          "discriminator.seg.0.weight",
+                                          "discriminator.seg.0.bias",
+                                          "discriminator.seg.1.weight",
+                                          "discriminator.seg.1.bias",
+                                          "discriminator.seg.1.running_mean",
+                                          "discriminator.seg.1.running_var",
+                                          "discriminator.seg.1.num_batches_tracked",
+                                          "discriminator.seg.3.weight",
+                                          "discriminator.dec_head.0.weight",
+                                          "discriminator.dec_head.0.bias",
+                                          "discriminator.dec_head.1.weight",
+                                          "discriminator.dec_head.1.bias",
+                                          "discriminator.dec_head.1.running_mean",
+                                          "discriminator.dec_head.1.running_var",
+                                          "discriminator.dec_head.1.num_batches_tracked",
+                                          "discriminator.fc_score.weight",
+                                          "discriminator.fc_score.bias"};
   std::set<std::string> got;
   for (const auto& kv : state) got.insert(kv.first);
   SSN_CHECK(got == expected);

@@ -56,7 +56,8 @@ SSN_TEST(model_anomaly_map_blur_reflects_without_repeating_the_edge) {
   auto out = ssn::gaussian_blur_reflect(x, kernel);
   const double along = k[11].item<float>() + k[13].item<float>();
   SSN_CHECK_CLOSE(out[0][0][0][0].item<float>(), along * along, 1e-7);
-  SSN_CHECK_CLOSE(out[0][0][1][1].item<float>(), k[12].item<float>() * k[12].item<float>() +
-                                                      2 * k[12].item<float>() * k[10].item<float>() +
-                                                      k[10].item<float>() * k[10].item<float>(), 1e-7);
+  SSN_CHECK_CLOSE(out[0][0][1][1].item<float>(),
+                  k[12].item<float>() * k[12].item<float>() + 2 * k[12].item<float>() * k[10].item<float>() +
+                      k[10].item<float>() * k[10].item<float>(),
+                  1e-7);
 }

@@ -1,9 +1,9 @@
 // Engine::train on a random resnet18 at 32x32: the 8-bit training set (resize, masks), the feature cache
 // (same weights as without it), cancel + resume and checkpoints (same weights as straight through), the
 // saved bundle with and without the training state, a calibration cleared by training, and input errors.
+#include <unistd.h>
 #include <atomic>
 #include <cstdio>
-#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -12,14 +12,14 @@
 
 #include "api/engine.h"
 #include "api/train_set.h"
-#include "common/precision.h"
 #include "common/error.h"
+#include "common/precision.h"
 #include "data/resize_nearest.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
+#include "test_framework.h"
 #include "train/mixed_precision.h"
 #include "train/train_config.h"
-#include "test_framework.h"
 
 namespace {
 
@@ -75,8 +75,9 @@ ssn::TrainSet make_set(const Pixels& p, bool with_anomaly) {
 
 std::string config_json(int64_t epochs, int64_t batch, const std::string& setting = "unsupervised",
                         const std::string& precision = "fp32") {
-  return "{\"setting\":\"" + setting + "\",\"epochs\":" + std::to_string(epochs) + ",\"batch_size\":" +
-         std::to_string(batch) + ",\"seg_lr\":0.001,\"dec_lr\":0.001,\"precision\":\"" + precision + "\"}";
+  return "{\"setting\":\"" + setting + "\",\"epochs\":" + std::to_string(epochs) +
+         ",\"batch_size\":" + std::to_string(batch) + ",\"seg_lr\":0.001,\"dec_lr\":0.001,\"precision\":\"" +
+         precision + "\"}";
 }
 
 ssn::NamedTensors heads(ssn::Engine& e) {
@@ -205,9 +206,13 @@ static void check_resume_matches_straight_run(const std::string& precision) {
   ssn::TrainOptions with_ckpt = o;
   with_ckpt.checkpoint_path = temp_path("ckpt.safetensors");
   with_ckpt.checkpoint_every = 1;
-  SSN_CHECK_THROWS_CODE(first->train(set, with_ckpt, [&](const ssn::TrainProgress&) {
-    if (++steps == 3) cancel = true;
-  }, &cancel), ssn::ErrorCode::Aborted);
+  SSN_CHECK_THROWS_CODE(first->train(
+                            set, with_ckpt,
+                            [&](const ssn::TrainProgress&) {
+                              if (++steps == 3) cancel = true;
+                            },
+                            &cancel),
+                        ssn::ErrorCode::Aborted);
   SSN_CHECK(ssn_test::file_exists(with_ckpt.checkpoint_path));
   const std::string state_path = temp_path("state.safetensors");
   first->save(state_path, true);
@@ -227,9 +232,13 @@ static void check_resume_matches_straight_run(const std::string& precision) {
   auto again = tiny_engine();
   cancel = false;
   steps = 0;
-  SSN_CHECK_THROWS_CODE(again->train(set, o, [&](const ssn::TrainProgress&) {
-    if (++steps == 2) cancel = true;
-  }, &cancel), ssn::ErrorCode::Aborted);
+  SSN_CHECK_THROWS_CODE(again->train(
+                            set, o,
+                            [&](const ssn::TrainProgress&) {
+                              if (++steps == 2) cancel = true;
+                            },
+                            &cancel),
+                        ssn::ErrorCode::Aborted);
   cancel = false;
   SSN_CHECK_THROWS_CODE(again->train(set, ssn::TrainOptions{config_json(5, 4, "unsupervised", precision)}),
                         ssn::ErrorCode::Config);
@@ -242,7 +251,8 @@ static void check_resume_matches_straight_run(const std::string& precision) {
   size_t train_keys = 0;
   for (const auto& kv : ssn::read_safetensors(final_path).tensors) train_keys += kv.first.rfind("train.", 0) == 0;
   SSN_CHECK(train_keys == 0);
-  for (const auto& kv : ssn::read_safetensors(with_ckpt.checkpoint_path).tensors) train_keys += kv.first.rfind("train.", 0) == 0;
+  for (const auto& kv : ssn::read_safetensors(with_ckpt.checkpoint_path).tensors)
+    train_keys += kv.first.rfind("train.", 0) == 0;
   SSN_CHECK(train_keys > 0);
   auto plain = ssn::Engine::load(final_path, ssn::DevicePreference::Cpu);
   SSN_CHECK(plain->config().heads_trained && same_tensors(want, heads(*plain)));
@@ -333,7 +343,8 @@ SSN_TEST(train_bf16_keeps_fp32_weights_moments_and_losses) {
     SSN_CHECK(s.precision_reason.rfind(precisions[i] + " (asked for)", 0) == 0);
     engine->save(temp_path("mp.safetensors"), true);
     for (const auto& [name, t] : ssn::read_safetensors(temp_path("mp.safetensors")).tensors) {
-      if (t.is_floating_point()) SSN_CHECK_MSG(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64, name);
+      if (t.is_floating_point())
+        SSN_CHECK_MSG(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64, name);
     }
   }
   std::remove(temp_path("mp.safetensors").c_str());
@@ -394,7 +405,8 @@ SSN_TEST(train_divergence_is_a_config_error_that_names_the_cause) {
   ssn::TrainSet set = make_set(p, false);
   auto engine = tiny_engine();
   ssn::TrainOptions o;
-  o.config_json = "{\"epochs\":20,\"batch_size\":3,\"adapt_lr\":1e30,\"seg_lr\":1e30,\"dec_lr\":1e30,\"precision\":\"fp32\"}";
+  o.config_json =
+      "{\"epochs\":20,\"batch_size\":3,\"adapt_lr\":1e30,\"seg_lr\":1e30,\"dec_lr\":1e30,\"precision\":\"fp32\"}";
   bool thrown = false;
   try {
     engine->train(set, o);

@@ -61,8 +61,10 @@ void check_golden_setting(const std::string& setting) {
     const ssn::Json& want = steps[k];
     const std::string where = setting + " step " + std::to_string(k);
     SSN_CHECK_MSG(close_rel(r.loss, want.at("loss").as_number(), 1e-5), where << " loss " << r.loss);
-    SSN_CHECK_MSG(close_rel(r.truncated_l1, want.at("trunc_l1").as_number(), 1e-5), where << " trunc_l1 " << r.truncated_l1);
-    SSN_CHECK_MSG(close_rel(r.focal_map, want.at("focal_map").as_number(), 1e-5), where << " focal_map " << r.focal_map);
+    SSN_CHECK_MSG(close_rel(r.truncated_l1, want.at("trunc_l1").as_number(), 1e-5),
+                  where << " trunc_l1 " << r.truncated_l1);
+    SSN_CHECK_MSG(close_rel(r.focal_map, want.at("focal_map").as_number(), 1e-5),
+                  where << " focal_map " << r.focal_map);
     // The score focal loss is (1 - p_t)^4-amplified: once the weights carry the float differences of earlier
     // updates, its last digits move most (unsupervised step 2: 1.6e-5 relative). Step 0 is held to 1e-5.
     const double focal_score_tol = k == 0 ? 1e-5 : 5e-5;
@@ -93,7 +95,8 @@ void check_golden_setting(const std::string& setting) {
       // any per-channel shift): its gradient is float noise, which Adam scales to ~lr per step, so neither
       // run's update is reproducible. Check the scale only: every element moved by at most 3 steps of lr
       // (plus decay), and the norms agree within a factor of 2.
-      const double lr = name == "discriminator.seg.0.bias" ? cfg.at("seg_lr").as_number() : cfg.at("dec_lr").as_number();
+      const double lr =
+          name == "discriminator.seg.0.bias" ? cfg.at("seg_lr").as_number() : cfg.at("dec_lr").as_number();
       SSN_CHECK_MSG(got_delta.abs().max().item<double>() <= 3.05 * lr, setting << " " << name);
       const double ratio = got_delta.norm().item<double>() / denom;
       SSN_CHECK_MSG(ratio > 0.5 && ratio < 2.0, setting << " " << name << ": update norm ratio " << ratio);

@@ -152,8 +152,10 @@ SSN_TEST(train_supervised_sampler_epoch_composition) {
   SSN_CHECK(missing_drawn);
   // Flips act on the last two dimensions.
   const torch::Tensor img = torch::arange(4, torch::kFloat32).view({1, 2, 2});
-  SSN_CHECK(torch::equal(ssn::apply_flip(img, ssn::Flip::Vertical), torch::tensor({2.f, 3.f, 0.f, 1.f}).view({1, 2, 2})));
-  SSN_CHECK(torch::equal(ssn::apply_flip(img[0], ssn::Flip::Horizontal), torch::tensor({1.f, 0.f, 3.f, 2.f}).view({2, 2})));
+  SSN_CHECK(
+      torch::equal(ssn::apply_flip(img, ssn::Flip::Vertical), torch::tensor({2.f, 3.f, 0.f, 1.f}).view({1, 2, 2})));
+  SSN_CHECK(
+      torch::equal(ssn::apply_flip(img[0], ssn::Flip::Horizontal), torch::tensor({1.f, 0.f, 3.f, 2.f}).view({2, 2})));
   SSN_CHECK(torch::equal(ssn::apply_flip(img, ssn::Flip::Rot180), torch::tensor({3.f, 2.f, 1.f, 0.f}).view({1, 2, 2})));
   SSN_CHECK_THROWS_CODE(ssn::SupervisedSampler({}, negatives, true), ssn::ErrorCode::Input);
 }
@@ -174,13 +176,15 @@ SSN_TEST(train_config_defaults_and_json) {
   SSN_CHECK(back.to_json().dump() == c.to_json().dump());
   SSN_CHECK(back.generator.no_anomaly == ssn::NoAnomalyRule::Full && back.epochs == 7);
   // Partial JSON: the setting's defaults fill the rest.
-  const ssn::TrainConfig partial = ssn::TrainConfig::from_json(ssn::Json::parse(R"({"setting":"supervised","epochs":5})"));
+  const ssn::TrainConfig partial =
+      ssn::TrainConfig::from_json(ssn::Json::parse(R"({"setting":"supervised","epochs":5})"));
   SSN_CHECK(partial.epochs == 5 && partial.clip_grad_norm == 1.0);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"epoch":5})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"epochs":0})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"batch_size":"8"})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"setting":"weak"})")), ssn::ErrorCode::Config);
-  SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"no_anomaly":"half"})")), ssn::ErrorCode::Config);
+  SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"no_anomaly":"half"})")),
+                        ssn::ErrorCode::Config);
 }
 
 namespace {
@@ -194,7 +198,8 @@ ssn::SuperSimpleNet tiny_net() {
 
 // 3 images; with `defect` the last one is anomalous with a 12x12 defect.
 ssn::TensorDataSource tiny_data(bool defect) {
-  torch::Tensor images = torch::sin(torch::arange(3 * 3 * kSize * kSize, torch::kFloat32) * 0.37f).view({3, 3, kSize, kSize});
+  torch::Tensor images =
+      torch::sin(torch::arange(3 * 3 * kSize * kSize, torch::kFloat32) * 0.37f).view({3, 3, kSize, kSize});
   torch::Tensor masks = torch::zeros({3, kSize, kSize});
   torch::Tensor labels = torch::zeros({3}, torch::kInt64);
   if (defect) {
@@ -232,7 +237,8 @@ SSN_TEST(train_loop_same_seed_same_weights) {
     std::vector<ssn::TrainProgress> reports;
     trainer.fit(data, [&](const ssn::TrainProgress& p) { reports.push_back(p); });
     SSN_CHECK(reports.size() == 2 && trainer.finished() && !net->is_training());
-    SSN_CHECK(reports[0].step == 1 && reports[1].step == 2 && reports[1].steps_per_epoch == 2 && reports[1].epochs == 1);
+    SSN_CHECK(reports[0].step == 1 && reports[1].step == 2 && reports[1].steps_per_epoch == 2 &&
+              reports[1].epochs == 1);
     SSN_CHECK(reports[1].eta_seconds == 0 && reports[0].images_per_second > 0 && reports[0].lr_seg == 2e-4);
     SSN_CHECK(std::isfinite(reports[0].losses.loss) && reports[0].losses.grad_norm > 0);
     result = trainer.export_state();
@@ -252,11 +258,13 @@ SSN_TEST(train_loop_cancel_raises_aborted) {
   std::atomic<bool> cancel{true};
   SSN_CHECK_THROWS_CODE(trainer.fit(data, nullptr, &cancel), ssn::ErrorCode::Aborted);
   SSN_CHECK(trainer.epoch() == 0 && trainer.step_in_epoch() == 0);
-  SSN_CHECK(torch::equal(before.at("feature_adaptor.projection.weight"), net->head_state().at("feature_adaptor.projection.weight")));
+  SSN_CHECK(torch::equal(before.at("feature_adaptor.projection.weight"),
+                         net->head_state().at("feature_adaptor.projection.weight")));
   // Cancelled from the progress callback after the first step.
   cancel = false;
   int steps = 0;
-  SSN_CHECK_THROWS_CODE(trainer.fit(data, [&](const ssn::TrainProgress&) { cancel = ++steps == 1; }, &cancel),
+  SSN_CHECK_THROWS_CODE(trainer.fit(
+                            data, [&](const ssn::TrainProgress&) { cancel = ++steps == 1; }, &cancel),
                         ssn::ErrorCode::Aborted);
   SSN_CHECK(steps == 1 && trainer.epoch() == 0 && trainer.step_in_epoch() == 1 && !net->is_training());
 }
@@ -281,7 +289,8 @@ SSN_TEST(train_loop_resume_continues_exactly) {
     ssn::Trainer trainer(net, config);
     std::atomic<bool> cancel{false};
     int steps = 0;
-    SSN_CHECK_THROWS_CODE(trainer.fit(data, [&](const ssn::TrainProgress&) { cancel = ++steps == 3; }, &cancel),
+    SSN_CHECK_THROWS_CODE(trainer.fit(
+                              data, [&](const ssn::TrainProgress&) { cancel = ++steps == 3; }, &cancel),
                           ssn::ErrorCode::Aborted);
     SSN_CHECK(trainer.epoch() == 1 && trainer.step_in_epoch() == 1);
     saved = trainer.export_state();

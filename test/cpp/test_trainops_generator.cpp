@@ -34,7 +34,8 @@ Case hand_case() {
   c.a = torch::arange(kB * kC * kH * kW, torch::kFloat32).view({kB, kC, kH, kW}) / 10;
   c.m_gt = torch::stack({mask_with({}), mask_with({{0, 0}, {0, 1}})});
   c.y_gt = torch::tensor({0.0f, 1.0f});
-  c.perlin = torch::stack({mask_with({{1, 1}}), mask_with({}), mask_with({{0, 0}, {3, 3}}), mask_with({{0, 1}, {2, 2}})});
+  c.perlin =
+      torch::stack({mask_with({{1, 1}}), mask_with({}), mask_with({{0, 0}, {3, 3}}), mask_with({{0, 1}, {2, 2}})});
   c.noise = torch::full({2 * kB, kC, kH, kW}, 0.25f) + torch::arange(2 * kB, torch::kFloat32).view({-1, 1, 1, 1});
   return c;
 }
@@ -122,8 +123,8 @@ SSN_TEST(trainops_generator_random_draws) {
   const ssn::AnomalyBatch out = ssn::generate_anomalies(a, c.m_gt, c.y_gt, cfg, random);
   SSN_CHECK(random.noise_offset == 8);  // one Philox stream per call
   // The Perlin masks are those of the same generator seed; the noise is the Philox stream at offset 7.
-  const torch::Tensor perlin = ssn::perlin_masks(2 * kB, kH, kW, cfg.perlin_thr, cfg.no_anomaly,
-                                                 at::make_generator<at::CPUGeneratorImpl>(42));
+  const torch::Tensor perlin =
+      ssn::perlin_masks(2 * kB, kH, kW, cfg.perlin_thr, cfg.no_anomaly, at::make_generator<at::CPUGeneratorImpl>(42));
   const torch::Tensor m2 = torch::cat({c.m_gt, c.m_gt});
   SSN_CHECK(torch::equal(out.target_mask, ((m2 + perlin) > 0).to(torch::kFloat32)));
   const torch::Tensor noise = ssn::philox_normal({2 * kB, kC, kH, kW}, cfg.noise_std, 42, 7);
@@ -158,8 +159,7 @@ SSN_TEST(trainops_generator_rejects_bad_shapes) {
   SSN_CHECK_THROWS_CODE(ssn::generate_anomalies(c.a, c.m_gt, c.y_gt, cfg, random, &short_perlin),
                         ssn::ErrorCode::Shape);
   const ssn::AnomalyInjection wrong_noise{torch::Tensor(), torch::zeros({2 * kB, kC + 1, kH, kW})};
-  SSN_CHECK_THROWS_CODE(ssn::generate_anomalies(c.a, c.m_gt, c.y_gt, cfg, random, &wrong_noise),
-                        ssn::ErrorCode::Shape);
+  SSN_CHECK_THROWS_CODE(ssn::generate_anomalies(c.a, c.m_gt, c.y_gt, cfg, random, &wrong_noise), ssn::ErrorCode::Shape);
 }
 
 SSN_TEST(trainops_gt_mask_downsampling) {
@@ -175,7 +175,8 @@ SSN_TEST(trainops_gt_mask_downsampling) {
   SSN_CHECK(torch::equal(ssn::downsample_gt_mask(gt.unsqueeze(1).to(torch::kBool), 2, 2), want));
   SSN_CHECK(torch::equal(ssn::downsample_gt_mask(gt.to(torch::kUInt8), 4, 4), gt.unsqueeze(1)));
   // A one-pixel defect vanishes at a quarter of the resolution.
-  SSN_CHECK(ssn::downsample_gt_mask(torch::zeros({1, 8, 8}).index_put_({0, 3, 3}, 1.0f), 2, 2).sum().item<float>() == 0);
+  SSN_CHECK(ssn::downsample_gt_mask(torch::zeros({1, 8, 8}).index_put_({0, 3, 3}, 1.0f), 2, 2).sum().item<float>() ==
+            0);
   SSN_CHECK_THROWS_CODE(ssn::downsample_gt_mask(torch::zeros({4, 4}), 2, 2), ssn::ErrorCode::Shape);
   SSN_CHECK_THROWS_CODE(ssn::downsample_gt_mask(torch::zeros({1, 2, 4, 4}), 2, 2), ssn::ErrorCode::Shape);
   SSN_CHECK_THROWS_CODE(ssn::downsample_gt_mask(gt, 0, 2), ssn::ErrorCode::Shape);
@@ -221,7 +222,8 @@ SSN_TEST(trainops_generator_golden_training_steps) {
       const torch::Tensor gt = ssn::downsample_gt_mask(npz.at("gt_mask"), fh, fw);
       // The documented noise formula: noise[i] = float32(0.015 * sin(0.1 i + 1.7 K)) in double.
       const torch::Tensor index = torch::arange(2 * b * c * fh * fw, torch::kFloat64);
-      const torch::Tensor noise = (0.015 * torch::sin(0.1 * index + 1.7 * step)).to(torch::kFloat32).view({2 * b, c, fh, fw});
+      const torch::Tensor noise =
+          (0.015 * torch::sin(0.1 * index + 1.7 * step)).to(torch::kFloat32).view({2 * b, c, fh, fw});
       const torch::Tensor a = torch::randn({b, c, fh, fw});
       ssn::AnomalyRandom random = make_random(0);
       const ssn::AnomalyInjection inject{perlin, noise};

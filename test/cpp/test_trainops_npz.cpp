@@ -76,10 +76,12 @@ struct Huffman {
 
 constexpr int kLengthBase[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
                                  31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-constexpr int kLengthExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+constexpr int kLengthExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                  2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 constexpr int kDistBase[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
                                193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-constexpr int kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+constexpr int kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 void inflate_block(Bits& in, const Huffman& lit, const Huffman& dist, std::string& out) {
   for (;;) {
@@ -132,7 +134,8 @@ torch::Tensor parse_npy(const std::string& npy, const std::string& name) {
     fail(name + ": Fortran order is not supported");
   }
   const std::string shape_field = field("shape");
-  const std::string dims_text = shape_field.substr(shape_field.find('(') + 1, shape_field.find(')') - shape_field.find('(') - 1);
+  const std::string dims_text =
+      shape_field.substr(shape_field.find('(') + 1, shape_field.find(')') - shape_field.find('(') - 1);
   std::vector<int64_t> shape;
   std::stringstream ss(dims_text);
   std::string item;
@@ -140,13 +143,20 @@ torch::Tensor parse_npy(const std::string& npy, const std::string& name) {
     if (item.find_first_of("0123456789") != std::string::npos) shape.push_back(std::stoll(item));
   }
   torch::ScalarType dtype;
-  if (descr == "<f4") dtype = torch::kFloat32;
-  else if (descr == "<f8") dtype = torch::kFloat64;
-  else if (descr == "<i8") dtype = torch::kInt64;
-  else if (descr == "<i4") dtype = torch::kInt32;
-  else if (descr == "|u1") dtype = torch::kUInt8;
-  else if (descr == "|b1") dtype = torch::kBool;
-  else fail(name + ": unsupported dtype " + descr);
+  if (descr == "<f4")
+    dtype = torch::kFloat32;
+  else if (descr == "<f8")
+    dtype = torch::kFloat64;
+  else if (descr == "<i8")
+    dtype = torch::kInt64;
+  else if (descr == "<i4")
+    dtype = torch::kInt32;
+  else if (descr == "|u1")
+    dtype = torch::kUInt8;
+  else if (descr == "|b1")
+    dtype = torch::kBool;
+  else
+    fail(name + ": unsupported dtype " + descr);
   torch::Tensor t = torch::empty(shape, dtype);
   const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
   if (header_start + header_len + bytes != npy.size()) fail(name + ": data size does not match the shape");
@@ -232,8 +242,14 @@ std::map<std::string, torch::Tensor> read_npz(const std::string& path) {
       const uint16_t id = le16(zip, x), len = le16(zip, x + 2);
       if (id == 1) {
         size_t f = x + 4;
-        if (size == 0xffffffffu) { size = le64(zip, f); f += 8; }
-        if (comp_size == 0xffffffffu) { comp_size = le64(zip, f); f += 8; }
+        if (size == 0xffffffffu) {
+          size = le64(zip, f);
+          f += 8;
+        }
+        if (comp_size == 0xffffffffu) {
+          comp_size = le64(zip, f);
+          f += 8;
+        }
         if (local == 0xffffffffu) local = le64(zip, f);
       }
       x += 4u + len;
@@ -244,11 +260,14 @@ std::map<std::string, torch::Tensor> read_npz(const std::string& path) {
     if (data + comp_size > zip.size()) fail("truncated entry " + name);
     const std::string raw = zip.substr(data, comp_size);
     std::string npy;
-    if (method == 0) npy = raw;
-    else if (method == 8) npy = inflate_raw(raw, size);
-    else fail(name + ": unsupported compression method " + std::to_string(method));
-    const std::string key = name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
-                                ? name.substr(0, name.size() - 4) : name;
+    if (method == 0)
+      npy = raw;
+    else if (method == 8)
+      npy = inflate_raw(raw, size);
+    else
+      fail(name + ": unsupported compression method " + std::to_string(method));
+    const std::string key =
+        name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0 ? name.substr(0, name.size() - 4) : name;
     arrays[key] = parse_npy(npy, name);
   }
   return arrays;

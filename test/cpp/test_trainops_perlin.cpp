@@ -18,7 +18,8 @@ at::Generator cpu_generator(uint64_t seed) { return at::make_generator<at::CPUGe
 double perlin_reference(int64_t i, int64_t j, int64_t hp, int64_t wp, int64_t rx, int64_t ry,
                         const torch::Tensor& angles) {
   const int64_t dx = hp / rx, dy = wp / ry, a = i / dx, b = j / dy;
-  const double u = std::fmod(static_cast<double>(i) * rx / hp, 1.0), v = std::fmod(static_cast<double>(j) * ry / wp, 1.0);
+  const double u = std::fmod(static_cast<double>(i) * rx / hp, 1.0),
+               v = std::fmod(static_cast<double>(j) * ry / wp, 1.0);
   auto grad_dot = [&](int64_t ca, int64_t cb, double du, double dv) {
     const double th = angles[ca][cb].item<double>();
     return std::cos(th) * du + std::sin(th) * dv;
@@ -46,9 +47,9 @@ void check_against_reference(int64_t hp, int64_t wp, int64_t rx, int64_t ry, uin
 
 SSN_TEST(trainops_perlin_matches_formula) {
   check_against_reference(4, 4, 1, 1, 1);
-  check_against_reference(8, 4, 2, 4, 2);   // anisotropic cells
+  check_against_reference(8, 4, 2, 4, 2);  // anisotropic cells
   check_against_reference(16, 8, 4, 1, 3);
-  check_against_reference(4, 4, 4, 4, 4);   // one pixel per cell: lattice points only
+  check_against_reference(4, 4, 4, 4, 4);  // one pixel per cell: lattice points only
   // Lattice points are zero whatever the gradients.
   const torch::Tensor noise = ssn::perlin_noise(8, 8, 2, 2, torch::full({3, 3}, 1.234f));
   for (int64_t i = 0; i < 8; i += 4) {
@@ -113,9 +114,13 @@ SSN_TEST(trainops_perlin_masks_compose_resize_and_threshold) {
   const auto draws = ssn::draw_perlin(6, 64, 32, cpu_generator(8));
   const torch::Tensor masks = ssn::perlin_masks_from_draws(draws, fh, fw, 0.2, ssn::NoAnomalyRule::None);
   for (size_t k = 0; k < draws.size(); ++k) {
-    const torch::Tensor noise = ssn::perlin_noise(64, 32, draws[k].rx, draws[k].ry, draws[k].angles).view({1, 1, 64, 32});
-    const torch::Tensor resized = torch::nn::functional::interpolate(
-        noise, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{fh, fw}).mode(torch::kBilinear).align_corners(false));
+    const torch::Tensor noise =
+        ssn::perlin_noise(64, 32, draws[k].rx, draws[k].ry, draws[k].angles).view({1, 1, 64, 32});
+    const torch::Tensor resized =
+        torch::nn::functional::interpolate(noise, torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t>{fh, fw})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false));
     // Equal except where the value sits within float noise of the threshold (batched vs single evaluation).
     const torch::Tensor differ = masks[static_cast<int64_t>(k)] != (resized[0] > 0.2).to(torch::kFloat32);
     SSN_CHECK((differ & ((resized[0] - 0.2).abs() > 1e-5)).sum().item<int64_t>() == 0);
@@ -141,7 +146,8 @@ SSN_TEST(trainops_perlin_no_anomaly_rules) {
   SSN_CHECK_MSG(replaced > 160 && replaced < 240, replaced);
   // Fraction of Perlin values above 0.2 (about a quarter) and above 0.6 (a few percent).
   const double above_02 = none.mean().item<double>();
-  const double above_06 = ssn::perlin_masks_from_draws(draws, 32, 32, 0.6, ssn::NoAnomalyRule::None).mean().item<double>();
+  const double above_06 =
+      ssn::perlin_masks_from_draws(draws, 32, 32, 0.6, ssn::NoAnomalyRule::None).mean().item<double>();
   SSN_CHECK_MSG(above_02 > 0.12 && above_02 < 0.35, above_02);
   SSN_CHECK_MSG(above_06 > 0.002 && above_06 < 0.08, above_06);
   // Under the official rule about half of the masks are empty (some kept masks are empty too).

@@ -38,14 +38,14 @@ torch::Tensor random_features(at::IntArrayRef shape, uint64_t seed) {
 
 // Random123 known-answer vectors for philox4x32-10 (re-derived independently with a scalar script).
 SSN_TEST(trainops_philox_known_answers) {
-  SSN_CHECK(same_words(ssn::philox::philox4x32_10({{0, 0, 0, 0}}, 0, 0), 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu,
-                       0x9b00dbd8u));
-  SSN_CHECK(same_words(ssn::philox::philox4x32_10({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu,
-                                                  0xffffffffu),
-                       0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu));
-  SSN_CHECK(same_words(ssn::philox::philox4x32_10({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u,
-                                                  0x299f31d0u),
-                       0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u));
+  SSN_CHECK(
+      same_words(ssn::philox::philox4x32_10({{0, 0, 0, 0}}, 0, 0), 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u));
+  SSN_CHECK(same_words(
+      ssn::philox::philox4x32_10({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu),
+      0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu));
+  SSN_CHECK(same_words(
+      ssn::philox::philox4x32_10({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u),
+      0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u));
 }
 
 SSN_TEST(trainops_philox_stream_layout) {
@@ -64,7 +64,8 @@ SSN_TEST(trainops_philox_math_accuracy) {
       const double u = (static_cast<double>(t) + 1.0) / 16777216.0;
       const double exact_log = std::log(u);
       if (t + 1 != (1u << 24)) {
-        worst_log_ulps = std::max(worst_log_ulps, std::fabs(ssn::philox::log_uniform(x) - exact_log) / ulp_of(exact_log));
+        worst_log_ulps =
+            std::max(worst_log_ulps, std::fabs(ssn::philox::log_uniform(x) - exact_log) / ulp_of(exact_log));
       } else {
         SSN_CHECK(ssn::philox::log_uniform(x) == 0.0f);
       }
@@ -159,8 +160,9 @@ SSN_TEST(trainops_noise_inject_rejects_bad_input) {
     ssn::noise_inject(f, torch::ones({2, 2, 4, 4}), 0.1, 0, 0);
   } catch (const ssn::Error& e) {
     const std::string message = e.what();
-    SSN_CHECK_MSG(message.find("[2, 2, 4, 4]") != std::string::npos && message.find("[2, 1, 4, 4]") != std::string::npos,
-                  message);
+    SSN_CHECK_MSG(
+        message.find("[2, 2, 4, 4]") != std::string::npos && message.find("[2, 1, 4, 4]") != std::string::npos,
+        message);
   }
 }
 

@@ -9,11 +9,11 @@
 
 #include <torch/torch.h>
 
+#include "../cpp/random_batchnorms.h"
 #include "api/cuda_runtime.h"
 #include "model/inference_plan.h"
 #include "model/supersimplenet.h"
 #include "ops/noise_inject.h"
-#include "../cpp/random_batchnorms.h"
 
 namespace {
 
@@ -60,8 +60,8 @@ void noise_checks() {
   // What the official generator does: draw a normal tensor, scale it, mask it, add it.
   const double unfused = mean_ms([&] { (void)(f_gpu + torch::randn_like(f_gpu).mul_(0.015).mul_(m_gpu)); }, 10, 100);
   report("noise_inject_fused_vs_unfused_speed", true,
-         "\"shape\":\"32x1536x32x32\",\"fused_ms\":" + std::to_string(fused) + ",\"unfused_ms\":" +
-             std::to_string(unfused) + ",\"speedup\":" + std::to_string(unfused / fused));
+         "\"shape\":\"32x1536x32x32\",\"fused_ms\":" + std::to_string(fused) +
+             ",\"unfused_ms\":" + std::to_string(unfused) + ",\"speedup\":" + std::to_string(unfused / fused));
 }
 
 // Error relative to the reference's range (maps are min-max normalised downstream).

@@ -15,8 +15,8 @@
 namespace ssn {
 namespace {
 
-constexpr int kWarmupRuns = 3;     // on the capture stream, so that cuDNN picks its algorithms before capture
-constexpr size_t kMaxGraphs = 8;   // batch sizes kept; others run eagerly
+constexpr int kWarmupRuns = 3;    // on the capture stream, so that cuDNN picks its algorithms before capture
+constexpr size_t kMaxGraphs = 8;  // batch sizes kept; others run eagerly
 
 class GraphRunner : public CudaGraphRunner {
  public:

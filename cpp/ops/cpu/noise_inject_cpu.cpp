@@ -8,8 +8,8 @@
 namespace ssn {
 namespace detail {
 
-torch::Tensor noise_inject_cpu(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n,
-                               int64_t c, int64_t hw, float std, uint64_t seed, uint64_t offset) {
+torch::Tensor noise_inject_cpu(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n, int64_t c,
+                               int64_t hw, float std, uint64_t seed, uint64_t offset) {
   torch::Tensor out = torch::empty_like(features);
   const float* feat = features.data_ptr<float>();
   const float* mask = noise_mask.data_ptr<float>();

@@ -10,8 +10,8 @@
 namespace ssn {
 namespace {
 
-__global__ void noise_inject_f32_kernel(const float* feat, const float* mask, float* out, int64_t total,
-                                        int64_t chw, int64_t hw, float std_dev, uint64_t seed, uint64_t offset) {
+__global__ void noise_inject_f32_kernel(const float* feat, const float* mask, float* out, int64_t total, int64_t chw,
+                                        int64_t hw, float std_dev, uint64_t seed, uint64_t offset) {
   const int64_t blocks = (total + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {
@@ -37,12 +37,11 @@ void launch_noise_inject_f32(const float* feat, const float* mask, float* out, i
   // Enough blocks to fill any current GPU; the grid-stride loop covers the rest.
   const int64_t needed = (blocks + kThreads - 1) / kThreads;
   const int64_t grid = needed < 65535 ? needed : 65535;
-  noise_inject_f32_kernel<<<static_cast<unsigned>(grid), kThreads, 0, stream>>>(feat, mask, out, total, c * hw, hw,
-                                                                                 std, seed, offset);
+  noise_inject_f32_kernel<<<static_cast<unsigned>(grid), kThreads, 0, stream>>>(feat, mask, out, total, c * hw, hw, std,
+                                                                                seed, offset);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) {
-    throw Error(ErrorCode::Internal,
-                std::string("noise_inject: CUDA kernel launch failed: ") + cudaGetErrorString(err),
+    throw Error(ErrorCode::Internal, std::string("noise_inject: CUDA kernel launch failed: ") + cudaGetErrorString(err),
                 "check that the GPU is healthy and that the tensors live on the current device");
   }
 }

@@ -1,7 +1,7 @@
 // Torch-free launcher of the fused noise-injection kernel (compiled by nvcc without libtorch headers).
 #pragma once
-#include <cstdint>
 #include <cuda_runtime.h>
+#include <cstdint>
 
 namespace ssn {
 
