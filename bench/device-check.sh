@@ -7,7 +7,8 @@
 #
 # Needs (carried, ignored folder .device/): node.xz (official node 20 linux-x64 binary, xz), node_modules.tar.xz
 # (production node_modules + node-addon-api + node-api-headers), official/ (the official repository's model/,
-# common/, perf/ as fetched; its backbone is made random here, in a copy). Optional: .device/hook.sh, run last
+# common/, perf/ as fetched; its backbone is made random here, in a copy), include/nlohmann/ (a copy of Debian's
+# nlohmann-json3-dev headers, for a machine without them). Optional: .device/hook.sh, run last
 # with $OUT as its argument (e.g. a training run on .device/mt256).
 # Time: everything runs under one deadline, SSN_DEVICE_BUDGET_S (default 420 s); each step gets what is left
 # (capped), in priority order, so a run cut short still returns the most important figures. Device reps are
@@ -101,6 +102,10 @@ fi
 
 # ---- build ---------------------------------------------------------------------------------------
 BUILD=build-device
+# The machine has no apt: the header-only nlohmann-json travels in .device/include when the system lacks it.
+NLOHMANN_FLAG=""
+[[ -f /usr/include/nlohmann/json.hpp ]] || NLOHMANN_FLAG="--CDSSN_NLOHMANN_INCLUDE_DIR=$ROOT/.device/include"
+export NLOHMANN_FLAG
 # All cores on the device machine; one job on a shared development machine (dry run).
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$([[ $DRY == 1 ]] && echo 1 || nproc)}"
 if [[ $DRY == 1 ]]; then
@@ -110,7 +115,7 @@ else
   TORCH_DIR="$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "share", "cmake", "Torch"))')"
   configure() {
     node node_modules/cmake-js/bin/cmake-js configure --out "$BUILD" --CDSSN_BUILD_TESTS=ON --CDTorch_DIR="$TORCH_DIR" \
-      --CDCMAKE_CUDA_ARCHITECTURES=90 --CDSSN_CUDA_GRAPHS="$1"
+      --CDCMAKE_CUDA_ARCHITECTURES=90 --CDSSN_CUDA_GRAPHS="$1" $NLOHMANN_FLAG
   }
   build_targets() { cmake --build "$BUILD" --target ssn_addon ssn_cuda_checks; }
   export -f configure build_targets

@@ -1,5 +1,4 @@
 #include "io/json.h"
-#include "io/utf8.h"
 
 #include <cmath>
 #include <iomanip>
@@ -9,11 +8,13 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 namespace ssn {
 
 namespace {
 
-constexpr int kMaxDepth = 512;  // deeper nesting is rejected instead of exhausting the stack
+constexpr size_t kMaxDepth = 512;  // deeper nesting is rejected instead of exhausting the stack
 
 [[noreturn]] void type_error(const char* expected) {
   throw std::runtime_error(std::string("JSON: expected ") + expected);
@@ -97,267 +98,97 @@ void dump_number(std::string& out, bool exact, int64_t i, double d) {
 
 }  // namespace
 
-// Recursive descent over the text, with a nesting limit; every error names the byte offset.
-class JsonParser {
+// The parse itself is nlohmann-json's (its SAX parser keeps its own stack, so nesting cannot exhaust ours);
+// this handler builds our value, keeps integers exact, limits the nesting and names the byte offset of errors.
+class JsonBuilder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit JsonParser(const std::string& text) : s_(text) {}
+  Json take() { return std::move(root_); }
+  [[noreturn]] void rethrow() const { throw std::runtime_error(error_); }
 
-  Json parse_document() {
-    skip_ws();
-    Json v = parse_value(0);
-    skip_ws();
-    if (pos_ != s_.size()) fail("unexpected trailing characters");
-    return v;
+  bool null() override { return add(Json()); }
+  bool boolean(bool v) override { return add(Json(v)); }
+  bool number_integer(number_integer_t v) override { return add(Json(static_cast<int64_t>(v))); }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (v <= static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max())) {
+      return add(Json(static_cast<int64_t>(v)));
+    }
+    return add(Json(static_cast<double>(v)));
+  }
+  bool number_float(number_float_t v, const string_t&) override { return add(Json(static_cast<double>(v))); }
+  bool string(string_t& v) override { return add(Json(std::move(v))); }
+  bool binary(binary_t&) override { return false; }  // never produced by text JSON
+
+  bool start_object(std::size_t) override { return open(Json::object()); }
+  bool key(string_t& k) override {
+    open_.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Json::array()); }
+  bool end_array() override { return close(); }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    // nlohmann counts the character it stopped on from 1; our offsets are 0-based.
+    error_ = "JSON: " + message_of(e.what()) + " at offset " + std::to_string(position == 0 ? 0 : position - 1);
+    return false;
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(pos_));
+  struct Open {
+    Json* value;                                    // a child is only ever added to the innermost, so this holds
+    std::string key;                                // objects: the key of the next value
+    std::unordered_map<std::string, size_t> index;  // objects: key -> member, so a repeated key replaces in place
+  };
+
+  // "[json.exception.parse_error.101] parse error at line 1, column 6: syntax error ..." -> "syntax error ..."
+  static std::string message_of(std::string what) {
+    if (const size_t b = what.find("] "); b != std::string::npos) what = what.substr(b + 2);
+    if (what.rfind("parse error", 0) == 0) {
+      if (const size_t c = what.find(": "); c != std::string::npos) what = what.substr(c + 2);
+    }
+    return what;
   }
 
-  void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  Json& add_to_parent(Json v) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+      return root_;
+    }
+    Open& parent = open_.back();
+    if (parent.value->type_ == Json::Type::Array) {
+      parent.value->array_.push_back(std::move(v));
+      return parent.value->array_.back();
+    }
+    auto& members = parent.value->object_;
+    const auto [it, inserted] = parent.index.emplace(parent.key, members.size());
+    if (!inserted) return members[it->second].second = std::move(v);
+    members.emplace_back(std::move(parent.key), std::move(v));
+    return members.back().second;
   }
 
-  void expect_literal(const char* lit) {
-    size_t n = std::char_traits<char>::length(lit);
-    if (s_.compare(pos_, n, lit) != 0) fail("invalid literal");
-    pos_ += n;
+  bool add(Json v) {
+    add_to_parent(std::move(v));
+    return true;
   }
 
-  Json parse_value(int depth) {
-    if (pos_ >= s_.size()) fail("unexpected end of input");
-    char c = s_[pos_];
-    switch (c) {
-      case '{':
-        return parse_object(depth + 1);
-      case '[':
-        return parse_array(depth + 1);
-      case '"':
-        return Json(parse_string());
-      case 't':
-        expect_literal("true");
-        return Json(true);
-      case 'f':
-        expect_literal("false");
-        return Json(false);
-      case 'n':
-        expect_literal("null");
-        return Json();
-      default:
-        if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
-        fail(std::string("unexpected character '") + c + "'");
+  bool open(Json container) {
+    if (open_.size() >= kMaxDepth) {
+      error_ = "JSON: nesting deeper than " + std::to_string(kMaxDepth);
+      return false;
     }
+    Json& added = add_to_parent(std::move(container));
+    open_.push_back({&added, {}, {}});
+    return true;
   }
 
-  Json parse_object(int depth) {
-    if (depth > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth));
-    ++pos_;  // '{'
-    Json obj = Json::object();
-    std::unordered_map<std::string, size_t> index;  // duplicate keys: the last one wins, as in JSON.parse
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == '}') {
-      ++pos_;
-      return obj;
-    }
-    for (;;) {
-      skip_ws();
-      if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a string key");
-      std::string key = parse_string();
-      skip_ws();
-      if (pos_ >= s_.size() || s_[pos_] != ':') fail("expected ':'");
-      ++pos_;
-      skip_ws();
-      Json value = parse_value(depth);
-      auto it = index.find(key);
-      if (it != index.end()) {
-        obj.object_[it->second].second = std::move(value);
-      } else {
-        index.emplace(key, obj.object_.size());
-        obj.object_.emplace_back(std::move(key), std::move(value));
-      }
-      skip_ws();
-      if (pos_ >= s_.size()) fail("unterminated object");
-      if (s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (s_[pos_] == '}') {
-        ++pos_;
-        return obj;
-      }
-      fail("expected ',' or '}'");
-    }
+  bool close() {
+    open_.pop_back();
+    return true;
   }
 
-  Json parse_array(int depth) {
-    if (depth > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth));
-    ++pos_;  // '['
-    Json arr = Json::array();
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == ']') {
-      ++pos_;
-      return arr;
-    }
-    for (;;) {
-      skip_ws();
-      arr.array_.push_back(parse_value(depth));
-      skip_ws();
-      if (pos_ >= s_.size()) fail("unterminated array");
-      if (s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (s_[pos_] == ']') {
-        ++pos_;
-        return arr;
-      }
-      fail("expected ',' or ']'");
-    }
-  }
-
-  uint32_t parse_hex4() {
-    if (pos_ + 4 > s_.size()) fail("truncated \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = s_[pos_ + i];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        fail("invalid \\u escape");
-    }
-    pos_ += 4;
-    return v;
-  }
-
-  std::string parse_string() {
-    ++pos_;  // opening quote
-    std::string out;
-    for (;;) {
-      if (pos_ >= s_.size()) fail("unterminated string");
-      unsigned char c = static_cast<unsigned char>(s_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (c < 0x20) fail("control character in string");
-      if (c != '\\') {
-        out += static_cast<char>(c);
-        ++pos_;
-        continue;
-      }
-      ++pos_;
-      if (pos_ >= s_.size()) fail("unterminated escape");
-      char e = s_[pos_++];
-      switch (e) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          uint32_t cp = parse_hex4();
-          if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate");
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (pos_ + 2 > s_.size() || s_[pos_] != '\\' || s_[pos_ + 1] != 'u') fail("unpaired high surrogate");
-            pos_ += 2;
-            uint32_t lo = parse_hex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) fail("invalid low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          --pos_;
-          fail(std::string("invalid escape '\\") + e + "'");
-      }
-    }
-  }
-
-  Json parse_number() {
-    const size_t start = pos_;
-    auto digits = [&] {
-      size_t n = 0;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_, ++n;
-      return n;
-    };
-    bool integral = true;
-    if (s_[pos_] == '-') ++pos_;
-    if (pos_ < s_.size() && s_[pos_] == '0') {
-      ++pos_;
-    } else if (digits() == 0) {
-      fail("invalid number");
-    }
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      integral = false;
-      ++pos_;
-      if (digits() == 0) fail("digit expected after '.'");
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-      integral = false;
-      ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      if (digits() == 0) fail("digit expected in exponent");
-    }
-    const std::string lit = s_.substr(start, pos_ - start);
-    if (integral) {
-      // Exact int64 when it fits; beyond that a double, as JavaScript would.
-      bool neg = lit[0] == '-';
-      uint64_t mag = 0;
-      bool overflow = false;
-      for (size_t i = neg ? 1 : 0; i < lit.size(); ++i) {
-        uint64_t d = static_cast<uint64_t>(lit[i] - '0');
-        if (mag > (std::numeric_limits<uint64_t>::max() - d) / 10) {
-          overflow = true;
-          break;
-        }
-        mag = mag * 10 + d;
-      }
-      const uint64_t limit = neg ? (uint64_t(1) << 63) : (uint64_t(1) << 63) - 1;
-      if (!overflow && mag <= limit) {
-        Json j;
-        j.type_ = Json::Type::Number;
-        j.exact_int_ = true;
-        j.int_ = neg ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
-        j.number_ = static_cast<double>(j.int_);
-        return j;
-      }
-    }
-    double d = 0;
-    if (!parse_double(lit, d) || !std::isfinite(d)) {
-      pos_ = start;
-      fail("number out of range");
-    }
-    return Json(d);
-  }
-
-  const std::string& s_;
-  size_t pos_ = 0;
+  Json root_;
+  std::vector<Open> open_;
+  std::string error_;
 };
 
 Json::Json(bool v) : type_(Type::Bool), bool_(v) {}
@@ -379,7 +210,13 @@ Json Json::object() {
   return j;
 }
 
-Json Json::parse(const std::string& text) { return JsonParser(text).parse_document(); }
+Json Json::parse(const std::string& text) {
+  JsonBuilder builder;
+  if (!nlohmann::json::sax_parse(text, &builder, nlohmann::json::input_format_t::json, /*strict=*/true)) {
+    builder.rethrow();
+  }
+  return builder.take();
+}
 
 std::string Json::dump() const {
   std::string out;

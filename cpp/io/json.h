@@ -1,5 +1,5 @@
-// A small JSON value: parse, build, dump. Used for the safetensors header and metadata, TF.js model.json
-// and the model config. Objects keep insertion order so that dumps are stable.
+// A small JSON value: parse (with nlohmann-json), build, dump. Used for the safetensors header and metadata, TF.js
+// model.json and the model config. Objects keep insertion order so that dumps are stable.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -51,7 +51,7 @@ class Json {
   size_t size() const;                           // array/object size, else 0
 
  private:
-  friend class JsonParser;
+  friend class JsonBuilder;
 
   Type type_ = Type::Null;
   bool bool_ = false;

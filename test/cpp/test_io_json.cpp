@@ -1,4 +1,4 @@
-// ssn::Json: parsing, escapes, exact integers, round-trip of doubles, errors with offsets.
+// ssn::Json: parsing (nlohmann-json underneath), escapes, exact integers, round-trip of doubles, errors with offsets.
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -93,17 +93,19 @@ SSN_TEST(io_json_build_and_dump) {
 }
 
 SSN_TEST(io_json_errors_name_the_offset) {
-  SSN_CHECK(parse_error("{\"a\" 1}") == "JSON: expected ':' at offset 5");
+  const std::string missing_colon = parse_error("{\"a\" 1}");
+  SSN_CHECK_MSG(missing_colon.rfind("JSON: ", 0) == 0, missing_colon);
+  SSN_CHECK_MSG(missing_colon.find("expected ':' at offset 5") != std::string::npos, missing_colon);
   SSN_CHECK(parse_error("[1,]").find("at offset 3") != std::string::npos);
-  SSN_CHECK(parse_error("\"abc").find("unterminated string") != std::string::npos);
+  SSN_CHECK(parse_error("\"abc").find("missing closing quote") != std::string::npos);
   SSN_CHECK(parse_error("\"\\ud800\"").find("surrogate") != std::string::npos);
-  SSN_CHECK(parse_error("01").find("trailing") != std::string::npos);
+  SSN_CHECK(parse_error("01").find("expected end of input at offset 1") != std::string::npos);
   SSN_CHECK(parse_error("[1] x").find("at offset 4") != std::string::npos);
   SSN_CHECK(parse_error("\"a\nb\"").find("control character") != std::string::npos);
   SSN_CHECK(parse_error("").find("unexpected end") != std::string::npos);
   SSN_CHECK(parse_error("tru").find("invalid literal") != std::string::npos);
   SSN_CHECK(parse_error(std::string(100000, '[')).find("nesting deeper") != std::string::npos);
-  SSN_CHECK(parse_error("1e999").find("out of range") != std::string::npos);
+  SSN_CHECK(parse_error("1e999").find("number overflow") != std::string::npos);
   // Accessors on the wrong type.
   bool threw = false;
   try {
