@@ -1,4 +1,5 @@
 #include "api/engine.h"
+#include "api/process_settings.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -46,11 +47,6 @@ std::vector<std::string> unexpected_keys(torch::nn::Module& module, const NamedT
   return out;
 }
 
-std::mutex& seeded_init_mutex() {
-  static std::mutex m;
-  return m;
-}
-
 // Channels-last activations: on CUDA (cuDNN's NHWC kernels, tensor cores) and for bf16 on the CPU (oneDNN's
 // AMX/AVX-512 bf16 kernels: 2x); fp32 on the CPU runs slower with it (bench/README.md).
 // SSN_CHANNELS_LAST=0|1 overrides, for measurements.
@@ -82,11 +78,9 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   config.image_w = options.image_w;
   ModelConfig::from_json(config.to_json());  // validates sizes before building anything
 
-  // The seed drives libtorch's process-wide generator: one seeded construction at a time, so that
-  // models created in parallel with the same seed are the same model.
   SuperSimpleNet net{nullptr};
   {
-    std::lock_guard<std::mutex> seeded(seeded_init_mutex());
+    std::lock_guard<std::mutex> seeded(seeded_construction_mutex());  // see api/process_settings.h
     torch::manual_seed(options.seed);
     net = SuperSimpleNet(config.arch, config.image_h, config.image_w);
     if (options.head_weights.empty()) net->init_heads();
@@ -163,16 +157,9 @@ void Engine::configure(const std::string& precision, int64_t threads, bool cuda_
   if (precision_ == Precision::Float16 && !device_.is_cuda())
     throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
                 "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
-  if (threads < 0 || threads > 1024)
-    throw Error(ErrorCode::Input,
-                "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
-  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
+  set_process_threads(threads);  // process-wide: see api/process_settings.h
   cuda_graphs_ = cuda_graphs;
-  // cuDNN picks the fastest algorithm per input shape once; the plan's shapes are fixed per batch size.
-  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  // fp32 means fp32: libtorch's default lets cuDNN run fp32 convolutions in TF32 on Ampere and later
-  // (10-bit mantissa). Process-wide, as libtorch's setting is.
-  if (device_.is_cuda() && precision_ == Precision::Float32) at::globalContext().setAllowTF32CuDNN(false);
+  configure_cuda_for_model(device_, precision_);
 }
 
 void Engine::weights_changed() {
