@@ -13,7 +13,7 @@
  *   cycles      each measurement builds a fresh model (random init, no weights needed); the first cycle is
  *               dropped; mean and sample std over the rest
  *
- * Each figure is taken twice: by the native timed loop (Engine::benchmark, no JavaScript inside) and from
+ * Each figure is taken twice: by the native timed loop (benchmark_inference in cpp/tools/benchmark.cpp, no JavaScript inside) and from
  * JavaScript (predictTensor on a preprocessed Float32Array through the binding), so the binding's overhead shows.
  * Only the native addon is loaded (never sharp), so this runs wherever the addon does.
  */

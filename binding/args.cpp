@@ -36,8 +36,10 @@ bool optional_bool(const Napi::Object& obj, const char* key, bool fallback) {
 }
 
 // precision (the core names the valid values), threads, cudaGraphs: shared by create and load.
-void parse_runtime_fields(const Napi::Object& obj, std::string& precision, int64_t& threads, bool& cuda_graphs) {
-  precision = optional_string(obj, "precision", precision);
+void parse_runtime_fields(const Napi::Object& obj, ssn::Precision& precision, int64_t& threads, bool& cuda_graphs) {
+  // The core names the valid values when the string is not one of them.
+  const std::string p = optional_string(obj, "precision", "");
+  if (!p.empty()) precision = ssn::parse_precision(p);
   Napi::Value t = obj.Get("threads");
   if (!t.IsUndefined()) threads = static_cast<int64_t>(integer_in_range(t, "options.threads", 0, 1024));
   cuda_graphs = optional_bool(obj, "cudaGraphs", cuda_graphs);
@@ -161,7 +163,7 @@ ssn::CreateOptions parse_create_options(const Napi::Value& value) {
 
   Napi::Value arch = obj.Get("arch");
   if (!arch.IsString()) fail("a backbone architecture name", "options.arch", arch);
-  options.arch = arch.As<Napi::String>().Utf8Value();
+  options.arch = ssn::parse_backbone_arch(arch.As<Napi::String>().Utf8Value());
   options.backbone_weights = optional_string(obj, "backboneWeights", options.backbone_weights);
   Napi::Value random = obj.Get("randomBackbone");
   if (!random.IsUndefined()) {
@@ -169,7 +171,7 @@ ssn::CreateOptions parse_create_options(const Napi::Value& value) {
     options.random_backbone = random.As<Napi::Boolean>().Value();
   }
   options.head_weights = optional_string(obj, "headWeights", options.head_weights);
-  options.head_format = optional_string(obj, "headFormat", options.head_format);
+  options.head_format = ssn::parse_head_format(optional_string(obj, "headFormat", "auto"));
 
   Napi::Value image_h = obj.Get("imageH");
   if (!image_h.IsUndefined()) {

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "errors.h"
 #include "promise_worker.h"
+#include "tools/benchmark.h"
 
 namespace ssn_binding {
 
@@ -20,7 +21,7 @@ class BenchmarkWorker : public PromiseWorker {
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(slot_->run_mutex);
-    result_ = slot_->engine->benchmark(options_);
+    result_ = ssn::benchmark_inference(*slot_->engine, options_);
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "args.h"
-#include "model/keras_classifier.h"
 #include "promise_worker.h"
+#include "tools/keras_classifier.h"
 
 namespace ssn_binding {
 

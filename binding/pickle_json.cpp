@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "args.h"
-#include "io/pickle_json.h"
 #include "promise_worker.h"
+#include "tools/pickle_json.h"
 
 namespace ssn_binding {
 

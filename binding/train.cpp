@@ -121,7 +121,7 @@ ssn::TrainOptions parse_train_options(const std::string& text) {
       } else if (key == "checkpointEvery") {
         o.checkpoint_every = v.as_int();
       } else if (key == "cacheFeatures") {
-        o.cache_features = v.as_string();
+        o.cache_features = ssn::parse_feature_cache(v.as_string());
       } else if (key == "cacheBudgetBytes") {
         o.cache_budget_bytes = v.as_int();
       } else if (key == "maxSeconds") {

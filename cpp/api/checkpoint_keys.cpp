@@ -29,11 +29,15 @@ const std::vector<std::pair<std::string, std::string>>& anomalib_renames() {
 
 }  // namespace
 
-HeadFormat parse_head_format(const std::string& s, const NamedTensors& tensors) {
+HeadFormat parse_head_format(const std::string& s) {
   if (s == "official") return HeadFormat::Official;
   if (s == "anomalib") return HeadFormat::Anomalib;
-  if (s != "auto")
-    throw Error(ErrorCode::Input, "Expected 'official', 'anomalib' or 'auto' for head format but received '" + s + "'");
+  if (s == "auto") return HeadFormat::Auto;
+  throw Error(ErrorCode::Input, "Expected 'official', 'anomalib' or 'auto' for head format but received '" + s + "'");
+}
+
+HeadFormat resolve_head_format(HeadFormat format, const NamedTensors& tensors) {
+  if (format != HeadFormat::Auto) return format;
   if (any_key_starts_with(tensors, "feature_adaptor.") || any_key_starts_with(tensors, "discriminator."))
     return HeadFormat::Official;
   if (any_key_starts_with(tensors, "model.adaptor.") || any_key_starts_with(tensors, "adaptor.") ||

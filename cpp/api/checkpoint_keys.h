@@ -7,8 +7,10 @@
 
 namespace ssn {
 
-enum class HeadFormat { Official, Anomalib };
-HeadFormat parse_head_format(const std::string& s, const NamedTensors& tensors);  // "auto" inspects keys
+enum class HeadFormat { Auto, Official, Anomalib };
+HeadFormat parse_head_format(const std::string& s);  // "auto" | "official" | "anomalib"; throws Error(Input)
+// Auto becomes the format the tensors' keys show (throws Error(Checkpoint) when neither); others stay.
+HeadFormat resolve_head_format(HeadFormat format, const NamedTensors& tensors);
 
 // Head tensors under official names (feature_adaptor.*, discriminator.*). Anomalib names (spec §3) are
 // renamed; everything else (backbone, blur kernel, optimiser state) is left out.

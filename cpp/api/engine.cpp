@@ -61,6 +61,16 @@ int64_t numel_of(const std::vector<torch::Tensor>& tensors) {
   return n;
 }
 
+// Before anything is built: the inference precision must suit the device, the thread count its range.
+void check_runtime_options(const torch::Device& device, Precision precision, int64_t threads) {
+  if (precision == Precision::Float16 && !device.is_cuda())
+    throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
+                "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
+  if (threads < 0 || threads > 1024)
+    throw Error(ErrorCode::Input,
+                "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
+}
+
 }  // namespace
 
 Engine::Engine(ModelConfig config, SuperSimpleNet net, torch::Device device, std::string reason)
@@ -71,9 +81,9 @@ Engine::Engine(ModelConfig config, SuperSimpleNet net, torch::Device device, std
 
 std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   auto [device, reason] = choose_device(options.device);
-  parse_precision(options.precision);  // fail before building anything
+  check_runtime_options(device, options.precision, options.threads);
   ModelConfig config;
-  config.arch = parse_backbone_arch(options.arch);
+  config.arch = options.arch;
   config.image_h = options.image_h;
   config.image_w = options.image_w;
   ModelConfig::from_json(config.to_json());  // validates sizes before building anything
@@ -100,7 +110,7 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
 
   if (!options.head_weights.empty()) {
     const NamedTensors raw = read_any_checkpoint(options.head_weights);
-    net->load_head_state(official_head_tensors(raw, parse_head_format(options.head_format, raw)));
+    net->load_head_state(official_head_tensors(raw, resolve_head_format(options.head_format, raw)));
     config.heads_trained = true;
   }
   std::unique_ptr<Engine> engine(new Engine(std::move(config), std::move(net), device, std::move(reason)));
@@ -116,7 +126,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, DevicePreference p
 
 std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions& options) {
   auto [device, reason] = choose_device(options.device);
-  parse_precision(options.precision);
+  check_runtime_options(device, options.precision, options.threads);
   SafetensorsContent content = read_safetensors(path);
   auto format = content.metadata.find(kFormatKey);
   auto config_text = content.metadata.find(kConfigKey);
@@ -152,11 +162,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions&
   return engine;
 }
 
-void Engine::configure(const std::string& precision, int64_t threads, bool cuda_graphs) {
-  precision_ = parse_precision(precision);
-  if (precision_ == Precision::Float16 && !device_.is_cuda())
-    throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
-                "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
+void Engine::configure(Precision precision, int64_t threads, bool cuda_graphs) {
+  precision_ = precision;
   set_process_threads(threads);  // process-wide: see api/process_settings.h
   cuda_graphs_ = cuda_graphs;
   configure_cuda_for_model(device_, precision_);
@@ -184,6 +191,11 @@ void Engine::ensure_plan() {
   options.channels_last = channels_last_for(device_, precision_);
   plan_ = std::make_unique<InferencePlan>(*net_, options);
   if (device_.is_cuda() && cuda_graphs_) graphs_ = make_cuda_graph_runner(*plan_);
+}
+
+const InferencePlan& Engine::plan() {
+  ensure_plan();
+  return *plan_;
 }
 
 InferenceOutput Engine::run_plan(const torch::Tensor& batch) {
@@ -219,58 +231,6 @@ PredictResult Engine::predict_tensor_reference(const torch::Tensor& batch) {
   check_input(batch);
   torch::InferenceMode guard;
   return to_result(net_->infer(batch.to(device_, torch::kFloat32)), batch.size(0));
-}
-
-BenchmarkResult Engine::benchmark(const BenchmarkOptions& options) {
-  if (options.batch < 1 || options.warmup < 0 || options.reps < 1 || options.memory_reps < 0)
-    throw Error(ErrorCode::Input, "Expected batch >= 1, warmup >= 0, reps >= 1 and memoryReps >= 0 for a benchmark",
-                "e.g. batch 1, warmup 10, reps 10");
-  torch::InferenceMode guard;
-  torch::Tensor host = torch::randn({options.batch, 3, config_.image_h, config_.image_w});
-  if (device_.is_cuda()) host = host.pin_memory();
-  BenchmarkResult result;
-  auto iteration = [&] {
-    InferenceOutput out = options.reference ? net_->infer(host.to(device_, true)) : run_plan(host);
-    // The copies back synchronise with the device, as the official loop's .cpu() does.
-    torch::Tensor map = out.map.to(torch::kCPU), score = out.score_logit.to(torch::kCPU);
-    return map.numel() + score.numel();
-  };
-  ensure_plan();
-  if (device_.is_cuda() && options.memory_reps > 0) {
-    // Spec section 11: batch 1, input already on the device, peak reserved bytes of one forward; measured
-    // before any graph is captured, whose private pool would count.
-    torch::Tensor one = host.slice(0, 0, 1).to(device_);
-    double sum = 0;
-    int64_t samples = 0;
-    for (int64_t i = 0; i < options.memory_reps; ++i) {
-      const int64_t peak = cuda_peak_reserved_bytes(device_, [&] {
-        if (options.reference)
-          net_->infer(one);
-        else
-          plan_->run(one);
-      });
-      if (peak < 0) break;
-      sum += static_cast<double>(peak);
-      ++samples;
-    }
-    if (samples > 0) result.peak_reserved_bytes = static_cast<int64_t>(sum / static_cast<double>(samples));
-  }
-  for (int64_t i = 0; i < options.warmup; ++i) iteration();
-  result.iteration_ms.reserve(options.reps);
-  for (int64_t i = 0; i < options.reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    iteration();
-    const auto t1 = std::chrono::steady_clock::now();
-    result.iteration_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  result.batch = options.batch;
-  const InferencePlan::Flops flops = plan_->gflops(1);
-  result.gflops = flops.total;
-  result.gflops_profiler = flops.profiler_equivalent;
-  result.precision = options.reference ? "fp32" : precision_name(precision_);
-  result.path = options.reference ? "reference" : (graphs_ ? "plan+cuda-graph" : "plan");
-  result.threads = torch::get_num_threads();
-  return result;
 }
 
 void Engine::save(const std::string& path, bool with_training_state) {

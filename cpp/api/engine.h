@@ -1,5 +1,6 @@
-// The one entry point the Node binding (and any other host) uses: build, import, load, save and run a
-// SuperSimpleNet model. Plain C++ types in and out; every failure is an ssn::Error.
+// The one entry point the Node binding (and any other host) uses: build, import, load, save, train and run a
+// SuperSimpleNet model (timing and other tools are in tools/). Plain C++ types in and out; every failure is an
+// ssn::Error.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "api/checkpoint_keys.h"
 #include "api/cuda_runtime.h"
 #include "api/device.h"
 #include "data/image.h"
@@ -22,46 +24,25 @@
 namespace ssn {
 
 struct CreateOptions {
-  std::string arch = "resnet50-keras";  // backbone_arch_name() values
-  std::string backbone_weights;         // torchvision .pth/.pt, safetensors or TF.js model.json
-  bool random_backbone = false;         // allowed only when asked: benchmarks need no weights
-  std::string head_weights;             // optional official weights.pt / anomalib checkpoint
-  std::string head_format = "auto";     // "official" | "anomalib" | "auto"
+  BackboneArch arch = BackboneArch::KerasResNet50;
+  std::string backbone_weights;               // torchvision .pth/.pt, safetensors or TF.js model.json
+  bool random_backbone = false;               // allowed only when asked: benchmarks need no weights
+  std::string head_weights;                   // optional official weights.pt / anomalib checkpoint
+  HeadFormat head_format = HeadFormat::Auto;  // Auto: what the checkpoint's keys show
   int64_t image_h = 256;
   int64_t image_w = 256;
   DevicePreference device = DevicePreference::Auto;
-  uint64_t seed = 0;               // head initialisation when no head weights are given
-  std::string precision = "fp32";  // inference: "fp32" | "fp16" (CUDA only) | "bf16"
-  int64_t threads = 0;             // libtorch intra-op threads (process-wide); 0 keeps libtorch's choice
-  bool cuda_graphs = true;         // replay one captured CUDA graph per batch size (CUDA builds with graphs)
+  uint64_t seed = 0;                         // head initialisation when no head weights are given
+  Precision precision = Precision::Float32;  // inference; Float16 needs CUDA
+  int64_t threads = 0;                       // libtorch intra-op threads (process-wide); 0 keeps libtorch's choice
+  bool cuda_graphs = true;                   // replay one captured CUDA graph per batch size (CUDA builds with graphs)
 };
 
 struct LoadOptions {
   DevicePreference device = DevicePreference::Auto;
-  std::string precision = "fp32";
+  Precision precision = Precision::Float32;
   int64_t threads = 0;
   bool cuda_graphs = true;
-};
-
-// Timing of the inference path (spec section 11): per iteration, copy of a random [batch,3,H,W] float32
-// input host->device, forward, copy of map and score back (synchronised). CUDA inputs come from pinned memory.
-struct BenchmarkOptions {
-  int64_t batch = 1;
-  int64_t warmup = 10;
-  int64_t reps = 10;
-  int64_t memory_reps = 10;  // CUDA peak-reserved samples (input already on the device); 0 skips
-  bool reference = false;    // time the trainable module's eager forward instead of the inference plan
-};
-
-struct BenchmarkResult {
-  int64_t batch = 0;
-  std::vector<double> iteration_ms;  // each timed iteration
-  double gflops = 0;                 // analytic, batch 1, blur counted as the official 25x25 convolution
-  double gflops_profiler = 0;        // the same as torch.profiler counts it (the paper's 56.3 G at 256x256)
-  int64_t peak_reserved_bytes = -1;  // mean over memory_reps; -1 on the CPU or without allocator stats
-  std::string precision;
-  std::string path;     // "plan", "plan+cuda-graph" or "reference"
-  int64_t threads = 0;  // libtorch intra-op threads during the run
 };
 
 struct PredictResult {
@@ -74,12 +55,17 @@ struct PredictResult {
 
 class TrainSet;
 
+// Backbone features computed once and reused every epoch: Auto when they fit the budget and the samples are
+// not augmented (flips change the features), On (refused with augmentation), Off.
+enum class FeatureCache { Auto, On, Off };
+FeatureCache parse_feature_cache(const std::string& s);  // "auto" | "on" | "off"; throws Error(Input)
+
 struct TrainOptions {
-  std::string config_json = "{}";       // TrainConfig keys (train_config.h); absent keys: the setting's defaults
-  std::string resume_path;              // a checkpoint of this model to continue from (heads + training state)
-  std::string checkpoint_path;          // written atomically after every `checkpoint_every` epochs
-  int64_t checkpoint_every = 0;         // 0: no checkpoints
-  std::string cache_features = "auto";  // "auto" (when it fits the budget) | "on" | "off"
+  std::string config_json = "{}";  // TrainConfig keys (train_config.h); absent keys: the setting's defaults
+  std::string resume_path;         // a checkpoint of this model to continue from (heads + training state)
+  std::string checkpoint_path;     // written atomically after every `checkpoint_every` epochs
+  int64_t checkpoint_every = 0;    // 0: no checkpoints
+  FeatureCache cache_features = FeatureCache::Auto;
   int64_t cache_budget_bytes = int64_t{2} << 30;
   // > 0: a new run's schedule is sized to this wall-clock budget (cache, warm-up and epochs together):
   // the steps of a measured warm-up give the epochs, and the LR milestones become round(0.8E), round(0.9E).
@@ -116,7 +102,12 @@ class Engine {
   PredictResult predict_tensor(const torch::Tensor& batch);
   // The same through the trainable module's eager forward (fp32): the reference the plan is checked against.
   PredictResult predict_tensor_reference(const torch::Tensor& batch);
-  BenchmarkResult benchmark(const BenchmarkOptions& options);
+
+  // The inference plan of the current weights (built on first use) and a raw run of it on any [B,3,H,W]
+  // float input of the model size, CPU or device (CUDA graphs when on): for tools that time or inspect it.
+  const InferencePlan& plan();
+  InferenceOutput run_plan(const torch::Tensor& batch);
+  bool cuda_graphs_active() const { return graphs_ != nullptr; }
 
   // Call after changing the network's weights in place (training, loading heads): the inference plan,
   // a frozen copy of the weights, is rebuilt from the network on the next prediction.
@@ -152,10 +143,9 @@ class Engine {
   void update_training_json();
   void mark_trained();  // heads_trained, no calibration, then weights_changed()
   // Applies precision, threads and graphs; validates them against the device.
-  void configure(const std::string& precision, int64_t threads, bool cuda_graphs);
+  void configure(Precision precision, int64_t threads, bool cuda_graphs);
   void check_input(const torch::Tensor& batch) const;
   void ensure_plan();  // builds the plan (and the graph runner) from the network's current weights
-  InferenceOutput run_plan(const torch::Tensor& batch);
   PredictResult to_result(const InferenceOutput& out, int64_t batch) const;
 
   ModelConfig config_;

@@ -87,6 +87,13 @@ std::string differing_keys(const TrainConfig& a, const TrainConfig& b) {
 
 }  // namespace
 
+FeatureCache parse_feature_cache(const std::string& s) {
+  if (s == "auto") return FeatureCache::Auto;
+  if (s == "on") return FeatureCache::On;
+  if (s == "off") return FeatureCache::Off;
+  throw Error(ErrorCode::Config, "cache_features must be \"auto\", \"on\" or \"off\", got \"" + s + "\"");
+}
+
 void Engine::mark_trained() {
   {
     std::lock_guard<std::mutex> lock(config_mutex_);
@@ -133,10 +140,6 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
                 "checkpoints: every " + std::to_string(options.checkpoint_every) + " epochs to '" +
                     options.checkpoint_path + "'",
                 "give a checkpoint path and a number of epochs >= 1 (0 turns checkpoints off)");
-  }
-  if (options.cache_features != "auto" && options.cache_features != "on" && options.cache_features != "off") {
-    throw Error(ErrorCode::Config,
-                "cache_features must be \"auto\", \"on\" or \"off\", got \"" + options.cache_features + "\"");
   }
   if (data.size() == 0) throw Error(ErrorCode::Input, "no training images", "pass at least one normal image");
   if (data.count(0) == 0) {
@@ -196,14 +199,15 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
   summary.precision_reason = precision.reason;
   TrainSetSource source(data, config_.preprocessing);
   const bool augmented = requested.supervised() && requested.flips;
-  if (options.cache_features == "on" && augmented) {
+  if (options.cache_features == FeatureCache::On && augmented) {
     throw Error(ErrorCode::Config, "the feature cache needs un-augmented samples, but supervised flips are on",
                 "turn flips off, or leave the cache on \"auto\"");
   }
   const torch::ScalarType cache_dtype =
       requested.precision == Precision::Float32 ? torch::kFloat32 : precision_dtype(requested.precision);
-  if (options.cache_features == "on" || (options.cache_features == "auto" && !augmented &&
-                                         source.cache_bytes(net_, cache_dtype) <= options.cache_budget_bytes)) {
+  if (options.cache_features == FeatureCache::On ||
+      (options.cache_features == FeatureCache::Auto && !augmented &&
+       source.cache_bytes(net_, cache_dtype) <= options.cache_budget_bytes)) {
     const auto cache_start = std::chrono::steady_clock::now();
     source.fill_cache(net_, cache_dtype, cancel);
     summary.cached_features = true;

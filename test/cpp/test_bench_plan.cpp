@@ -10,6 +10,7 @@
 #include "random_batchnorms.h"
 #include "test_framework.h"
 #include "test_io_helpers.h"
+#include "tools/benchmark.h"
 
 namespace {
 
@@ -47,7 +48,7 @@ void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool chann
 
 ssn::CreateOptions golden_options() {
   ssn::CreateOptions o;
-  o.arch = "resnet18";
+  o.arch = ssn::BackboneArch::ResNet18;
   o.backbone_weights = ssn_test::golden_dir() + "/resnet18-256x256/backbone.pth";
   o.head_weights = ssn_test::golden_dir() + "/resnet18-256x256/weights.pt";
   o.image_h = 64;
@@ -123,13 +124,13 @@ SSN_TEST(bench_plan_rejects_fp16_on_the_cpu_and_bad_names) {
   SSN_CHECK_THROWS_CODE(ssn::parse_precision("fp64"), ssn::ErrorCode::Input);
   SSN_CHECK(ssn::parse_precision("bf16") == ssn::Precision::BFloat16);
   ssn::CreateOptions o;
-  o.arch = "resnet18";
+  o.arch = ssn::BackboneArch::ResNet18;
   o.random_backbone = true;
   o.image_h = o.image_w = 32;
   o.device = ssn::DevicePreference::Cpu;
-  o.precision = "fp16";
+  o.precision = ssn::Precision::Float16;
   SSN_CHECK_THROWS_CODE(ssn::Engine::create(o), ssn::ErrorCode::Input);
-  o.precision = "fp32";
+  o.precision = ssn::Precision::Float32;
   o.threads = -1;
   SSN_CHECK_THROWS_CODE(ssn::Engine::create(o), ssn::ErrorCode::Input);
 }
@@ -174,13 +175,13 @@ SSN_TEST(bench_engine_benchmark_loop_reports_the_protocol) {
   b.batch = 2;
   b.warmup = 1;
   b.reps = 3;
-  const ssn::BenchmarkResult r = engine->benchmark(b);
+  const ssn::BenchmarkResult r = ssn::benchmark_inference(*engine, b);
   SSN_CHECK(r.batch == 2 && r.iteration_ms.size() == 3);
   for (double ms : r.iteration_ms) SSN_CHECK(ms > 0);
   SSN_CHECK(r.gflops > 0 && r.peak_reserved_bytes == -1);
   SSN_CHECK(r.path == "plan" && r.precision == "fp32" && r.threads >= 1);
   b.reference = true;
-  SSN_CHECK(engine->benchmark(b).path == "reference");
+  SSN_CHECK(ssn::benchmark_inference(*engine, b).path == "reference");
   b.reps = 0;
-  SSN_CHECK_THROWS_CODE(engine->benchmark(b), ssn::ErrorCode::Input);
+  SSN_CHECK_THROWS_CODE(ssn::benchmark_inference(*engine, b), ssn::ErrorCode::Input);
 }

@@ -38,7 +38,7 @@ SSN_TEST(engine_imports_anomalib_checkpoints_like_official_ones) {
   SSN_CHECK_MSG(ssn_test::file_exists(backbone), "golden folder missing at " + ssn_test::golden_dir());
 
   ssn::CreateOptions official;
-  official.arch = "resnet18";
+  official.arch = ssn::BackboneArch::ResNet18;
   official.backbone_weights = backbone;
   official.head_weights = heads;
   official.image_h = 64;
@@ -53,7 +53,7 @@ SSN_TEST(engine_imports_anomalib_checkpoints_like_official_ones) {
   ssn::CreateOptions anomalib = official;
   anomalib.backbone_weights = file;
   anomalib.head_weights = file;
-  anomalib.head_format = "auto";
+  anomalib.head_format = ssn::HeadFormat::Auto;
   auto imported = ssn::Engine::create(anomalib);
 
   torch::manual_seed(3);
@@ -69,12 +69,11 @@ SSN_TEST(engine_rejects_heads_of_unknown_format) {
   const std::string file = tmp.file("unknown.safetensors");
   ssn::write_safetensors_atomic(file, {{"something.else", torch::zeros({2})}}, {});
   ssn::CreateOptions options;
-  options.arch = "resnet18";
+  options.arch = ssn::BackboneArch::ResNet18;
   options.random_backbone = true;
   options.head_weights = file;
   options.image_h = options.image_w = 32;
   options.device = ssn::DevicePreference::Cpu;
   SSN_CHECK_THROWS_CODE(ssn::Engine::create(options), ssn::ErrorCode::Checkpoint);
-  options.head_format = "keras";
-  SSN_CHECK_THROWS_CODE(ssn::Engine::create(options), ssn::ErrorCode::Input);
+  SSN_CHECK_THROWS_CODE(ssn::parse_head_format("keras"), ssn::ErrorCode::Input);
 }

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "api/engine.h"
-#include "model/keras_classifier.h"
 #include "test_model_util.h"
+#include "tools/keras_classifier.h"
 
 using ssn_test::contains;
 using ssn_test::error_message;

@@ -27,7 +27,7 @@ constexpr int64_t kSize = 32;
 
 std::unique_ptr<ssn::Engine> tiny_engine() {
   ssn::CreateOptions o;
-  o.arch = "resnet18";
+  o.arch = ssn::BackboneArch::ResNet18;
   o.random_backbone = true;
   o.image_h = kSize;
   o.image_w = kSize;
@@ -161,7 +161,7 @@ SSN_TEST(train_feature_cache_gives_the_same_weights) {
     auto engine = tiny_engine();
     ssn::TrainOptions o;
     o.config_json = config_json(2, 4, "supervised").replace(0, 1, "{\"flips\":false,");
-    o.cache_features = cached ? "on" : "off";
+    o.cache_features = cached ? ssn::FeatureCache::On : ssn::FeatureCache::Off;
     const ssn::TrainSummary s = engine->train(set, o);
     SSN_CHECK(s.cached_features == (cached == 1));
     results[cached] = heads(*engine);
@@ -171,9 +171,9 @@ SSN_TEST(train_feature_cache_gives_the_same_weights) {
   auto engine = tiny_engine();
   ssn::TrainOptions o;
   o.config_json = config_json(1, 4, "supervised");
-  o.cache_features = "on";
+  o.cache_features = ssn::FeatureCache::On;
   SSN_CHECK_THROWS_CODE(engine->train(set, o), ssn::ErrorCode::Config);
-  o.cache_features = "auto";
+  o.cache_features = ssn::FeatureCache::Auto;
   SSN_CHECK(!engine->train(set, o).cached_features);
   // A budget too small for the cache turns it off.
   auto small = tiny_engine();

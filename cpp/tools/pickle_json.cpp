@@ -1,4 +1,4 @@
-#include "io/pickle_json.h"
+#include "tools/pickle_json.h"
 
 #include <utility>
 

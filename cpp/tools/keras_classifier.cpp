@@ -1,4 +1,4 @@
-#include "model/keras_classifier.h"
+#include "tools/keras_classifier.h"
 
 #include "common/error.h"
 #include "data/preprocess.h"
