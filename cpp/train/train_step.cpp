@@ -12,12 +12,14 @@
 namespace ssn {
 namespace {
 
-// Channels-last head activations (oneDNN's NHWC kernels) under mixed precision: 5 % faster per bf16 step on an
-// AVX512-BF16 CPU without AMX (bench/README.md), and the layout cuDNN's tensor cores want. fp32 keeps NCHW.
-// SSN_TRAIN_CHANNELS_LAST=0|1 overrides, for measurements.
-bool train_channels_last(bool mixed) {
+// Channels-last head activations under mixed precision on CUDA (the layout cuDNN's tensor cores want). Not on
+// the CPU: with libtorch 1.13's oneDNN bf16 kernels, channels-last heads gave non-finite outputs now and then,
+// depending on the heap's layout (reproduced in the core test suite, never with NCHW), for a gain of only 5 %
+// per step on an AVX512-BF16 CPU (bench/README.md). fp32 keeps NCHW. SSN_TRAIN_CHANNELS_LAST=0|1 overrides,
+// for measurements.
+bool train_channels_last(bool mixed, const torch::Device& device) {
   static const char* env = std::getenv("SSN_TRAIN_CHANNELS_LAST");
-  return env != nullptr ? std::string(env) == "1" : mixed;
+  return env != nullptr ? std::string(env) == "1" : mixed && device.is_cuda();
 }
 
 }  // namespace
@@ -66,7 +68,7 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     AutocastScope autocast(device, config.precision);
     // Cast once here rather than in each head's convolution (the same rounding either way).
     torch::Tensor head_input = mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed;
-    if (train_channels_last(mixed)) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
+    if (train_channels_last(mixed, device)) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
     out = net->heads(head_input, config.stop_grad);
   }
   // A run that diverged gives NaN or inf outputs, which the losses would turn into libtorch's opaque "input

@@ -1,7 +1,10 @@
-// Runs every registered core test, or those whose name contains argv[1]. Exit code 1 if any failed.
+// Runs every registered core test, or those whose name contains any of the arguments, in registration order.
+// Exit code 1 if any failed.
 #include <sys/stat.h>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "test_framework.h"
 
@@ -25,10 +28,16 @@ std::string golden_dir() {
 }  // namespace ssn_test
 
 int main(int argc, char** argv) {
-  const std::string filter = argc > 1 ? argv[1] : "";
+  const std::vector<std::string> filters(argv + 1, argv + argc);
+  auto selected = [&](const std::string& name) {
+    if (filters.empty()) return true;
+    for (const auto& f : filters)
+      if (name.find(f) != std::string::npos) return true;
+    return false;
+  };
   int passed = 0, failed = 0, skipped = 0;
   for (const auto& test : ssn_test::registry()) {
-    if (!filter.empty() && test.name.find(filter) == std::string::npos) continue;
+    if (!selected(test.name)) continue;
     try {
       test.body();
       ++passed;
