@@ -295,11 +295,14 @@ function meanStd(values) {
   return `${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)}`;
 }
 
+/** A row of the finished runs among dirs (seed folders, or a folder below each); the seeds are named. */
 function row(label, dirs, epochs) {
-  const found = dirs.map(scoresOf).filter(Boolean);
-  if (found.length === 0) return undefined;
+  const done = dirs.filter((d) => scoresOf(d));
+  if (done.length === 0) return undefined;
+  const found = done.map(scoresOf);
+  const seeds = done.map((d) => /seed(\d+)/.exec(d)?.[1] ?? '?').join(', ');
   const cells = METRICS.map(([k]) => meanStd(found.map((m) => m[k])));
-  return `| ${label} | ${epochs} | ${found.length} | ${cells.join(' | ')} |`;
+  return `| ${label} | ${epochs} | ${seeds} | ${cells.join(' | ')} |`;
 }
 
 function table(work) {

@@ -46,9 +46,10 @@ PrecisionChoice choose_training_precision(const std::string& requested, const to
   const std::string where = device.is_cuda() ? "this GPU (" + bf16.what + ")" : "this CPU (" + bf16.what + ")";
   if (requested == "auto") {
     if (bf16.native) {
+      // The reason points to the measurements rather than claiming more than they show (one seed so far).
       return {Precision::BFloat16, "bf16 (auto): " + where +
-                                       " computes bf16 natively, and bf16 trains within "
-                                       "a point of fp32 (bench/quality)"};
+                                       " computes bf16 natively (speed: bench/README.md; quality against fp32: "
+                                       "bench/quality/README.md)"};
     }
     return {Precision::Float32, "fp32 (auto): " + where + " has no native bf16"};
   }
