@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "io/checkpoint.h"
+#include "official_head_keys.h"
 #include "test_framework.h"
 #include "test_io_helpers.h"
 
@@ -177,25 +178,7 @@ SSN_TEST(io_torch_golden_zip_and_legacy_backbone_agree) {
 SSN_TEST(io_torch_golden_official_heads) {
   const auto w = ssn::read_any_checkpoint(golden("resnet18-256x256/weights.pt"));
   SSN_CHECK(w.size() == 19);
-  const std::set<std::string> expected = {"feature_adaptor.projection.weight",
-                                          "feature_adaptor.projection.bias",
-                                          "discriminator.seg.0.weight",
-                                          "discriminator.seg.0.bias",
-                                          "discriminator.seg.1.weight",
-                                          "discriminator.seg.1.bias",
-                                          "discriminator.seg.1.running_mean",
-                                          "discriminator.seg.1.running_var",
-                                          "discriminator.seg.1.num_batches_tracked",
-                                          "discriminator.seg.3.weight",
-                                          "discriminator.dec_head.0.weight",
-                                          "discriminator.dec_head.0.bias",
-                                          "discriminator.dec_head.1.weight",
-                                          "discriminator.dec_head.1.bias",
-                                          "discriminator.dec_head.1.running_mean",
-                                          "discriminator.dec_head.1.running_var",
-                                          "discriminator.dec_head.1.num_batches_tracked",
-                                          "discriminator.fc_score.weight",
-                                          "discriminator.fc_score.bias"};
+  const std::set<std::string>& expected = ssn_test::official_head_keys();
   for (const auto& name : expected) SSN_CHECK_MSG(w.count(name) == 1, name);
   SSN_CHECK(w.at("feature_adaptor.projection.weight").sizes() == torch::IntArrayRef({384, 384, 1, 1}));
   SSN_CHECK(w.at("discriminator.seg.0.weight").sizes() == torch::IntArrayRef({1024, 384, 1, 1}));

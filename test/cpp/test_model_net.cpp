@@ -2,6 +2,7 @@
 #include <set>
 
 #include "model/supersimplenet.h"
+#include "official_head_keys.h"
 #include "test_model_util.h"
 
 using ssn::BackboneArch;
@@ -173,25 +174,7 @@ SSN_TEST(model_net_score_pools_in_the_official_order) {
 SSN_TEST(model_net_head_state_has_the_official_keys) {
   ssn::SuperSimpleNet net(BackboneArch::ResNet18, 32, 32);
   auto state = net->head_state();
-  const std::set<std::string> expected = {"feature_adaptor.projection.weight",
-                                          "feature_adaptor.projection.bias",
-                                          "discriminator.seg.0.weight",
-                                          "discriminator.seg.0.bias",
-                                          "discriminator.seg.1.weight",
-                                          "discriminator.seg.1.bias",
-                                          "discriminator.seg.1.running_mean",
-                                          "discriminator.seg.1.running_var",
-                                          "discriminator.seg.1.num_batches_tracked",
-                                          "discriminator.seg.3.weight",
-                                          "discriminator.dec_head.0.weight",
-                                          "discriminator.dec_head.0.bias",
-                                          "discriminator.dec_head.1.weight",
-                                          "discriminator.dec_head.1.bias",
-                                          "discriminator.dec_head.1.running_mean",
-                                          "discriminator.dec_head.1.running_var",
-                                          "discriminator.dec_head.1.num_batches_tracked",
-                                          "discriminator.fc_score.weight",
-                                          "discriminator.fc_score.bias"};
+  const std::set<std::string>& expected = ssn_test::official_head_keys();
   std::set<std::string> got;
   for (const auto& kv : state) got.insert(kv.first);
   SSN_CHECK(got == expected);
