@@ -291,6 +291,7 @@ function scoresOf(dir) {
 function meanStd(values) {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return (100 * mean).toFixed(1); // one seed has no spread to show
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n); // population, as the benchmark
   return `${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)}`;
 }
