@@ -24,3 +24,25 @@ export function skippedGoldenTest(what: string): void {
     expect(process.env.SSN_SKIP_GOLDEN).toBe('1');
   });
 }
+
+/** `ssn import` arguments that build the official resnet18 192x320 golden model (ImageNet backbone + official heads) into `out`. */
+export function goldenImportArgs(golden: string, out: string): string[] {
+  const fixture = path.join(golden, 'resnet18-192x320');
+  return [
+    'import',
+    '--arch',
+    'resnet18',
+    '--backbone',
+    path.join(golden, 'resnet18-256x256', 'backbone.pth'),
+    '--weights',
+    path.join(fixture, 'weights.pt'),
+    '--format',
+    'official',
+    '--size',
+    '192x320',
+    '--device',
+    'cpu',
+    '-o',
+    out,
+  ];
+}

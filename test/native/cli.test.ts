@@ -10,7 +10,7 @@ import sharp from 'sharp';
 
 import { readNpy } from '../../lib/npy';
 import { CLI, runSsn, type Run } from '../helpers/cli';
-import { goldenDir } from '../helpers/golden';
+import { goldenDir, goldenImportArgs } from '../helpers/golden';
 
 const repo = path.resolve(__dirname, '..', '..');
 
@@ -43,23 +43,7 @@ if (!present) {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first`);
       tmp = mkdtempSync(path.join(os.tmpdir(), 'ssn-cli-native-'));
       model = path.join(tmp, 'model.safetensors');
-      const run = await ssn(
-        'import',
-        '--arch',
-        'resnet18',
-        '--backbone',
-        path.join(golden, 'resnet18-256x256', 'backbone.pth'),
-        '--weights',
-        path.join(fixture, 'weights.pt'),
-        '--format',
-        'official',
-        '--size',
-        '192x320',
-        '--device',
-        'cpu',
-        '-o',
-        model,
-      );
+      const run = await ssn(...goldenImportArgs(golden, model));
       if (run.code !== 0) throw new Error(`ssn import failed (exit ${run.code}):\n${run.stderr}`);
     });
     afterAll(() => rmSync(tmp, { recursive: true, force: true }));

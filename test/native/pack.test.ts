@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { goldenOrSkip, skippedGoldenTest } from '../helpers/golden';
+import { goldenImportArgs, goldenOrSkip, skippedGoldenTest } from '../helpers/golden';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(__dirname, '..', '..');
@@ -156,23 +156,7 @@ describe('the packed tarball in an empty project without a compiler', () => {
       samples: Array<{ image: string; score_logit: number }>;
     };
     const model = path.join(tmp, 'model.safetensors');
-    await ssn(
-      'import',
-      '--arch',
-      'resnet18',
-      '--backbone',
-      path.join(golden, 'resnet18-256x256', 'backbone.pth'),
-      '--weights',
-      path.join(fixture, 'weights.pt'),
-      '--format',
-      'official',
-      '--size',
-      '192x320',
-      '--device',
-      'cpu',
-      '-o',
-      model,
-    );
+    await ssn(...goldenImportArgs(golden, model));
     const sample = expected.samples[0];
     const { stdout } = await ssn('predict', model, path.join(fixture, sample.image), '--json', '--device', 'cpu');
     const [record] = JSON.parse(stdout) as Array<{ logit: number }>;
