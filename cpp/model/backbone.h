@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "io/named_tensors.h"
+#include "model/folding.h"
 
 namespace ssn {
 
@@ -47,6 +48,8 @@ class BackboneImpl : public torch::nn::Module {
   // (layer4, fc, ...) are ignored; missing or mis-shaped needed keys throw ssn::Error(Checkpoint) naming
   // every one of them.
   virtual void load_native_weights(const NamedTensors& weights) = 0;
+  // The backbone's eval-mode copy for an InferencePlan, BatchNorm folded into every convolution.
+  virtual FoldedBackbone fold(const PlanOptions& options) const = 0;
 };
 
 std::shared_ptr<BackboneImpl> make_backbone(BackboneArch arch);

@@ -17,6 +17,16 @@ torch::Tensor KerasBlock::forward(const torch::Tensor& x) const {
   return torch::relu(y + (has_shortcut ? branch1.forward(x) : x));
 }
 
+FoldedConv KerasConvBn::fold(const PlanOptions& options) const { return fold_conv_bn(*conv, bn.get(), options); }
+
+FoldedBlock KerasBlock::fold(const PlanOptions& options) const {
+  FoldedBlock block;
+  block.main = {branch2a.fold(options), branch2b.fold(options), branch2c.fold(options)};
+  block.has_shortcut = has_shortcut;
+  if (has_shortcut) block.shortcut = branch1.fold(options);
+  return block;
+}
+
 KerasConvBn add_keras_conv_bn(nn::Module& owner, const std::string& conv_name, const std::string& bn_name, int64_t in,
                               int64_t out, int64_t kernel, int64_t stride) {
   KerasConvBn cb;

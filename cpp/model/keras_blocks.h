@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "model/folding.h"
 #include "model/tensor_assign.h"
 
 namespace ssn {
@@ -18,6 +19,7 @@ struct KerasConvBn {
   torch::nn::BatchNorm2d bn{nullptr};
 
   torch::Tensor forward(const torch::Tensor& x) const;
+  FoldedConv fold(const PlanOptions& options) const;
 };
 
 // A bottleneck block: 1x1 -> 3x3 -> 1x1, plus the identity or (block "a") a projected shortcut.
@@ -27,6 +29,7 @@ struct KerasBlock {
   KerasConvBn branch1;
 
   torch::Tensor forward(const torch::Tensor& x) const;
+  FoldedBlock fold(const PlanOptions& options) const;
 };
 
 // Registers a conv+BN pair on `owner`. Odd kernels get the symmetric padding (kernel-1)/2 of Keras "same" at stride 1.

@@ -30,6 +30,14 @@ BackboneFeatures KerasResNet50Impl::forward(const torch::Tensor& x) {
   return {l2, l3};
 }
 
+FoldedBackbone KerasResNet50Impl::fold(const PlanOptions& options) const {
+  FoldedBackbone out;
+  out.stem = stem_.fold(options);
+  for (int s = 0; s < 3; ++s)
+    for (const KerasBlock& block : stages_[s]) out.stages[s].push_back(block.fold(options));
+  return out;
+}
+
 void KerasResNet50Impl::load_native_weights(const NamedTensors& weights) {
   std::vector<TensorAssignment> assignments;
   for (const auto& cb : all_) append_keras_assignments(cb, assignments);

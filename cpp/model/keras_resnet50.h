@@ -21,6 +21,7 @@ class KerasResNet50Impl : public BackboneImpl {
   int64_t layer3_channels() const override { return 1024; }
   // TF.js names: "conv1/kernel" (HWIO), "bn_conv1/gamma|beta|moving_mean|moving_variance", ...
   void load_native_weights(const NamedTensors& weights) override;
+  FoldedBackbone fold(const PlanOptions& options) const override;
 
  private:
   KerasConvBn stem_;

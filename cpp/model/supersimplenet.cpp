@@ -1,10 +1,13 @@
 #include "model/supersimplenet.h"
 
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
 #include "model/anomaly_map.h"
 #include "model/feature_pipeline.h"
+#include "model/head_init.h"
+#include "model/tensor_assign.h"
 
 namespace ssn {
 
@@ -12,8 +15,12 @@ namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
 namespace {
-constexpr int64_t kSegHidden = 1024;
-constexpr int64_t kClsChannels = 128;
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool is_head_key(const std::string& key) {
+  return starts_with(key, "feature_adaptor.") || starts_with(key, "discriminator.");
+}
+
 }  // namespace
 
 SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w)
@@ -27,19 +34,8 @@ SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64
   backbone_ = register_module("feature_extractor", make_backbone(arch));
   const int64_t c = feature_channels();
 
-  auto adaptor = register_module("feature_adaptor", std::make_shared<nn::Module>("FeatureAdaptor"));
-  projection_ = adaptor->register_module("projection", nn::Conv2d(nn::Conv2dOptions(c, c, 1).bias(true)));
-
-  auto discriminator = register_module("discriminator", std::make_shared<nn::Module>("Discriminator"));
-  seg_ = discriminator->register_module("seg",
-                                        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, kSegHidden, 1).bias(true)),
-                                                       nn::BatchNorm2d(nn::BatchNorm2dOptions(kSegHidden)),
-                                                       nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                                                       nn::Conv2d(nn::Conv2dOptions(kSegHidden, 1, 1).bias(false))));
-  dec_head_ = discriminator->register_module(
-      "dec_head", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c + 1, kClsChannels, 5).padding(2).bias(true)),
-                                 nn::BatchNorm2d(nn::BatchNorm2dOptions(kClsChannels)), nn::ReLU()));
-  fc_score_ = discriminator->register_module("fc_score", nn::Linear(nn::LinearOptions(2 * kClsChannels + 2, 1)));
+  adaptor_ = register_module("feature_adaptor", FeatureAdaptor(c));
+  discriminator_ = register_module("discriminator", Discriminator(c));
 
   blur_kernel_ = gaussian_kernel2d(kBlurKernelSize, kBlurSigma);
   init_heads();
@@ -63,7 +59,7 @@ torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
                     std::string(c10::toString(x.scalar_type())) + ".",
                 "Apply the backbone's preprocessing first.");
   }
-  const auto& w = projection_->weight;
+  const auto& w = adaptor_->projection().weight;
   torch::Tensor input = x.to(w.device(), w.scalar_type());
   backbone_->eval();  // the backbone is frozen: running statistics always, as in the official code
   torch::NoGradGuard no_grad;
@@ -71,7 +67,7 @@ torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
   return aggregate_features(f.layer2, f.layer3);
 }
 
-torch::Tensor SuperSimpleNetImpl::adapt(const torch::Tensor& features) { return projection_->forward(features); }
+torch::Tensor SuperSimpleNetImpl::adapt(const torch::Tensor& features) { return adaptor_->forward(features); }
 
 HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& adapted, bool stop_grad) {
   if (adapted.dim() != 4 || adapted.size(1) != feature_channels()) {
@@ -80,15 +76,7 @@ HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& adapted, bool stop_gra
        << ".";
     throw Error(ErrorCode::Shape, os.str());
   }
-  torch::Tensor seg = seg_->forward(adapted);
-  torch::Tensor map_for_cls = stop_grad ? seg.detach() : seg;
-  torch::Tensor dec = dec_head_->forward(torch::cat({adapted, map_for_cls}, 1));
-  // Pooling order fixes the fc_score weight columns: [max(dec), mean(dec), max(map), mean(map)].
-  auto global_max = [](const torch::Tensor& t) { return std::get<0>(torch::adaptive_max_pool2d(t, {1, 1})); };
-  auto global_avg = [](const torch::Tensor& t) { return torch::adaptive_avg_pool2d(t, {1, 1}); };
-  torch::Tensor pooled =
-      torch::cat({global_max(dec), global_avg(dec), global_max(map_for_cls), global_avg(map_for_cls)}, 1).flatten(1);
-  return {seg, fc_score_->forward(pooled).reshape({-1})};
+  return discriminator_->forward(adapted, stop_grad);
 }
 
 torch::Tensor SuperSimpleNetImpl::anomaly_map(const torch::Tensor& seg_logits) {
@@ -112,14 +100,36 @@ InferenceOutput SuperSimpleNetImpl::infer(const torch::Tensor& x) {
   return {anomaly_map(out.seg_logits), out.score_logit};
 }
 
-std::vector<torch::Tensor> SuperSimpleNetImpl::adaptor_parameters() { return projection_->parameters(); }
+void SuperSimpleNetImpl::init_heads() {
+  init_official_head(*adaptor_);
+  init_official_head(*discriminator_);
+}
 
-std::vector<torch::Tensor> SuperSimpleNetImpl::seg_parameters() { return seg_->parameters(); }
+NamedTensors SuperSimpleNetImpl::head_state() {
+  // Detached views of the live tensors: callers that keep them across training should clone.
+  NamedTensors state;
+  for (const auto& p : named_parameters(true)) {
+    if (is_head_key(p.key())) state.emplace(p.key(), p.value().detach());
+  }
+  for (const auto& b : named_buffers(true)) {
+    if (is_head_key(b.key())) state.emplace(b.key(), b.value().detach());
+  }
+  return state;
+}
 
-std::vector<torch::Tensor> SuperSimpleNetImpl::cls_parameters() {
-  std::vector<torch::Tensor> params = dec_head_->parameters();
-  for (const auto& p : fc_score_->parameters()) params.push_back(p);
-  return params;
+void SuperSimpleNetImpl::load_head_state(const NamedTensors& state) {
+  std::vector<TensorAssignment> assignments;
+  std::set<std::string> expected;
+  for (auto& a : same_name_assignments(*this)) {
+    if (!is_head_key(a.source_key)) continue;
+    expected.insert(a.source_key);
+    assignments.push_back(std::move(a));
+  }
+  std::vector<std::string> unexpected;
+  for (const auto& kv : state) {
+    if (is_head_key(kv.first) && expected.count(kv.first) == 0) unexpected.push_back(kv.first);
+  }
+  assign_tensors(assignments, state, "SuperSimpleNet head weights", unexpected);
 }
 
 void SuperSimpleNetImpl::train(bool on) {

@@ -12,17 +12,14 @@
 
 #include "io/named_tensors.h"
 #include "model/backbone.h"
+#include "model/discriminator.h"
+#include "model/feature_adaptor.h"
 
 namespace ssn {
 
 struct InferenceOutput {
   torch::Tensor map;          // [B,1,H,W] blurred raw segmentation logits at model size
   torch::Tensor score_logit;  // [B] raw classification logit
-};
-
-struct HeadOutput {
-  torch::Tensor seg_logits;   // M_o [B,1,fh,fw]
-  torch::Tensor score_logit;  // s [B]
 };
 
 class SuperSimpleNetImpl : public torch::nn::Module {
@@ -51,22 +48,22 @@ class SuperSimpleNetImpl : public torch::nn::Module {
   void load_head_state(const NamedTensors& state);
 
   std::shared_ptr<BackboneImpl> backbone() const { return backbone_; }
+  const FeatureAdaptorImpl& adaptor() const { return *adaptor_; }
+  const DiscriminatorImpl& discriminator() const { return *discriminator_; }
   int64_t image_h() const { return image_h_; }
   int64_t image_w() const { return image_w_; }
   int64_t feature_channels() const;  // C2 + C3 (1536 for WRN50 / Keras ResNet50, 384 for resnet18)
   // Trainable head parameters, by optimiser group (spec section 8).
-  std::vector<torch::Tensor> adaptor_parameters();
-  std::vector<torch::Tensor> seg_parameters();
-  std::vector<torch::Tensor> cls_parameters();
+  std::vector<torch::Tensor> adaptor_parameters() const { return adaptor_->parameters(); }
+  std::vector<torch::Tensor> seg_parameters() const { return discriminator_->seg_parameters(); }
+  std::vector<torch::Tensor> cls_parameters() const { return discriminator_->cls_parameters(); }
   // Put the heads in train/eval mode; the backbone always stays in eval mode.
   void train(bool on = true) override;
 
  private:
   std::shared_ptr<BackboneImpl> backbone_;
-  torch::nn::Conv2d projection_{nullptr};  // feature_adaptor.projection
-  torch::nn::Sequential seg_{nullptr};     // discriminator.seg
-  torch::nn::Sequential dec_head_{nullptr};
-  torch::nn::Linear fc_score_{nullptr};
+  FeatureAdaptor adaptor_{nullptr};
+  Discriminator discriminator_{nullptr};
   torch::Tensor blur_kernel_;  // [1,1,25,25] non-persistent
   int64_t image_h_, image_w_;
 };

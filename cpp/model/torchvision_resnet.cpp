@@ -23,6 +23,19 @@ nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
   return nn::Sequential(conv(in, out, 1, stride, 0), bn(out));
 }
 
+// The block's convolutions (conv1+bn1, conv2+bn2, ...) and its downsample, if any, folded.
+FoldedBlock fold_block(std::initializer_list<std::pair<const nn::Conv2d*, const nn::BatchNorm2d*>> main,
+                       const nn::Sequential& downsample, const PlanOptions& options) {
+  FoldedBlock block;
+  for (const auto& [c, n] : main) block.main.push_back(fold_conv_bn(**c, n->get(), options));
+  if (downsample) {
+    block.has_shortcut = true;
+    block.shortcut =
+        fold_conv_bn(*downsample->ptr(0)->as<nn::Conv2d>(), downsample->ptr(1)->as<nn::BatchNorm2d>(), options);
+  }
+  return block;
+}
+
 class BasicBlockImpl : public ResidualBlockImpl {
  public:
   static constexpr int64_t kExpansion = 1;
@@ -37,6 +50,9 @@ class BasicBlockImpl : public ResidualBlockImpl {
     torch::Tensor y = torch::relu(bn1_->forward(conv1_->forward(x)));
     y = bn2_->forward(conv2_->forward(y));
     return torch::relu(y + (downsample_ ? downsample_->forward(x) : x));
+  }
+  FoldedBlock fold(const PlanOptions& options) const override {
+    return fold_block({{&conv1_, &bn1_}, {&conv2_, &bn2_}}, downsample_, options);
   }
 
  private:
@@ -64,6 +80,9 @@ class BottleneckImpl : public ResidualBlockImpl {
     y = torch::relu(bn2_->forward(conv2_->forward(y)));
     y = bn3_->forward(conv3_->forward(y));
     return torch::relu(y + (downsample_ ? downsample_->forward(x) : x));
+  }
+  FoldedBlock fold(const PlanOptions& options) const override {
+    return fold_block({{&conv1_, &bn1_}, {&conv2_, &bn2_}, {&conv3_, &bn3_}}, downsample_, options);
   }
 
  private:
@@ -147,6 +166,14 @@ BackboneFeatures TorchvisionResNetImpl::forward(const torch::Tensor& x) {
   torch::Tensor l2 = run_layer(layers_[1], y);
   torch::Tensor l3 = run_layer(layers_[2], l2);
   return {l2, l3};
+}
+
+FoldedBackbone TorchvisionResNetImpl::fold(const PlanOptions& options) const {
+  FoldedBackbone out;
+  out.stem = fold_conv_bn(*conv1_, bn1_.get(), options);
+  for (int s = 0; s < 3; ++s)
+    for (const auto& block : layers_[s]) out.stages[s].push_back(block->fold(options));
+  return out;
 }
 
 void TorchvisionResNetImpl::load_native_weights(const NamedTensors& weights) {

@@ -11,6 +11,7 @@ namespace ssn {
 class ResidualBlockImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  virtual FoldedBlock fold(const PlanOptions& options) const = 0;
 };
 
 class TorchvisionResNetImpl : public BackboneImpl {
@@ -23,6 +24,7 @@ class TorchvisionResNetImpl : public BackboneImpl {
   int64_t layer2_channels() const override { return layer2_channels_; }
   int64_t layer3_channels() const override { return layer3_channels_; }
   void load_native_weights(const NamedTensors& weights) override;
+  FoldedBackbone fold(const PlanOptions& options) const override;
 
  private:
   torch::Tensor run_layer(const std::vector<std::shared_ptr<ResidualBlockImpl>>& blocks, torch::Tensor x);

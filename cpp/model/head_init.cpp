@@ -1,7 +1,6 @@
-// Official head initialisation (spec section 4).
-#include <cmath>
+#include "model/head_init.h"
 
-#include "model/supersimplenet.h"
+#include <cmath>
 
 namespace ssn {
 
@@ -22,11 +21,10 @@ void init_affine(torch::Tensor& weight, torch::Tensor& bias) {
 
 }  // namespace
 
-void SuperSimpleNetImpl::init_heads() {
+void init_official_head(nn::Module& head) {
   torch::NoGradGuard no_grad;
-  for (const auto& name_module : named_modules("", /*include_self=*/false)) {
-    if (name_module.key().rfind("feature_extractor", 0) == 0) continue;
-    nn::Module* m = name_module.value().get();
+  for (const auto& module : head.modules(/*include_self=*/false)) {
+    nn::Module* m = module.get();
     if (auto* conv = m->as<nn::Conv2d>()) {
       init_affine(conv->weight, conv->bias);
     } else if (auto* linear = m->as<nn::Linear>()) {
