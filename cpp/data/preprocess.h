@@ -1,5 +1,5 @@
 // From 8-bit images to the backbone's input tensor: colour conversion like cv2.imread (gray replicated,
-// alpha dropped), resize like the official pipeline, then the backbone's normalisation.
+// alpha dropped), resize like the official pipeline, then the backbone's normalisation (model/preprocessing.h).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "data/image.h"
-#include "model/backbone.h"
+#include "model/preprocessing.h"
 
 namespace ssn {
 

@@ -1,7 +1,6 @@
 // Frozen feature extractors truncated after layer3 (torchvision naming): they return layer2 and layer3.
 // Each backbone carries its own input preprocessing.
 #pragma once
-#include <array>
 #include <memory>
 #include <string>
 
@@ -9,6 +8,7 @@
 
 #include "io/named_tensors.h"
 #include "model/folding.h"
+#include "model/preprocessing.h"
 
 namespace ssn {
 
@@ -17,19 +17,8 @@ enum class BackboneArch { ResNet18, ResNet34, ResNet50, WideResNet50_2, WideResN
 const char* backbone_arch_name(BackboneArch arch);       // "resnet18", ..., "resnet50-keras"
 BackboneArch parse_backbone_arch(const std::string& s);  // throws ssn::Error(Config) listing the valid names
 
-// x = (pixel * scale - mean[c]) / std[c], channels taken in `bgr` order when set; pixel in 0..255.
-struct Preprocessing {
-  bool bgr = false;
-  float scale = 1.0f / 255.0f;
-  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
-  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
-};
-
 // The preprocessing each backbone was trained with (same as make_backbone(arch)->preprocessing()).
 Preprocessing default_preprocessing(BackboneArch arch);
-
-// Applies `p` to pixels in 0..255: [B,3,H,W] RGB of any numeric dtype -> float32 network input.
-torch::Tensor preprocess(const torch::Tensor& pixels, const Preprocessing& p);
 
 struct BackboneFeatures {
   torch::Tensor layer2;  // [B, C2, H/8, W/8]

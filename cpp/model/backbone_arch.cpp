@@ -47,4 +47,16 @@ std::shared_ptr<BackboneImpl> make_backbone(BackboneArch arch) {
   return std::make_shared<TorchvisionResNetImpl>(arch);
 }
 
+Preprocessing default_preprocessing(BackboneArch arch) {
+  Preprocessing p;  // torchvision: RGB / 255, ImageNet mean and std
+  if (arch == BackboneArch::KerasResNet50) {
+    // Keras "caffe" mode: BGR, minus the ImageNet BGR mean in 0..255 units, no std.
+    p.bgr = true;
+    p.scale = 1.0f;
+    p.mean = {103.939f, 116.779f, 123.68f};
+    p.std = {1.0f, 1.0f, 1.0f};
+  }
+  return p;
+}
+
 }  // namespace ssn
