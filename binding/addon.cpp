@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "build_info.h"
+#include "constants.h"
 #include "errors.h"
 #include "imagenet.h"
 #include "model_handle.h"
@@ -78,6 +79,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&Addon::ImagenetTopK>("imagenetTopK", attributes),
                            InstanceValue("TrainSet", train_set, attributes),
                            InstanceValue("AbortHandle", abort, attributes),
+                           InstanceValue("constants", make_constants(env), attributes),
                        });
   exports.Set("readPickleJson", Napi::Function::New(env, read_pickle_json, "readPickleJson"));
   exports.Set("resizeImage", Napi::Function::New(env, resize_image, "resizeImage"));

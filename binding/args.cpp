@@ -41,7 +41,8 @@ void parse_runtime_fields(const Napi::Object& obj, ssn::Precision& precision, in
   const std::string p = optional_string(obj, "precision", "");
   if (!p.empty()) precision = ssn::parse_precision(p);
   Napi::Value t = obj.Get("threads");
-  if (!t.IsUndefined()) threads = static_cast<int64_t>(integer_in_range(t, "options.threads", 0, 1024));
+  if (!t.IsUndefined())
+    threads = static_cast<int64_t>(integer_in_range(t, "options.threads", 0, static_cast<double>(ssn::kMaxThreads)));
   cuda_graphs = optional_bool(obj, "cudaGraphs", cuda_graphs);
 }
 
@@ -117,8 +118,8 @@ OwnedImage parse_image(const Napi::Value& item, const std::string& name) {
   Napi::Object obj = item.As<Napi::Object>();
 
   OwnedImage image;
-  image.width = static_cast<int64_t>(integer_in_range(obj.Get("width"), name + ".width", 1, kMaxImageSide));
-  image.height = static_cast<int64_t>(integer_in_range(obj.Get("height"), name + ".height", 1, kMaxImageSide));
+  image.width = static_cast<int64_t>(integer_in_range(obj.Get("width"), name + ".width", 1, ssn::kMaxInputSide));
+  image.height = static_cast<int64_t>(integer_in_range(obj.Get("height"), name + ".height", 1, ssn::kMaxInputSide));
   Napi::Value channels = obj.Get("channels");
   const double c = integer_in_range(channels, name + ".channels", 1, 4);
   if (c == 2) fail("1, 3 or 4", name + ".channels", channels);
@@ -175,11 +176,13 @@ ssn::CreateOptions parse_create_options(const Napi::Value& value) {
 
   Napi::Value image_h = obj.Get("imageH");
   if (!image_h.IsUndefined()) {
-    options.image_h = static_cast<int64_t>(integer_in_range(image_h, "options.imageH", 1, kMaxImageSide));
+    options.image_h =
+        static_cast<int64_t>(integer_in_range(image_h, "options.imageH", ssn::kMinModelSide, ssn::kMaxModelSide));
   }
   Napi::Value image_w = obj.Get("imageW");
   if (!image_w.IsUndefined()) {
-    options.image_w = static_cast<int64_t>(integer_in_range(image_w, "options.imageW", 1, kMaxImageSide));
+    options.image_w =
+        static_cast<int64_t>(integer_in_range(image_w, "options.imageW", ssn::kMinModelSide, ssn::kMaxModelSide));
   }
   // The core names the valid values when the string is not one of them.
   options.device = ssn::parse_device_preference(optional_string(obj, "device", "auto"));

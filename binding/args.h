@@ -8,12 +8,9 @@
 #include <napi.h>
 
 #include "api/engine.h"
+#include "common/limits.h"
 
 namespace ssn_binding {
-
-// The largest image side accepted from JavaScript: large enough for any image, small enough that
-// width * height * channels cannot overflow int64 (lib/image.ts MAX_IMAGE_SIDE is the same number).
-constexpr double kMaxImageSide = 1 << 24;
 
 // Pixels are copied rather than referenced: an ArrayBuffer can be detached (transferred to a worker)
 // while a job runs and N-API cannot pin it, so a held reference would not keep the pointer valid.

@@ -42,8 +42,8 @@ class ResizeImageWorker : public PromiseWorker {
 Napi::Value resize_image(const Napi::CallbackInfo& info) {
   try {
     OwnedImage image = parse_image(info[0], "image");
-    const auto height = static_cast<int64_t>(integer_in_range(info[1], "height", 1, kMaxImageSide));
-    const auto width = static_cast<int64_t>(integer_in_range(info[2], "width", 1, kMaxImageSide));
+    const auto height = static_cast<int64_t>(integer_in_range(info[1], "height", 1, ssn::kMaxInputSide));
+    const auto width = static_cast<int64_t>(integer_in_range(info[2], "width", 1, ssn::kMaxInputSide));
     return (new ResizeImageWorker(info.Env(), std::move(image), height, width))->Start();
   } catch (...) {
     return rejected_promise(info.Env());

@@ -247,8 +247,8 @@ Napi::Function TrainSetHandle::DefineClass(Napi::Env env) {
 
 TrainSetHandle::TrainSetHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainSetHandle>(info) {
   try {
-    const auto h = static_cast<int64_t>(integer_in_range(info[0], "height", 13, kMaxImageSide));
-    const auto w = static_cast<int64_t>(integer_in_range(info[1], "width", 13, kMaxImageSide));
+    const auto h = static_cast<int64_t>(integer_in_range(info[0], "height", ssn::kMinModelSide, ssn::kMaxModelSide));
+    const auto w = static_cast<int64_t>(integer_in_range(info[1], "width", ssn::kMinModelSide, ssn::kMaxModelSide));
     slot_ = std::make_shared<TrainSetSlot>(h, w);
   } catch (...) {
     rethrow_as_js(info.Env());

@@ -2,6 +2,7 @@
  * The native addon's contract (binding/): what lib/ calls and what the loader checks at load time. Internal:
  * users see the typed facade of types.ts, never these.
  */
+import type { NativeConstants } from './constants';
 import type { BackboneArch, Device, Precision, RuntimeOptions } from './types';
 
 export interface NativeCreateOptions {
@@ -171,6 +172,8 @@ export const NATIVE_EXPORTS = [
 export interface NativeModule {
   /** JSON: package, libtorch, CUDA, devices, threads. */
   libraryInfo(): string;
+  /** The core's names and limits; the loader checks them against lib/constants.ts. */
+  constants: NativeConstants;
   /** What the addon was compiled against and the libtorch it runs with. */
   buildInfo(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number };
   createModel(options: NativeCreateOptions): Promise<NativeModel>;

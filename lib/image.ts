@@ -7,13 +7,11 @@
 import { promises as fs, type Stats } from 'node:fs';
 import sharp, { type OutputInfo } from 'sharp';
 
+import { MAX_INPUT_SIDE } from './constants';
 import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
 import { loadNative } from './native';
 import type { RawImage } from './types';
 import type { NativeImage } from './binding';
-
-/** The largest side the addon accepts (it bounds width * height * channels). */
-export const MAX_IMAGE_SIDE = 1 << 24;
 
 /** File extensions of the images sharp decodes for us (PNG, JPEG, TIFF, WebP); folders are listed by them. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp'];
@@ -36,8 +34,8 @@ export function checkRaw(image: RawImage, label = 'input'): NativeImage {
   if (!isBytes(data, 'Uint8Array') && !isBytes(data, 'Uint8ClampedArray')) {
     throw invalidOption('a Uint8Array or Uint8ClampedArray', `${label}.data`, data);
   }
-  const width = expectInteger(image.width, `${label}.width`, 1, MAX_IMAGE_SIDE);
-  const height = expectInteger(image.height, `${label}.height`, 1, MAX_IMAGE_SIDE);
+  const width = expectInteger(image.width, `${label}.width`, 1, MAX_INPUT_SIDE);
+  const height = expectInteger(image.height, `${label}.height`, 1, MAX_INPUT_SIDE);
   const channels = image.channels as unknown;
   if (channels !== 1 && channels !== 3 && channels !== 4) throw invalidOption('1, 3 or 4', `${label}.channels`, channels);
   const expected = width * height * channels;
@@ -124,8 +122,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
  */
 export async function resizeImage(input: unknown, height: number, width: number): Promise<RawImage & { channels: 3 }> {
   const image = await decodeImage(input);
-  const h = expectInteger(height, 'height', 1, MAX_IMAGE_SIDE);
-  const w = expectInteger(width, 'width', 1, MAX_IMAGE_SIDE);
+  const h = expectInteger(height, 'height', 1, MAX_INPUT_SIDE);
+  const w = expectInteger(width, 'width', 1, MAX_INPUT_SIDE);
   try {
     return (await loadNative().resizeImage(image, h, w)) as RawImage & { channels: 3 };
   } catch (e) {

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { constantsMismatch } from './constants';
 import { SsnError } from './errors';
 import { NATIVE_EXPORTS, type NativeModule } from './binding';
 
@@ -184,6 +185,11 @@ function loadFirstWithLabel(candidates: LoadCandidate[]): { module: NativeModule
       const mismatch = libtorchMismatch(loaded as NativeModule);
       if (mismatch) {
         failures.push({ label: candidate.label, reason: mismatch });
+        continue;
+      }
+      const drift = constantsMismatch((loaded as NativeModule).constants);
+      if (drift) {
+        failures.push({ label: candidate.label, reason: `built from another version of supersimplenet: ${drift} (rebuild it)` });
         continue;
       }
       return { module: loaded as NativeModule, label: candidate.label };

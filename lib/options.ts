@@ -1,25 +1,12 @@
 /** Checks of the public options and their translation into the addon's NativeCreateOptions. */
 import { defaultBackbonePath } from './weights';
 import { expectBoolean, expectFunction, expectInteger, expectObject, expectOneOf, expectString, invalidOption } from './errors';
-import { MAX_IMAGE_SIDE } from './image';
-import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type Precision, type RuntimeOptions } from './types';
+import { BACKBONE_ARCHS, DEVICES, MAX_MODEL_SIDE, MAX_THREADS, MIN_MODEL_SIDE, PRECISIONS } from './constants';
+import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type RuntimeOptions } from './types';
 import type { NativeCreateOptions } from './binding';
 
-export const BACKBONE_ARCHS: readonly BackboneArch[] = [
-  'resnet18',
-  'resnet34',
-  'resnet50',
-  'wide_resnet50_2',
-  'wide_resnet101_2',
-  'resnet50-keras',
-];
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda'];
 const HEAD_FORMATS = ['official', 'anomalib', 'auto'] as const;
 const DEFAULT_IMAGE_SIZE = 256;
-/** The model's smallest side: the backbone's layer3 must keep at least one feature cell. */
-const MIN_IMAGE_SIDE = 13;
-
-export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'bf16'];
 
 export const defaultLogger: Logger = (line) => console.error(line);
 
@@ -40,25 +27,25 @@ export function checkLogger(value: unknown, option = 'logger'): Logger {
 export function checkRuntimeOptions(opts: Record<string, unknown>): RuntimeOptions {
   const out: RuntimeOptions = {};
   if (opts.precision !== undefined) out.precision = expectOneOf(opts.precision, 'precision', PRECISIONS);
-  if (opts.threads !== undefined) out.threads = expectInteger(opts.threads, 'threads', 0, 1024);
+  if (opts.threads !== undefined) out.threads = expectInteger(opts.threads, 'threads', 0, MAX_THREADS);
   if (opts.cudaGraphs !== undefined) out.cudaGraphs = expectBoolean(opts.cudaGraphs, 'cudaGraphs');
   return out;
 }
 
-/** [height, width] from a number or a pair, each an integer > 12. */
+/** [height, width] from a number or a pair, each an integer from MIN_MODEL_SIDE to MAX_MODEL_SIDE. */
 export function checkImageSize(value: unknown, option = 'imageSize'): [number, number] {
   if (value === undefined) return [DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE];
   if (typeof value === 'number') {
-    const side = expectInteger(value, option, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE);
+    const side = expectInteger(value, option, MIN_MODEL_SIDE, MAX_MODEL_SIDE);
     return [side, side];
   }
   if (Array.isArray(value) && value.length === 2) {
     return [
-      expectInteger(value[0], `${option}[0] (height)`, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE),
-      expectInteger(value[1], `${option}[1] (width)`, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE),
+      expectInteger(value[0], `${option}[0] (height)`, MIN_MODEL_SIDE, MAX_MODEL_SIDE),
+      expectInteger(value[1], `${option}[1] (width)`, MIN_MODEL_SIDE, MAX_MODEL_SIDE),
     ];
   }
-  throw invalidOption(`an integer > 12 or a [height, width] pair of them`, option, value);
+  throw invalidOption(`an integer from ${MIN_MODEL_SIDE} to ${MAX_MODEL_SIDE} or a [height, width] pair of them`, option, value);
 }
 
 interface BackboneChoice {

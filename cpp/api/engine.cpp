@@ -10,6 +10,7 @@
 
 #include "api/checkpoint_keys.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "data/preprocess.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
@@ -66,9 +67,9 @@ void check_runtime_options(const torch::Device& device, Precision precision, int
   if (precision == Precision::Float16 && !device.is_cuda())
     throw Error(ErrorCode::Input, "Expected precision 'fp32' or 'bf16' on the CPU but received 'fp16'",
                 "fp16 inference needs a CUDA device; use 'fp32' on the CPU");
-  if (threads < 0 || threads > 1024)
-    throw Error(ErrorCode::Input,
-                "Expected 0 (libtorch's choice) to 1024 threads but received " + std::to_string(threads));
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(ErrorCode::Input, "Expected 0 (libtorch's choice) to " + std::to_string(kMaxThreads) +
+                                      " threads but received " + std::to_string(threads));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -14,6 +15,7 @@ namespace ssn {
 
 enum class BackboneArch { ResNet18, ResNet34, ResNet50, WideResNet50_2, WideResNet101_2, KerasResNet50 };
 
+const std::vector<BackboneArch>& all_backbone_archs();   // in the order above
 const char* backbone_arch_name(BackboneArch arch);       // "resnet18", ..., "resnet50-keras"
 BackboneArch parse_backbone_arch(const std::string& s);  // throws ssn::Error(Config) listing the valid names
 

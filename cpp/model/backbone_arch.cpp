@@ -7,11 +7,12 @@
 
 namespace ssn {
 
-namespace {
-constexpr BackboneArch kAllArchs[] = {BackboneArch::ResNet18,        BackboneArch::ResNet34,
-                                      BackboneArch::ResNet50,        BackboneArch::WideResNet50_2,
-                                      BackboneArch::WideResNet101_2, BackboneArch::KerasResNet50};
-}  // namespace
+const std::vector<BackboneArch>& all_backbone_archs() {
+  static const std::vector<BackboneArch> archs = {BackboneArch::ResNet18,        BackboneArch::ResNet34,
+                                                  BackboneArch::ResNet50,        BackboneArch::WideResNet50_2,
+                                                  BackboneArch::WideResNet101_2, BackboneArch::KerasResNet50};
+  return archs;
+}
 
 const char* backbone_arch_name(BackboneArch arch) {
   switch (arch) {
@@ -33,7 +34,7 @@ const char* backbone_arch_name(BackboneArch arch) {
 
 BackboneArch parse_backbone_arch(const std::string& s) {
   std::string valid;
-  for (BackboneArch arch : kAllArchs) {
+  for (BackboneArch arch : all_backbone_archs()) {
     if (s == backbone_arch_name(arch)) return arch;
     valid += valid.empty() ? "" : ", ";
     valid += backbone_arch_name(arch);

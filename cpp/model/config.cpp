@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "model/config_fields.h"
 
 namespace ssn {
@@ -15,8 +16,6 @@ using config_fields::finite_float;
 using config_fields::int_field;
 using config_fields::string_field;
 using config_fields::triple_field;
-
-constexpr int64_t kMaxImageSide = 16384;  // far beyond any sensible input; catches corrupt sizes early
 
 Json triple_json(const std::array<float, 3>& t) {
   Json a = Json::array();
@@ -77,8 +76,8 @@ ModelConfig ModelConfig::from_json(const Json& j) {
 
   const Json& size = field(j, "image_size", "image_size");
   if (!size.is_object()) fail("image_size", "an object {height, width}", describe(size));
-  c.image_h = int_field(size, "height", "image_size.height", 13, kMaxImageSide);
-  c.image_w = int_field(size, "width", "image_size.width", 13, kMaxImageSide);
+  c.image_h = int_field(size, "height", "image_size.height", kMinModelSide, kMaxModelSide);
+  c.image_w = int_field(size, "width", "image_size.width", kMinModelSide, kMaxModelSide);
 
   c.backbone_source = string_field(j, "backbone_source", "backbone_source");
   c.heads_trained = bool_field(j, "heads_trained", "heads_trained");

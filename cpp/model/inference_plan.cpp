@@ -1,7 +1,5 @@
 #include "model/inference_plan.h"
 
-#include <sstream>
-
 #include "common/error.h"
 #include "model/anomaly_map.h"
 #include "model/feature_pipeline.h"
@@ -39,18 +37,7 @@ InferencePlan::InferencePlan(SuperSimpleNetImpl& net, const PlanOptions& options
 }
 
 torch::Tensor InferencePlan::prepare(const torch::Tensor& x) const {
-  if (x.dim() != 4 || x.size(0) < 1 || x.size(1) != 3 || x.size(2) != image_h_ || x.size(3) != image_w_) {
-    std::ostringstream os;
-    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received " << x.sizes()
-       << ".";
-    throw Error(ErrorCode::Shape, os.str(), "Resize the images to the model's size first.");
-  }
-  if (!x.is_floating_point()) {
-    throw Error(ErrorCode::Input,
-                std::string("Expected preprocessed float images but received dtype ") +
-                    std::string(c10::toString(x.scalar_type())) + ".",
-                "Apply the backbone's preprocessing first.");
-  }
+  check_model_input(x, image_h_, image_w_);
   torch::Tensor y = x.to(options_.device, dtype_);
   return options_.channels_last ? y.contiguous(torch::MemoryFormat::ChannelsLast) : y;
 }

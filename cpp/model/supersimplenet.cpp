@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "model/anomaly_map.h"
 #include "model/feature_pipeline.h"
 #include "model/head_init.h"
@@ -25,9 +26,10 @@ bool is_head_key(const std::string& key) {
 
 SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w)
     : image_h_(image_h), image_w_(image_w) {
-  if (image_h <= kBlurKernelSize / 2 || image_w <= kBlurKernelSize / 2) {
+  static_assert(kMinModelSide == kBlurKernelSize / 2 + 1, "the blur's reflect padding sets the smallest model side");
+  if (image_h < kMinModelSide || image_w < kMinModelSide) {
     std::ostringstream os;
-    os << "Expected an image size above " << kBlurKernelSize / 2 << "x" << kBlurKernelSize / 2
+    os << "Expected an image size of at least " << kMinModelSide << "x" << kMinModelSide
        << " (the anomaly-map blur reflects 12 pixels) but received " << image_h << "x" << image_w << ".";
     throw Error(ErrorCode::Config, os.str(), "Use a larger image size (the paper uses 256x256).");
   }
@@ -46,11 +48,10 @@ int64_t SuperSimpleNetImpl::feature_channels() const {
   return backbone_->layer2_channels() + backbone_->layer3_channels();
 }
 
-torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
-  if (x.dim() != 4 || x.size(0) < 1 || x.size(1) != 3 || x.size(2) != image_h_ || x.size(3) != image_w_) {
+void check_model_input(const torch::Tensor& x, int64_t image_h, int64_t image_w) {
+  if (x.dim() != 4 || x.size(0) < 1 || x.size(1) != 3 || x.size(2) != image_h || x.size(3) != image_w) {
     std::ostringstream os;
-    os << "Expected images shaped [B,3," << image_h_ << "," << image_w_ << "] (B >= 1) but received " << x.sizes()
-       << ".";
+    os << "Expected images shaped [B,3," << image_h << "," << image_w << "] (B >= 1) but received " << x.sizes() << ".";
     throw Error(ErrorCode::Shape, os.str(), "Resize the images to the model's size first.");
   }
   if (!x.is_floating_point()) {
@@ -59,6 +60,10 @@ torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
                     std::string(c10::toString(x.scalar_type())) + ".",
                 "Apply the backbone's preprocessing first.");
   }
+}
+
+torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
+  check_model_input(x, image_h_, image_w_);
   const auto& w = adaptor_->projection().weight;
   torch::Tensor input = x.to(w.device(), w.scalar_type());
   backbone_->eval();  // the backbone is frozen: running statistics always, as in the official code

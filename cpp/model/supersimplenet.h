@@ -22,6 +22,10 @@ struct InferenceOutput {
   torch::Tensor score_logit;  // [B] raw classification logit
 };
 
+// A batch the network accepts: [B,3,image_h,image_w] (B >= 1), preprocessed, floating point. Throws
+// ssn::Error(Shape) or (Input) with a hint.
+void check_model_input(const torch::Tensor& x, int64_t image_h, int64_t image_w);
+
 class SuperSimpleNetImpl : public torch::nn::Module {
  public:
   SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w);

@@ -3,7 +3,7 @@
  */
 import { Option } from 'commander';
 
-import { DEVICES } from '../options';
+import { DEVICES } from '../constants';
 
 export function deviceOption(): Option {
   return new Option('--device <device>', "where to run; 'auto' takes CUDA when present").choices(DEVICES).default('auto');

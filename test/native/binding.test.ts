@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import { EXPECTED_NATIVE_CONSTANTS, MAX_MODEL_SIDE, MIN_MODEL_SIDE } from '../../lib/constants';
 import { SsnError } from '../../lib/errors';
 import { SuperSimpleNet } from '../../lib/model';
 import { loadNative, PACKAGE_ROOT } from '../../lib/native';
@@ -88,6 +89,15 @@ describe('addon', () => {
     expect(library.libtorch.version.startsWith(build?.torch.split('.').slice(0, 2).join('.') ?? '-')).toBe(true);
     // The loader accepted this addon, so the runtime libtorch is the one it was built for.
     expect(build?.runtimeTorch?.split('.').slice(0, 2)).toEqual(build?.torch.split('.').slice(0, 2));
+  });
+
+  it("exports the core's names and limits, equal to lib/constants.ts, and enforces them", async () => {
+    expect({ ...native.constants }).toEqual(EXPECTED_NATIVE_CONSTANTS);
+    expect(await codeOf(native.createModel({ ...OPTIONS, imageH: MIN_MODEL_SIDE - 1 }))).toBe('ERR_SSN_INPUT');
+    expect(await codeOf(native.createModel({ ...OPTIONS, imageW: MAX_MODEL_SIDE + 1 }))).toBe('ERR_SSN_INPUT');
+    const smallest = await native.createModel({ ...OPTIONS, imageH: MIN_MODEL_SIDE, imageW: MIN_MODEL_SIDE });
+    expect(JSON.parse(smallest.info())).toMatchObject({ imageSize: [MIN_MODEL_SIDE, MIN_MODEL_SIDE] });
+    smallest.dispose();
   });
 
   it('creates a model whose info is JSON with the model size', () => {
@@ -262,7 +272,7 @@ describe('addon errors', () => {
   });
 
   it('rejects an invalid configuration', async () => {
-    expect(await codeOf(native.createModel({ ...OPTIONS, imageH: 8 }))).toBe('ERR_SSN_CONFIG');
+    expect(await codeOf(native.createModel({ ...OPTIONS, imageH: 8 }))).toBe('ERR_SSN_INPUT');
     expect(await codeOf(native.createModel({ ...OPTIONS, arch: 'vgg16' as never }))).toBe('ERR_SSN_CONFIG');
   });
 });

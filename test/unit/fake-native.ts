@@ -1,4 +1,5 @@
 /** A NativeModule stand-in for unit tests: deterministic outputs, records calls and concurrency. */
+import { EXPECTED_NATIVE_CONSTANTS, type NativeConstants } from '../../lib/constants';
 import type { Device } from '../../lib/types';
 import type {
   NativeBenchmarkResult,
@@ -105,6 +106,8 @@ export class FakeModule implements NativeModule {
   libraryInfo(): string {
     return JSON.stringify({ package: 'fake' });
   }
+
+  readonly constants: NativeConstants = EXPECTED_NATIVE_CONSTANTS;
 
   buildInfo(): { torch: string; cxx11Abi: boolean; cuda: boolean; runtimeTorch: string | null; napi: number } {
     return { torch: '1.13.1', cxx11Abi: true, cuda: false, runtimeTorch: '1.13.1', napi: 8 };

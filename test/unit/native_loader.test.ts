@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { EXPECTED_NATIVE_CONSTANTS } from '../../lib/constants';
 import { SsnError } from '../../lib/errors';
 import {
   defaultCandidates,
@@ -98,6 +99,26 @@ describe('native loader', () => {
       '  - other: not a supersimplenet addon (missing buildInfo, createModel, loadModel, imagenetTopK, TrainSet, ' +
         'AbortHandle, readPickleJson, resizeImage)',
     );
+  });
+
+  it('refuses an addon built from another version, whose names or limits differ from ours', () => {
+    const stale = new FakeModule() as NativeModule;
+    stale.constants = { ...EXPECTED_NATIVE_CONSTANTS, backbones: ['resnet18'] };
+    const good = new FakeModule();
+    expect(
+      loadFirst([
+        { label: 'stale', load: () => stale },
+        { label: 'good', load: () => good },
+      ]),
+    ).toBe(good);
+    const e = loadError(() => loadFirst([{ label: 'stale', load: () => stale }]));
+    expect(e.message).toContain(
+      '  - stale: built from another version of supersimplenet: constants.backbones is ["resnet18"], this package ' +
+        'expects ["resnet18","resnet34","resnet50","wide_resnet50_2","wide_resnet101_2","resnet50-keras"] (rebuild it)',
+    );
+    const bare = new FakeModule() as Partial<NativeModule>;
+    delete bare.constants;
+    expect(loadError(() => loadFirst([{ label: 'bare', load: () => bare }])).message).toContain('it exports no constants');
   });
 
   it('says what a missing libtorch or a symbol mismatch usually means', () => {

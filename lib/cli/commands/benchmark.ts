@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { categoriesOf, checkDatasetKind } from '../../data/layouts';
 import { runBenchmark, summaryTable, type BenchModel } from '../../eval/benchmark';
 import { headlineMetrics, type Recipe } from '../../eval/paper';
-import { BACKBONE_ARCHS } from '../../options';
+import { BACKBONE_ARCHS } from '../../constants';
 import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device, type Precision } from '../../types';
 import { formatTable, parsePositiveInt, parsePositiveNumber, parseSize, UsageError } from '../format';
 import { deviceOption, trainPrecisionOption } from '../options';

@@ -10,7 +10,7 @@ import type { BackboneArch, CreateOptions, Device, HeadsSpec } from '../../types
 import { defaultBackbonePath } from '../../weights';
 import { parseSize, UsageError } from '../format';
 import { ensureDir, requireFile } from '../files';
-import { BACKBONE_ARCHS } from '../../options';
+import { BACKBONE_ARCHS } from '../../constants';
 import { deviceOption } from '../options';
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
