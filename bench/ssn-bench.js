@@ -17,17 +17,22 @@
  * JavaScript (predictTensor on a preprocessed Float32Array through the binding), so the binding's overhead shows.
  * Only the native addon is loaded (never sharp), so this runs wherever the addon does.
  */
+// @ts-check: type-checked by `npm run test:types` (bench/tsconfig.json) against the addon's contract in
+// lib/binding.ts, yet plain JavaScript, so that it runs from a checkout without a TypeScript build (a device machine).
 'use strict';
+/** @typedef {import('../lib/binding').NativeModule} NativeModule */
+/** @typedef {import('../lib/binding').NativeModel} NativeModel */
+/** @typedef {import('../lib/types').Precision} Precision */
+/** @typedef {{ mean: number, std: number, min: number, median: number, n: number }} Stats */
 const path = require('node:path');
 const os = require('node:os');
 const fs = require('node:fs');
 const util = require('node:util');
 
 const ROOT = path.join(__dirname, '..');
-const ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2', 'resnet50-keras'];
 const USAGE = `Usage: ssn-bench [options]
   --device cpu|cuda|auto     default auto
-  --backbone ARCH            ${ARCHS.join(', ')} (default wide_resnet50_2, random init)
+  --backbone ARCH            any backbone of the addon (default wide_resnet50_2, random init)
   --size N | HxW             model input size (default 256)
   --precision fp32|fp16|bf16 default fp16 on CUDA (as the paper), fp32 on the CPU
   --warmup N --reps N        per measurement (default 1000/1000 on CUDA, 2/5 on the CPU)
@@ -42,24 +47,43 @@ const USAGE = `Usage: ssn-bench [options]
   --out FILE                 also write the JSON to FILE
   --help`;
 
-/** Strict: an unknown or misspelt option (say --devcie) is an error, not silently ignored. */
+const TEXT_OPTIONS = ['device', 'backbone', 'size', 'precision', 'warmup', 'reps', 'cycles', 'batch', 'memory-reps', 'threads', 'out'];
+const FLAGS = ['json', 'no-js', 'no-cuda-graphs', 'reference', 'help'];
+
+/**
+ * Strict: an unknown or misspelt option (say --devcie) is an error, not silently ignored.
+ * @param {string[]} argv
+ * @returns {Record<string, string | boolean | undefined>}
+ */
 function parseArgs(argv) {
-  const text = ['device', 'backbone', 'size', 'precision', 'warmup', 'reps', 'cycles', 'batch', 'memory-reps', 'threads', 'out'];
-  const flags = ['json', 'no-js', 'no-cuda-graphs', 'reference', 'help'];
-  const options = Object.fromEntries([...text.map((k) => [k, { type: 'string' }]), ...flags.map((k) => [k, { type: 'boolean' }])]);
+  /** @type {Record<string, { type: 'string' | 'boolean' }>} */
+  const options = {};
+  for (const k of TEXT_OPTIONS) options[k] = { type: 'string' };
+  for (const k of FLAGS) options[k] = { type: 'boolean' };
   try {
-    return util.parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    return /** @type {Record<string, string | boolean | undefined>} */ (
+      util.parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
+    );
   } catch (e) {
-    throw new Error(`${e.message}\n${USAGE}`);
+    throw new Error(`${e instanceof Error ? e.message : e}\n${USAGE}`);
   }
 }
 
+/**
+ * @param {unknown} value
+ * @param {string} name
+ * @param {number} min
+ */
 function int(value, name, min) {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`Expected an integer >= ${min} for --${name} but received '${value}'`);
   return n;
 }
 
+/**
+ * @param {unknown} value
+ * @returns {[number, number]}
+ */
 function parseSize(value) {
   const m = /^(\d+)(?:x(\d+))?$/.exec(String(value));
   if (!m) throw new Error(`Expected N or HxW for --size but received '${value}'`);
@@ -71,6 +95,7 @@ function parseSize(value) {
  * SSN_NATIVE_BINDING (a checkout without dist/, as on a device machine). Never the package index: that
  * would load sharp.
  */
+/** @returns {{ native: NativeModule, binding: string | undefined }} */
 function loadAddon() {
   const loader = path.join(ROOT, 'dist', 'native.js');
   if (fs.existsSync(loader)) {
@@ -82,10 +107,18 @@ function loadAddon() {
   if (!file) throw new Error('no dist/native.js (run npm run build:ts) and no SSN_NATIVE_BINDING addon path');
   return { native: require(path.resolve(file)), binding: `SSN_NATIVE_BINDING=${file}` };
 }
-/** A model with a randomly initialised backbone (timing needs no weights); size = [height, width]. */
+/**
+ * A model with a randomly initialised backbone (timing needs no weights); size = [height, width].
+ * @param {NativeModule} native
+ * @param {{ arch: string, size: [number, number], device: 'cpu' | 'cuda', seed: number, precision: Precision,
+ *   cudaGraphs: boolean, threads?: number }} options
+ */
 function createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs, threads }) {
+  if (!native.constants.backbones.includes(arch)) {
+    throw new Error(`Expected one of ${native.constants.backbones.join(', ')} for --backbone but received '${arch}'`);
+  }
   return native.createModel({
-    arch,
+    arch: /** @type {import('../lib/types').BackboneArch} */ (arch),
     backboneWeights: '',
     randomBackbone: true,
     headWeights: '',
@@ -101,15 +134,26 @@ function createRandomModel(native, { arch, size, device, seed, precision, cudaGr
 }
 module.exports = { loadAddon, createRandomModel };
 
+/** @type {(xs: number[]) => number} */
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** @type {(xs: number[]) => number} */
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+/** @type {(xs: number[]) => number} */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/** @type {(xs: number[]) => Stats} */
 const stats = (xs) => ({ mean: mean(xs), std: std(xs), min: Math.min(...xs), median: median(xs), n: xs.length });
 
-/** Same loop as the native one, but each iteration is a predictTensor call awaited from JavaScript. */
+/**
+ * Same loop as the native one, but each iteration is a predictTensor call awaited from JavaScript.
+ * @param {NativeModel} model
+ * @param {number} batch
+ * @param {[number, number]} size
+ * @param {number} warmup
+ * @param {number} reps
+ */
 async function jsTimes(model, batch, size, warmup, reps) {
   const n = batch * 3 * size[0] * size[1];
   const data = new Float32Array(n);
@@ -128,23 +172,33 @@ async function jsTimes(model, batch, size, warmup, reps) {
   return ms;
 }
 
+/**
+ * @typedef {{ cycle: number, dropped: boolean, path?: string, gflops?: number, gflopsAnalyticTotal?: number,
+ *   latencyMs: number, latencyMsMin?: number, latencyMsMedian?: number, jsLatencyMs?: number, jsLatencyMsMin?: number,
+ *   jsLatencyMsMedian?: number, throughput?: number, jsThroughput?: number, peakReservedMB?: number | null }} CycleRow
+ */
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  /** @type {(name: string) => string | undefined} */
+  const text = (name) => /** @type {string | undefined} */ (args[name]);
   if (args.help) {
     console.log(USAGE);
     return;
   }
   const { native, binding } = loadAddon();
   const library = JSON.parse(native.libraryInfo());
-  const deviceArg = args.device ?? 'auto';
+  const deviceArg = text('device') ?? 'auto';
   if (!['cpu', 'cuda', 'auto'].includes(deviceArg)) throw new Error(`Expected cpu, cuda or auto for --device but received '${deviceArg}'`);
   const cudaAvailable = Boolean(library.cuda && (library.cuda.available ?? library.cuda.deviceCount > 0));
   const onCuda = deviceArg === 'cuda' || (deviceArg === 'auto' && cudaAvailable);
   const device = onCuda ? 'cuda' : 'cpu';
-  const arch = args.backbone ?? 'wide_resnet50_2';
-  if (!ARCHS.includes(arch)) throw new Error(`Expected one of ${ARCHS.join(', ')} for --backbone but received '${arch}'`);
-  const size = parseSize(args.size ?? 256);
-  const precision = args.precision ?? (onCuda ? 'fp16' : 'fp32');
+  const arch = text('backbone') ?? 'wide_resnet50_2';
+  const size = parseSize(text('size') ?? 256);
+  const precision = /** @type {Precision} */ (text('precision') ?? (onCuda ? 'fp16' : 'fp32'));
+  if (!native.constants.precisions.includes(precision)) {
+    throw new Error(`Expected one of ${native.constants.precisions.join(', ')} for --precision but received '${precision}'`);
+  }
   // CPU defaults sized for a few minutes on an 8-core machine (a wide_resnet50_2 forward is ~0.5 s there).
   const warmup = int(args.warmup ?? (onCuda ? 1000 : 2), 'warmup', 0);
   const reps = int(args.reps ?? (onCuda ? 1000 : 5), 'reps', 1);
@@ -152,10 +206,16 @@ async function main() {
   const batch = int(args.batch ?? 16, 'batch', 0);
   const memoryReps = onCuda ? int(args['memory-reps'] ?? 100, 'memory-reps', 0) : 0;
   const threads = args.threads === undefined ? undefined : int(args.threads, 'threads', 1);
+  const cudaGraphs = !args['no-cuda-graphs'];
   const reference = Boolean(args.reference);
   const withJs = !args['no-js'] && !reference;
 
-  const create = (seed) => createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs: !args['no-cuda-graphs'], threads });
+  /** @type {(seed: number) => Promise<NativeModel>} */
+  const create = (seed) => createRandomModel(native, { arch, size, device, seed, precision, cudaGraphs, threads });
+  /** @type {CycleRow[]} */
+  const rows = [];
+  /** @type {Record<string, Stats>} */
+  const summary = {};
 
   const result = {
     tool: 'ssn-bench',
@@ -172,7 +232,7 @@ async function main() {
       device,
       precision: reference ? 'fp32' : precision,
       path: reference ? 'reference (trainable module, eager)' : 'inference plan',
-      cudaGraphs: onCuda && !reference && !args['no-cuda-graphs'],
+      cudaGraphs: onCuda && !reference && cudaGraphs,
       warmup,
       reps,
       cycles,
@@ -182,22 +242,23 @@ async function main() {
     },
     versions: { node: process.version, binding, library },
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), platform: `${process.platform}-${process.arch}` },
+    /** @type {number | null} */
     threads: null,
-    cycles: [],
-    summary: {},
+    cycles: rows,
+    /** @type {Record<string, Stats | number>} */
+    summary,
   };
 
   for (let c = 0; c < cycles; c++) {
-    const row = { cycle: c + 1, dropped: cycles > 1 && c === 0 };
     let model = await create(c);
-    if (typeof model.benchmark !== 'function') throw new Error('this addon has no benchmark(): rebuild it (npm run build:native)');
     let r = await model.benchmark({ batch: 1, warmup, reps, memoryReps: 0, reference });
     result.threads = r.threads;
+    const lat = Array.from(r.iterationMs);
+    /** @type {CycleRow} */
+    const row = { cycle: c + 1, dropped: cycles > 1 && c === 0, latencyMs: mean(lat) };
     row.path = r.path;
     row.gflops = r.gflopsProfiler;
     row.gflopsAnalyticTotal = r.gflops;
-    const lat = Array.from(r.iterationMs);
-    row.latencyMs = mean(lat);
     row.latencyMsMin = Math.min(...lat);
     row.latencyMsMedian = median(lat);
     if (withJs) {
@@ -224,12 +285,13 @@ async function main() {
       row.peakReservedMB = r.peakReservedBytes >= 0 ? r.peakReservedBytes / 1e6 : null;
       model.dispose();
     }
-    result.cycles.push(row);
+    rows.push(row);
     if (!args.json) process.stderr.write(`cycle ${c + 1}/${cycles}${row.dropped ? ' (dropped)' : ''}: ${row.latencyMs.toFixed(3)} ms\n`);
   }
 
-  const kept = result.cycles.filter((r) => !r.dropped);
-  for (const key of [
+  const kept = rows.filter((r) => !r.dropped);
+  /** @type {Array<keyof CycleRow>} */
+  const summarised = [
     'latencyMs',
     'latencyMsMin',
     'latencyMsMedian',
@@ -239,20 +301,22 @@ async function main() {
     'peakReservedMB',
     'gflops',
     'gflopsAnalyticTotal',
-  ]) {
-    const xs = kept.map((r) => r[key]).filter((x) => typeof x === 'number');
-    if (xs.length) result.summary[key] = stats(xs);
+  ];
+  for (const key of summarised) {
+    const xs = /** @type {number[]} */ (kept.map((r) => r[key]).filter((x) => typeof x === 'number'));
+    if (xs.length) summary[key] = stats(xs);
   }
-  if (result.summary.jsLatencyMs) {
-    result.summary.bindingOverheadMs = result.summary.jsLatencyMs.mean - result.summary.latencyMs.mean;
-  }
+  const bindingOverheadMs = summary.jsLatencyMs ? summary.jsLatencyMs.mean - summary.latencyMs.mean : undefined;
+  if (bindingOverheadMs !== undefined) result.summary.bindingOverheadMs = bindingOverheadMs;
 
   const json = JSON.stringify(result, null, 2);
-  if (args.out) fs.writeFileSync(args.out, `${json}\n`);
+  const out = text('out');
+  if (out) fs.writeFileSync(out, `${json}\n`);
   if (args.json) {
     console.log(json);
     return;
   }
+  /** @type {(x: unknown, d?: number) => string} */
   const f = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
   console.log(
     `ssn-bench: ${result.protocol.model} on ${device} (${result.protocol.precision}, ${result.protocol.path}` +
@@ -263,17 +327,17 @@ async function main() {
     '| cycle | latency ms (native) | latency ms (JS) | throughput img/s (native) | throughput img/s (JS) | peak reserved MB | GFLOPs |',
   );
   console.log('|---|---|---|---|---|---|---|');
-  for (const r of result.cycles) {
+  for (const r of rows) {
     console.log(
       `| ${r.cycle}${r.dropped ? ' (dropped)' : ''} | ${f(r.latencyMs)} | ${f(r.jsLatencyMs)} | ${f(r.throughput, 2)} | ${f(r.jsThroughput, 2)} | ${f(r.peakReservedMB, 1)} | ${f(r.gflops)} |`,
     );
   }
-  const s = result.summary;
-  const ms = (k, d = 3) => (s[k] ? `${f(s[k].mean, d)} ± ${f(s[k].std, d)}` : '-');
+  /** @type {(k: string, d?: number) => string} */
+  const ms = (k, d = 3) => (summary[k] ? `${f(summary[k].mean, d)} ± ${f(summary[k].std, d)}` : '-');
   console.log(
     `| mean ± std | ${ms('latencyMs')} | ${ms('jsLatencyMs')} | ${ms('throughput', 2)} | ${ms('jsThroughput', 2)} | ${ms('peakReservedMB', 1)} | ${ms('gflops')} |`,
   );
-  if (s.bindingOverheadMs !== undefined) console.log(`binding overhead (JS - native latency): ${f(s.bindingOverheadMs)} ms`);
+  if (bindingOverheadMs !== undefined) console.log(`binding overhead (JS - native latency): ${f(bindingOverheadMs)} ms`);
 }
 
 if (require.main === module)

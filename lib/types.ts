@@ -45,7 +45,7 @@ export interface RuntimeOptions {
 export interface CreateOptions extends RuntimeOptions {
   backbone?: typeof DEFAULT_BACKBONE | BackboneSpec;
   heads?: HeadsSpec;
-  /** Model input size: [height, width] or one number for a square. Default 256. Both must exceed 12. */
+  /** Model input size: [height, width] or one number for a square. Default 256. Each side 13 to 16384 (MIN_MODEL_SIDE, MAX_MODEL_SIDE). */
   imageSize?: number | [number, number];
   device?: Device;
   /** Seed of the heads' initialisation when no head weights are given. */
