@@ -1,13 +1,15 @@
 // torch.save containers: the zip archive (default since PyTorch 1.6) and the legacy stream of pickles.
 #include <algorithm>
 #include <cstring>
+#include <memory>
+
+#include <caffe2/serialize/inline_container.h>
 
 #include "common/error.h"
 #include "io/binary_file.h"
 #include "io/checkpoint.h"
 #include "io/pickle.h"
 #include "io/torch_pickle.h"
-#include "io/zip_archive.h"
 
 namespace ssn {
 
@@ -45,50 +47,66 @@ uint64_t storage_bytes(const Storage& s) { return static_cast<uint64_t>(s.numel)
 
 // ---- zip ----------------------------------------------------------------------------------------------
 
-NamedTensors read_zip(const BinaryFile& file) {
-  const std::string& path = file.path();
-  ZipArchive zip(file);
-  // Members live under one folder named after the file when it was saved: <prefix>/data.pkl.
-  const ZipArchive::Entry* pkl = nullptr;
-  for (const auto& e : zip.entries()) {
-    const size_t slash = e.name.find('/');
-    if (slash != std::string::npos && e.name.compare(slash, std::string::npos, "/data.pkl") == 0) {
-      pkl = &e;
-      break;
-    }
+// c10 messages carry a backtrace after the first line.
+std::string first_line(const c10::Error& e) {
+  const std::string what = e.what_without_backtrace();
+  return what.substr(0, what.find('\n'));
+}
+
+// The archive through libtorch's own reader (miniz: stored or deflated members, zip64, CRC checks). Its
+// record names are relative to the archive's one folder: data.pkl, byteorder, data/<key>.
+NamedTensors read_zip(const std::string& path) {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error& e) {
+    fail(path, "is a zip archive but not a PyTorch checkpoint (" + first_line(e) + ")");
   }
-  if (!pkl) fail(path, "is a zip archive without data.pkl: not a PyTorch checkpoint");
-  const std::string prefix = pkl->name.substr(0, pkl->name.size() - std::strlen("data.pkl"));
-  if (zip.find(prefix + "constants.pkl"))
+  auto has = [&](const std::string& name) {
+    try {
+      return reader->hasRecord(name);
+    } catch (const c10::Error& e) {
+      fail(path, "has a damaged zip directory (" + first_line(e) + ")");
+    }
+  };
+  auto record = [&](const std::string& name) {
+    try {
+      return reader->getRecord(name);
+    } catch (const c10::Error& e) {
+      fail(path, "has a damaged member '" + name + "' (" + first_line(e) + ")",
+           "The file is damaged or truncated. Get it again, or re-export it.");
+    }
+  };
+  if (!has("data.pkl")) fail(path, "is a zip archive without data.pkl: not a PyTorch checkpoint");
+  if (has("constants.pkl"))
     fail(path, "is a TorchScript archive (torch.jit.save), not a torch.save checkpoint",
          "Save the weights with torch.save(model.state_dict(), path) instead of torch.jit.save.");
 
   bool big_endian = false;
-  if (const auto* order = zip.find(prefix + "byteorder")) {
-    const std::string value = zip.read(*order);
+  if (has("byteorder")) {
+    const auto [ptr, size] = record("byteorder");
+    const std::string value(static_cast<const char*>(ptr.get()), size);
     if (value != "little" && value != "big") fail(path, "has an unknown byteorder '" + value.substr(0, 16) + "'");
     big_endian = value == "big";
   }
 
-  const std::string bytes = zip.read(*pkl);
+  const auto [pkl, pkl_size] = record("data.pkl");
   StorageTable table(path);
   pickle::LoadOptions options;
-  options.source = "'" + path + "' (" + pkl->name + ")";
+  options.source = "'" + path + "' (data.pkl)";
   options.persistent_load = [&table](const ValuePtr& pid) { return table.persistent_load(pid); };
-  const ValuePtr top = run_pickle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), options).value;
+  const ValuePtr top = run_pickle(static_cast<const uint8_t*>(pkl.get()), pkl_size, options).value;
 
   auto load = [&](Storage& s) {
     if (s.data.defined()) return;
-    const std::string name = prefix + "data/" + s.key;
-    const auto* entry = zip.find(name);
-    if (!entry) fail(path, "lacks storage member '" + name + "'");
+    const std::string name = "data/" + s.key;
+    if (!has(name)) fail(path, "lacks storage member '" + name + "'");
+    const auto [ptr, size] = record(name);
     const uint64_t need = storage_bytes(s);
-    if (entry->size < need)
-      fail(path,
-           "has storage '" + name + "' of " + std::to_string(entry->size) + " bytes, expected " + std::to_string(need));
-    zip.data_offset(*entry);  // validates the member before the allocation
+    if (size < need)
+      fail(path, "has storage '" + name + "' of " + std::to_string(size) + " bytes, expected " + std::to_string(need));
     s.data = torch::empty({s.numel}, torch::TensorOptions().dtype(s.dtype));
-    zip.read(*entry, s.data.data_ptr(), need);
+    std::memcpy(s.data.data_ptr(), ptr.get(), need);
     if (big_endian) swap_bytes(s.data);
   };
   return torch_pickle::collect_tensors(top, load, path);
@@ -162,7 +180,7 @@ NamedTensors read_torch_checkpoint(const std::string& path) {
   if (file.size() == 0) fail(path, "is empty (0 bytes)", "The file is incomplete. Get it again, or re-export it.");
   const std::string head = file.read_string(0, std::min<uint64_t>(file.size(), 2));
   try {
-    if (head == "PK") return read_zip(file);
+    if (head == "PK") return read_zip(path);
     if (static_cast<uint8_t>(head[0]) == 0x80) return read_legacy(file);
   } catch (const Error&) {
     throw;
