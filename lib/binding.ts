@@ -3,7 +3,7 @@
  * users see the typed facade of types.ts, never these.
  */
 import type { NativeConstants } from './constants';
-import type { BackboneArch, Device, Precision, RuntimeOptions } from './types';
+import type { BackboneArch, Device, Precision, RuntimeOptions, TrainSummary } from './types';
 
 export interface NativeCreateOptions {
   arch: BackboneArch;
@@ -79,26 +79,31 @@ export interface NativeTrainProgress {
   precision: Precision;
 }
 
-export interface NativeTrainSummary {
-  epochs: number;
-  steps: number;
-  images: number;
-  seconds: number;
-  cacheSeconds: number;
-  cachedFeatures: boolean;
-  resumed: boolean;
-  loss: number;
-  truncatedL1: number;
-  focalMap: number;
-  focalScore: number;
+/**
+ * What the addon resolves train() with: TrainSummary's counters and losses as they are, the config as JSON (the
+ * resolved TrainConfig), the budget flattened (budgetSeconds 0: no budget sized the schedule), plus the last step's
+ * gradient norm. lib/train.ts turns it into a TrainSummary.
+ */
+export type NativeTrainSummary = Pick<
+  TrainSummary,
+  | 'epochs'
+  | 'steps'
+  | 'images'
+  | 'seconds'
+  | 'cacheSeconds'
+  | 'cachedFeatures'
+  | 'resumed'
+  | 'loss'
+  | 'truncatedL1'
+  | 'focalMap'
+  | 'focalScore'
+  | 'precisionReason'
+> & {
   gradNorm: number;
-  /** JSON of the resolved TrainConfig. */
   config: string;
-  precisionReason: string;
-  /** 0 when no budget sized the schedule. */
   budgetSeconds: number;
   secondsPerStep: number;
-}
+};
 
 /** 8-bit training samples held natively at the model size (each added image is resized at once). */
 export interface NativeTrainSet {
