@@ -3,7 +3,7 @@
  * users see the typed facade of types.ts, never these.
  */
 import type { NativeConstants } from './constants';
-import type { BackboneArch, Device, Precision, RuntimeOptions, TrainSummary } from './types';
+import type { BackboneArch, Device, Precision, RuntimeOptions, TrainProgress, TrainSummary } from './types';
 
 export interface NativeCreateOptions {
   arch: BackboneArch;
@@ -60,24 +60,8 @@ export interface NativePrediction {
   logits: Float32Array;
 }
 
-export interface NativeTrainProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  batch: number;
-  loss: number;
-  truncatedL1: number;
-  focalMap: number;
-  focalScore: number;
-  gradNorm: number;
-  lrAdaptor: number;
-  lrSeg: number;
-  lrCls: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
-  precision: Precision;
-}
+/** TrainProgress with the learning rates flat (lrAdaptor, lrSeg, lrCls); lib/train.ts nests them as `lr`. */
+export type NativeTrainProgress = Omit<TrainProgress, 'lr'> & { lrAdaptor: number; lrSeg: number; lrCls: number };
 
 /**
  * What the addon resolves train() with: TrainSummary's counters and losses as they are, the config as JSON (the

@@ -13,6 +13,12 @@ import { SuperSimpleNet } from '../../lib';
 
 const execFileAsync = promisify(execFile);
 const repo = path.resolve(__dirname, '..', '..');
+const SSN_BENCH = path.join(repo, 'bench', 'ssn-bench.js');
+
+/** ssn-bench on a random resnet18 at 32x32 on the CPU, with these loop sizes. */
+function tinyBenchArgs(loop: { warmup: number; reps: number; cycles: number; batch: number }): string[] {
+  return ['--device', 'cpu', '--backbone', 'resnet18', '--size', '32', ...Object.entries(loop).flatMap(([k, v]) => [`--${k}`, String(v)])];
+}
 
 describe('ssn-bench', () => {
   let dir: string;
@@ -34,21 +40,8 @@ describe('ssn-bench', () => {
       [
         '--require',
         path.join(dir, 'no-sharp.js'),
-        path.join(repo, 'bench', 'ssn-bench.js'),
-        '--device',
-        'cpu',
-        '--backbone',
-        'resnet18',
-        '--size',
-        '32',
-        '--warmup',
-        '1',
-        '--reps',
-        '2',
-        '--cycles',
-        '2',
-        '--batch',
-        '2',
+        SSN_BENCH,
+        ...tinyBenchArgs({ warmup: 1, reps: 2, cycles: 2, batch: 2 }),
         '--threads',
         '1',
         '--json',
@@ -90,31 +83,14 @@ describe('ssn-bench', () => {
   it('prints a table for people and rejects bad arguments', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,
-      [
-        path.join(repo, 'bench', 'ssn-bench.js'),
-        '--device',
-        'cpu',
-        '--backbone',
-        'resnet18',
-        '--size',
-        '32',
-        '--warmup',
-        '0',
-        '--reps',
-        '1',
-        '--cycles',
-        '1',
-        '--batch',
-        '0',
-        '--reference',
-      ],
+      [SSN_BENCH, ...tinyBenchArgs({ warmup: 0, reps: 1, cycles: 1, batch: 0 }), '--reference'],
       { cwd: repo },
     );
     expect(stdout).toMatch(/\| cycle \| latency ms \(native\)/);
     expect(stdout).toMatch(/reference/);
-    await expect(
-      execFileAsync(process.execPath, [path.join(repo, 'bench', 'ssn-bench.js'), '--precision', 'fp64', '--device', 'cpu']),
-    ).rejects.toMatchObject({ stderr: expect.stringMatching(/precision/) });
+    await expect(execFileAsync(process.execPath, [SSN_BENCH, '--precision', 'fp64', '--device', 'cpu'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/precision/),
+    });
   });
 });
 

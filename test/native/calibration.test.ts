@@ -13,6 +13,7 @@ import { f1Max } from '../../lib/metrics';
 import { SuperSimpleNet } from '../../lib/model';
 import type { Calibration, Prediction, RawImage } from '../../lib/types';
 import { testImage } from '../helpers/images';
+import { tinyModel as tinyModelOf } from '../helpers/tinyModel';
 
 const SIZE = 64;
 let dir: string;
@@ -43,14 +44,8 @@ const DEFECTIVE: DatasetItem[] = [
 ];
 const ALL = [...NORMAL, ...DEFECTIVE];
 
-async function tinyModel(): Promise<SuperSimpleNet> {
-  return SuperSimpleNet.create({
-    backbone: { arch: 'resnet18', random: true },
-    imageSize: SIZE,
-    device: 'cpu',
-    seed: 5,
-    logger: () => undefined,
-  });
+function tinyModel(): Promise<SuperSimpleNet> {
+  return tinyModelOf(SIZE, 5);
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { SuperSimpleNet } from '../../lib/model';
 import type { Calibration } from '../../lib/types';
 import { CLI, runSsn, type Run } from '../helpers/cli';
+import { tinyModel } from '../helpers/tinyModel';
 
 async function ssn(...args: string[]): Promise<Run> {
   return runSsn(args, { env: { ...process.env, OMP_NUM_THREADS: '2' } });
@@ -63,13 +64,7 @@ beforeAll(async () => {
   await writeFolder(path.join(tmp, 'normals'), 0, 5, 0);
   await writeFolder(path.join(tmp, 'bench', 'train'), 100, 2, 0);
   await writeFolder(path.join(tmp, 'bench', 'test'), 200, 4, 3);
-  const model = await SuperSimpleNet.create({
-    backbone: { arch: 'resnet18', random: true },
-    imageSize: 64,
-    device: 'cpu',
-    seed: 3,
-    logger: () => undefined,
-  });
+  const model = await tinyModel(64, 3);
   plain = path.join(tmp, 'plain.safetensors');
   await model.save(plain);
   await model.dispose();
@@ -111,13 +106,7 @@ test('ssn calibrate on normal images only, in place, with --quantile and --json'
 });
 
 test('ssn calibrate on the checkpoint of an interrupted run keeps what the resume needs', async () => {
-  const model = await SuperSimpleNet.create({
-    backbone: { arch: 'resnet18', random: true },
-    imageSize: 64,
-    device: 'cpu',
-    seed: 3,
-    logger: () => undefined,
-  });
+  const model = await tinyModel(64, 3);
   const items = [0, 1, 2, 3].map((i) => ({ id: `${i}`, image: path.join(tmp, 'val', 'good', `${i}.png`), label: 0 as const }));
   const options = { epochs: 6, batchSize: 2 };
   const ckpt = path.join(tmp, 'run.ckpt.safetensors');

@@ -11,8 +11,8 @@ import { main } from '../../lib/cli/ssn';
 import { loadKsdd2 } from '../../lib/data/ksdd2';
 import { readPickle } from '../../lib/data/pickle';
 import { loadSensum } from '../../lib/data/sensum';
-import { SuperSimpleNet } from '../../lib/model';
 import { entry, square, writePickle, writePng } from '../helpers/datasetTree';
+import { tinyModel } from '../helpers/tinyModel';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'splits');
 
@@ -119,13 +119,7 @@ describe('ssn eval end to end', () => {
       await writePng(path.join(c, 'ground_truth', 'cut', `00${i}_mask.png`), 40, 40, square(8 + i, 10, 12), 1);
     }
     const modelFile = path.join(tmp, 'tiny.safetensors');
-    const model = await SuperSimpleNet.create({
-      backbone: { arch: 'resnet18', random: true },
-      imageSize: 64,
-      device: 'cpu',
-      seed: 3,
-      logger: () => undefined,
-    });
+    const model = await tinyModel(64, 3);
     await model.save(modelFile);
     await model.dispose();
 

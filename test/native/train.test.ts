@@ -13,6 +13,7 @@ import type { DatasetItem } from '../../lib/data/dataset';
 import { SuperSimpleNet } from '../../lib/model';
 import type { RawImage, TrainOptions, TrainProgress } from '../../lib/types';
 import { testImage } from '../helpers/images';
+import { tinyModel as tinyModelOf } from '../helpers/tinyModel';
 
 const SIZE = 64;
 let dir: string;
@@ -24,14 +25,8 @@ function image(seed: number, width = 80, height = 72): RawImage {
 const NORMAL: DatasetItem[] = Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`, image: image(i), label: 0 }));
 const BASE: TrainOptions = { epochs: 3, batchSize: 4, segLr: 1e-3, decLr: 1e-3 };
 
-async function tinyModel(): Promise<SuperSimpleNet> {
-  return SuperSimpleNet.create({
-    backbone: { arch: 'resnet18', random: true },
-    imageSize: SIZE,
-    device: 'cpu',
-    seed: 5,
-    logger: () => undefined,
-  });
+function tinyModel(): Promise<SuperSimpleNet> {
+  return tinyModelOf(SIZE, 5);
 }
 
 async function outputs(model: SuperSimpleNet): Promise<number[]> {

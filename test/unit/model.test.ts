@@ -83,7 +83,10 @@ describe('SuperSimpleNet.create: options', () => {
   it.each([
     [{ imageSize: 12 }, 'Expected an integer between 13 and 16384 for imageSize but received 12 (number)'],
     [{ imageSize: [64, 64.5] }, 'for imageSize[1] (width) but received 64.5 (number)'],
-    [{ imageSize: [64] }, 'Expected an integer from 13 to 16384 or a [height, width] pair of them for imageSize but received an array of length 1'],
+    [
+      { imageSize: [64] },
+      'Expected an integer from 13 to 16384 or a [height, width] pair of them for imageSize but received an array of length 1',
+    ],
     [{ imageSize: '256' }, "for imageSize but received '256' (string)"],
     [{ device: 'gpu' }, "Expected one of 'auto', 'cpu', 'cuda' for device but received 'gpu' (string)"],
     [{ seed: -1 }, 'Expected an integer >= 0 for seed but received -1 (number)'],

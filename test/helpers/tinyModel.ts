@@ -1,0 +1,12 @@
+import { SuperSimpleNet } from '../../lib';
+
+/** A silent CPU model on a random resnet18 backbone: the native tests' smallest real model. */
+export function tinyModel(imageSize: number, seed: number): Promise<SuperSimpleNet> {
+  return SuperSimpleNet.create({
+    backbone: { arch: 'resnet18', random: true },
+    imageSize,
+    device: 'cpu',
+    seed,
+    logger: () => undefined,
+  });
+}
