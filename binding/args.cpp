@@ -173,6 +173,7 @@ ssn::CreateOptions parse_create_options(const Napi::Value& value) {
   }
   options.head_weights = optional_string(obj, "headWeights", options.head_weights);
   options.head_format = ssn::parse_head_format(optional_string(obj, "headFormat", "auto"));
+  options.variant = ssn::parse_model_variant(optional_string(obj, "variant", "icpr"));
 
   Napi::Value image_h = obj.Get("imageH");
   if (!image_h.IsUndefined()) {

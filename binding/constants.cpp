@@ -3,6 +3,7 @@
 #include "common/limits.h"
 #include "common/precision.h"
 #include "model/backbone.h"
+#include "model/variant.h"
 
 namespace ssn_binding {
 
@@ -16,6 +17,10 @@ Napi::Object make_constants(Napi::Env env) {
   for (ssn::Precision p : {ssn::Precision::Float32, ssn::Precision::Float16, ssn::Precision::BFloat16})
     precisions.Set(precisions.Length(), Napi::String::New(env, ssn::precision_name(p)));
   out.Set("precisions", precisions);
+  Napi::Array variants = Napi::Array::New(env);
+  for (ssn::ModelVariant v : {ssn::ModelVariant::Icpr, ssn::ModelVariant::Jims})
+    variants.Set(variants.Length(), Napi::String::New(env, ssn::model_variant_name(v)));
+  out.Set("variants", variants);
   out.Set("minModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMinModelSide)));
   out.Set("maxModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxModelSide)));
   out.Set("maxInputSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxInputSide)));

@@ -3,7 +3,7 @@
  * users see the typed facade of types.ts, never these.
  */
 import type { NativeConstants } from './constants';
-import type { BackboneArch, Device, Precision, RuntimeOptions, TrainProgress, TrainSummary } from './types';
+import type { BackboneArch, Device, ModelVariant, Precision, RuntimeOptions, TrainProgress, TrainSummary } from './types';
 
 export interface NativeCreateOptions {
   arch: BackboneArch;
@@ -11,6 +11,7 @@ export interface NativeCreateOptions {
   randomBackbone: boolean;
   headWeights: string;
   headFormat: 'official' | 'anomalib' | 'auto';
+  variant?: ModelVariant;
   imageH: number;
   imageW: number;
   device: Device;

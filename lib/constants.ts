@@ -10,6 +10,9 @@ export const BACKBONE_ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet5
 /** Numeric precisions of inference and training (cpp/common/precision.h). */
 export const PRECISIONS = ['fp32', 'fp16', 'bf16'] as const;
 
+/** Which published model the heads are: ICPR 2024, or the 2025 extension (JIMS, "No Label Left Behind"). */
+export const MODEL_VARIANTS = ['icpr', 'jims'] as const;
+
 /** Where inference and training run. */
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
 
@@ -26,6 +29,7 @@ export const MAX_THREADS = 1024;
 export interface NativeConstants {
   backbones: readonly string[];
   precisions: readonly string[];
+  variants: readonly string[];
   minModelSide: number;
   maxModelSide: number;
   maxInputSide: number;
@@ -35,6 +39,7 @@ export interface NativeConstants {
 export const EXPECTED_NATIVE_CONSTANTS: NativeConstants = {
   backbones: BACKBONE_ARCHS,
   precisions: PRECISIONS,
+  variants: MODEL_VARIANTS,
   minModelSide: MIN_MODEL_SIDE,
   maxModelSide: MAX_MODEL_SIDE,
   maxInputSide: MAX_INPUT_SIDE,

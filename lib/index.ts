@@ -24,6 +24,7 @@ export type {
   LoadOptions,
   Logger,
   ModelInfo,
+  ModelVariant,
   Precision,
   Prediction,
   PredictOptions,

@@ -1,8 +1,8 @@
 /** Checks of the public options and their translation into the addon's NativeCreateOptions. */
 import { defaultBackbonePath } from './weights';
 import { expectBoolean, expectFunction, expectInteger, expectObject, expectOneOf, expectString, invalidOption } from './errors';
-import { BACKBONE_ARCHS, DEVICES, MAX_MODEL_SIDE, MAX_THREADS, MIN_MODEL_SIDE, PRECISIONS } from './constants';
-import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type RuntimeOptions } from './types';
+import { BACKBONE_ARCHS, DEVICES, MAX_MODEL_SIDE, MAX_THREADS, MIN_MODEL_SIDE, MODEL_VARIANTS, PRECISIONS } from './constants';
+import { DEFAULT_BACKBONE, type BackboneArch, type Device, type Logger, type ModelVariant, type RuntimeOptions } from './types';
 import type { NativeCreateOptions } from './binding';
 
 const HEAD_FORMATS = ['official', 'anomalib', 'auto'] as const;
@@ -85,10 +85,12 @@ export async function resolveCreateOptions(options: unknown): Promise<ResolvedCr
   const backbone = checkBackbone(opts.backbone);
   let headWeights = '';
   let headFormat: NativeCreateOptions['headFormat'] = 'auto';
+  let variant: ModelVariant = 'icpr';
   if (opts.heads !== undefined) {
     expectObject(opts.heads, 'heads');
     headWeights = expectString(opts.heads.weights, 'heads.weights');
     if (opts.heads.format !== undefined) headFormat = expectOneOf(opts.heads.format, 'heads.format', HEAD_FORMATS);
+    if (opts.heads.variant !== undefined) variant = expectOneOf(opts.heads.variant, 'heads.variant', MODEL_VARIANTS);
   }
   const [imageH, imageW] = checkImageSize(opts.imageSize);
   const device = checkDevice(opts.device);
@@ -104,6 +106,7 @@ export async function resolveCreateOptions(options: unknown): Promise<ResolvedCr
       randomBackbone: backbone.random,
       headWeights,
       headFormat,
+      variant,
       imageH,
       imageW,
       device,

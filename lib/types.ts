@@ -1,7 +1,7 @@
 /**
  * Public types of the supersimplenet API, and the contract of the native addon behind it.
  */
-import type { BACKBONE_ARCHS, DEVICES, PRECISIONS } from './constants';
+import type { BACKBONE_ARCHS, DEVICES, MODEL_VARIANTS, PRECISIONS } from './constants';
 import type { DatasetItem } from './data/dataset';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
@@ -21,10 +21,20 @@ export interface BackboneSpec {
   random?: boolean;
 }
 
+/**
+ * Which published model the heads are. 'icpr' (default): ICPR 2024, both heads read the adapted features.
+ * 'jims': the 2025 extension ("No Label Left Behind", official commit 98ab4d5), whose classification head reads the
+ * non-adapted features. Their checkpoints have the same keys and shapes, so a JIMS checkpoint must be named as one.
+ * JIMS models predict, save and load; training is implemented for 'icpr'.
+ */
+export type ModelVariant = (typeof MODEL_VARIANTS)[number];
+
 export interface HeadsSpec {
   /** Official `weights.pt` or an anomalib checkpoint. */
   weights: string;
   format?: 'official' | 'anomalib' | 'auto';
+  /** Default 'icpr'. */
+  variant?: ModelVariant;
 }
 
 export type Logger = (line: string) => void;
@@ -147,6 +157,7 @@ export interface BatchOptions extends PredictOptions {
 
 export interface ModelInfo {
   formatVersion: number;
+  variant: ModelVariant;
   backbone: { arch: BackboneArch; source: string; preprocessing: { bgr: boolean; scale: number; mean: number[]; std: number[] } };
   imageSize: [number, number];
   featureChannels: number;

@@ -85,6 +85,7 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   check_runtime_options(device, options.precision, options.threads);
   ModelConfig config;
   config.arch = options.arch;
+  config.variant = options.variant;
   config.image_h = options.image_h;
   config.image_w = options.image_w;
   ModelConfig::from_json(config.to_json());  // validates sizes before building anything
@@ -93,7 +94,7 @@ std::unique_ptr<Engine> Engine::create(const CreateOptions& options) {
   {
     std::lock_guard<std::mutex> seeded(seeded_construction_mutex());  // see api/process_settings.h
     torch::manual_seed(options.seed);
-    net = SuperSimpleNet(config.arch, config.image_h, config.image_w);
+    net = SuperSimpleNet(config.arch, config.image_h, config.image_w, config.variant);
     if (options.head_weights.empty()) net->init_heads();
   }
   config.preprocessing = net->backbone()->preprocessing();
@@ -153,7 +154,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const LoadOptions&
       network_tensors.insert(kv);
     }
   }
-  SuperSimpleNet net(config.arch, config.image_h, config.image_w);
+  SuperSimpleNet net(config.arch, config.image_h, config.image_w, config.variant);
   assign_tensors(same_name_assignments(*net), network_tensors, "tensors of " + path,
                  unexpected_keys(*net, network_tensors));
   const Json training = config.training;
@@ -282,6 +283,7 @@ std::string Engine::info_json() {
 
   Json info = Json::object();
   info["formatVersion"] = Json(config_.format_version);
+  info["variant"] = Json(model_variant_name(config_.variant));
   info["backbone"] = backbone_info;
   info["imageSize"] = size;
   info["featureChannels"] = Json(net_->feature_channels());

@@ -29,6 +29,7 @@ struct CreateOptions {
   bool random_backbone = false;               // allowed only when asked: benchmarks need no weights
   std::string head_weights;                   // optional official weights.pt / anomalib checkpoint
   HeadFormat head_format = HeadFormat::Auto;  // Auto: what the checkpoint's keys show
+  ModelVariant variant = ModelVariant::Icpr;  // which published model the heads are (the keys cannot tell)
   int64_t image_h = 256;
   int64_t image_w = 256;
   DevicePreference device = DevicePreference::Auto;

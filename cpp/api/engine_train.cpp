@@ -128,6 +128,12 @@ void Engine::restore_training(const Json& training, const NamedTensors& tensors,
 TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, const TrainProgressCallback& progress,
                            const std::atomic<bool>* cancel) {
   const auto start = std::chrono::steady_clock::now();
+  if (config_.variant != ModelVariant::Icpr) {
+    throw Error(ErrorCode::Config,
+                std::string("training is implemented for the icpr variant; this model is ") +
+                    model_variant_name(config_.variant),
+                "train an icpr model (the default variant); jims models predict, import and save");
+  }
   if (data.height() != config_.image_h || data.width() != config_.image_w) {
     throw Error(ErrorCode::Shape,
                 "the training set holds " + std::to_string(data.height()) + "x" + std::to_string(data.width()) +

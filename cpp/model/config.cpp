@@ -29,6 +29,7 @@ Json ModelConfig::to_json() const {
   Json j = Json::object();
   j["format_version"] = Json(format_version);
   j["arch"] = Json(backbone_arch_name(arch));
+  j["variant"] = Json(model_variant_name(variant));
   Json pre = Json::object();
   pre["bgr"] = Json(preprocessing.bgr);
   pre["scale"] = Json(static_cast<double>(preprocessing.scale));
@@ -65,6 +66,14 @@ ModelConfig ModelConfig::from_json(const Json& j) {
     c.arch = parse_backbone_arch(arch);
   } catch (const Error& e) {
     throw Error(ErrorCode::Config, std::string("Invalid model config field \"arch\": ") + e.what(), e.hint());
+  }
+
+  if (j.contains("variant")) {
+    try {
+      c.variant = parse_model_variant(string_field(j, "variant", "variant"));
+    } catch (const Error& e) {
+      throw Error(ErrorCode::Config, std::string("Invalid model config field \"variant\": ") + e.what(), e.hint());
+    }
   }
 
   const Json& pre = field(j, "preprocessing", "preprocessing");

@@ -7,6 +7,7 @@
 #include "io/json.h"
 #include "model/backbone.h"
 #include "model/calibration.h"
+#include "model/variant.h"
 
 namespace ssn {
 
@@ -15,6 +16,7 @@ constexpr int kModelFormatVersion = 1;
 struct ModelConfig {
   int format_version = kModelFormatVersion;
   BackboneArch arch = BackboneArch::KerasResNet50;
+  ModelVariant variant = ModelVariant::Icpr;  // absent in a file: icpr (files from before variants)
   // The backbone's preprocessing, stored so that a reader needs no code to know it.
   Preprocessing preprocessing = default_preprocessing(BackboneArch::KerasResNet50);
   int64_t image_h = 256;

@@ -40,7 +40,8 @@ const typename ModuleType::ContainedType& layer(const nn::Sequential& sequence, 
 
 }  // namespace
 
-DiscriminatorImpl::DiscriminatorImpl(int64_t c) : nn::Module("Discriminator") {
+DiscriminatorImpl::DiscriminatorImpl(int64_t c, bool cls_on_adapted)
+    : nn::Module("Discriminator"), cls_on_adapted_(cls_on_adapted) {
   seg_ = register_module("seg", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, kSegHidden, 1).bias(true)),
                                                nn::BatchNorm2d(nn::BatchNorm2dOptions(kSegHidden)),
                                                nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kSegSlope)),
@@ -51,10 +52,11 @@ DiscriminatorImpl::DiscriminatorImpl(int64_t c) : nn::Module("Discriminator") {
   fc_score_ = register_module("fc_score", nn::Linear(nn::LinearOptions(2 * kClsChannels + 2, 1)));
 }
 
-HeadOutput DiscriminatorImpl::forward(const torch::Tensor& adapted, bool stop_grad) {
-  torch::Tensor seg = seg_->forward(adapted);
+HeadOutput DiscriminatorImpl::forward(const torch::Tensor& seg_features, const torch::Tensor& cls_features,
+                                      bool stop_grad) {
+  torch::Tensor seg = seg_->forward(seg_features);
   torch::Tensor map_for_cls = stop_grad ? seg.detach() : seg;
-  torch::Tensor dec = dec_head_->forward(torch::cat({adapted, map_for_cls}, 1));
+  torch::Tensor dec = dec_head_->forward(torch::cat({cls_features, map_for_cls}, 1));
   return {seg, fc_score_->forward(pool_for_score(dec, map_for_cls)).reshape({-1})};
 }
 
@@ -72,7 +74,7 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
   const torch::Tensor a_matrix = adaptor.w.view({channels, adaptor.w.size(1)});
   out.adaptor_macs_per_pixel = adaptor.w.numel();
 
-  // The adaptor is a 1x1 convolution feeding only the two heads: folded into both, it costs nothing.
+  // The adaptor is a 1x1 convolution feeding only the heads: folded into them, it costs nothing.
   // seg: W_s (A f + a) + b_s = (W_s A) f + (W_s a + b_s).
   RawConv seg = raw_conv(layer<nn::Conv2d>(seg_, 0));
   const torch::Tensor ws = seg.w.view({seg.w.size(0), channels});
@@ -82,21 +84,25 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
   out.seg_hidden = to_folded(seg, options);
   out.seg_out = fold_conv_bn(layer<nn::Conv2d>(seg_, 3), nullptr, options);
 
-  // dec on cat(A f + a, map): the feature taps become W_d A; the adaptor bias a meets only the taps that fall
-  // inside the zero-padded map, so its part is a fixed per-position map: conv(ones, sum_c W_d[:, c] a_c).
-  RawConv dec = raw_conv(layer<nn::Conv2d>(dec_head_, 0));
-  const int64_t out_c = dec.w.size(0), kh = dec.w.size(2), kw = dec.w.size(3);
-  const torch::Tensor wd_feat = dec.w.slice(1, 0, channels), wd_map = dec.w.slice(1, channels, channels + 1);
-  const torch::Tensor taps = wd_feat.permute({0, 2, 3, 1}).reshape({out_c * kh * kw, channels});
-  const torch::Tensor folded_taps =
-      times_adaptor(taps, a_matrix, options.device).view({out_c, kh, kw, a_matrix.size(1)}).permute({0, 3, 1, 2});
-  const torch::Tensor bias_taps = taps.matmul(adaptor.b).view({out_c, 1, kh, kw});
-  dec.w = torch::cat({folded_taps, wd_map}, 1);
-  const torch::Tensor dec_scale = fold_batchnorm(dec, layer<nn::BatchNorm2d>(dec_head_, 1));
-  const torch::Tensor bias_map =
-      torch::conv2d(torch::ones({1, 1, fh, fw}, torch::kDouble), bias_taps, {}, dec.stride, dec.padding, dec.dilation);
-  out.dec = to_folded(dec, options);
-  out.dec_bias_map = to_plan(bias_map * dec_scale.view({1, -1, 1, 1}), options);
+  if (cls_on_adapted_) {
+    // dec on cat(A f + a, map): the feature taps become W_d A; the adaptor bias a meets only the taps that fall
+    // inside the zero-padded map, so its part is a fixed per-position map: conv(ones, sum_c W_d[:, c] a_c).
+    RawConv dec = raw_conv(layer<nn::Conv2d>(dec_head_, 0));
+    const int64_t out_c = dec.w.size(0), kh = dec.w.size(2), kw = dec.w.size(3);
+    const torch::Tensor wd_feat = dec.w.slice(1, 0, channels), wd_map = dec.w.slice(1, channels, channels + 1);
+    const torch::Tensor taps = wd_feat.permute({0, 2, 3, 1}).reshape({out_c * kh * kw, channels});
+    const torch::Tensor folded_taps =
+        times_adaptor(taps, a_matrix, options.device).view({out_c, kh, kw, a_matrix.size(1)}).permute({0, 3, 1, 2});
+    const torch::Tensor bias_taps = taps.matmul(adaptor.b).view({out_c, 1, kh, kw});
+    dec.w = torch::cat({folded_taps, wd_map}, 1);
+    const torch::Tensor dec_scale = fold_batchnorm(dec, layer<nn::BatchNorm2d>(dec_head_, 1));
+    const torch::Tensor bias_map = torch::conv2d(torch::ones({1, 1, fh, fw}, torch::kDouble), bias_taps, {}, dec.stride,
+                                                 dec.padding, dec.dilation);
+    out.dec = to_folded(dec, options);
+    out.dec_bias_map = to_plan(bias_map * dec_scale.view({1, -1, 1, 1}), options);
+  } else {  // dec on cat(f, map): the features are not adapted, only its BatchNorm folds
+    out.dec = fold_conv_bn(layer<nn::Conv2d>(dec_head_, 0), &layer<nn::BatchNorm2d>(dec_head_, 1), options);
+  }
 
   // Copies, never views: the plan is a frozen snapshot until the engine rebuilds it.
   const torch::ScalarType dtype = precision_dtype(options.precision);
@@ -108,7 +114,9 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
 HeadOutput FoldedHeads::forward(const torch::Tensor& features) const {
   torch::Tensor hidden = seg_hidden.forward(features);
   torch::Tensor seg = seg_out.forward(torch::leaky_relu_(hidden, kSegSlope));
-  torch::Tensor d = dec.forward(torch::cat({features, seg}, 1)).add_(dec_bias_map).relu_();
+  torch::Tensor d = dec.forward(torch::cat({features, seg}, 1));
+  if (dec_bias_map.defined()) d.add_(dec_bias_map);
+  d.relu_();
   return {seg, torch::linear(pool_for_score_eval(d, seg), fc_weight, fc_bias).reshape({-1})};
 }
 

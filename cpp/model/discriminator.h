@@ -22,7 +22,8 @@ struct HeadOutput {
 // The heads in eval mode with the adaptor and both BatchNorms folded in (see DiscriminatorImpl::fold).
 struct FoldedHeads {
   FoldedConv seg_hidden, seg_out, dec;  // the adaptor is folded into seg_hidden and dec
-  torch::Tensor dec_bias_map;           // the adaptor bias through dec's zero padding, [1,128,fh,fw]
+  torch::Tensor dec_bias_map;           // the adaptor bias through dec's zero padding, [1,128,fh,fw]; undefined
+                                        // when dec reads non-adapted features
   torch::Tensor fc_weight, fc_bias;
   int64_t adaptor_macs_per_pixel = 0;  // for the official FLOP count, which counts the adaptor
 
@@ -38,13 +39,16 @@ struct FoldedHeads {
 
 class DiscriminatorImpl : public torch::nn::Module {
  public:
-  explicit DiscriminatorImpl(int64_t channels);
+  // cls_on_adapted: the classification head reads the adapted features (ICPR) or the non-adapted ones (JIMS).
+  DiscriminatorImpl(int64_t channels, bool cls_on_adapted);
 
-  // stop_grad detaches the map copies fed to the classification head (forward values unchanged).
-  HeadOutput forward(const torch::Tensor& adapted, bool stop_grad);
+  // seg_features feed the segmentation head, cls_features (with its map) the classification head. stop_grad
+  // detaches the map copies fed to the classification head (forward values unchanged).
+  HeadOutput forward(const torch::Tensor& seg_features, const torch::Tensor& cls_features, bool stop_grad);
+  bool cls_on_adapted() const { return cls_on_adapted_; }
 
-  // Folds `adaptor` (which feeds only these heads) and both BatchNorms into an eval-mode copy for
-  // features of fh x fw.
+  // Folds `adaptor` (which feeds only these heads: the segmentation head, and the classification head when it
+  // reads adapted features) and both BatchNorms into an eval-mode copy for features of fh x fw.
   FoldedHeads fold(const FeatureAdaptorImpl& adaptor, const PlanOptions& options, int64_t fh, int64_t fw) const;
 
   // Trainable parameters by optimiser group (spec section 8).
@@ -55,6 +59,7 @@ class DiscriminatorImpl : public torch::nn::Module {
   torch::nn::Sequential seg_{nullptr};
   torch::nn::Sequential dec_head_{nullptr};
   torch::nn::Linear fc_score_{nullptr};
+  bool cls_on_adapted_;
 };
 TORCH_MODULE(Discriminator);
 

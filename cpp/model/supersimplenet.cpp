@@ -24,8 +24,8 @@ bool is_head_key(const std::string& key) {
 
 }  // namespace
 
-SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w)
-    : image_h_(image_h), image_w_(image_w) {
+SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w, ModelVariant variant)
+    : image_h_(image_h), image_w_(image_w), variant_(variant) {
   static_assert(kMinModelSide == kBlurKernelSize / 2 + 1, "the blur's reflect padding sets the smallest model side");
   if (image_h < kMinModelSide || image_w < kMinModelSide) {
     std::ostringstream os;
@@ -37,7 +37,7 @@ SuperSimpleNetImpl::SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64
   const int64_t c = feature_channels();
 
   adaptor_ = register_module("feature_adaptor", FeatureAdaptor(c));
-  discriminator_ = register_module("discriminator", Discriminator(c));
+  discriminator_ = register_module("discriminator", Discriminator(c, variant == ModelVariant::Icpr));
 
   blur_kernel_ = gaussian_kernel2d(kBlurKernelSize, kBlurSigma);
   init_heads();
@@ -74,14 +74,17 @@ torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
 
 torch::Tensor SuperSimpleNetImpl::adapt(const torch::Tensor& features) { return adaptor_->forward(features); }
 
-HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& adapted, bool stop_grad) {
-  if (adapted.dim() != 4 || adapted.size(1) != feature_channels()) {
-    std::ostringstream os;
-    os << "Expected adapted features shaped [B," << feature_channels() << ",h,w] but received " << adapted.sizes()
-       << ".";
-    throw Error(ErrorCode::Shape, os.str());
+HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& seg_features, const torch::Tensor& cls_features,
+                                     bool stop_grad) {
+  for (const torch::Tensor* t : {&seg_features, &cls_features}) {
+    if (t->dim() != 4 || t->size(1) != feature_channels() || t->sizes() != seg_features.sizes()) {
+      std::ostringstream os;
+      os << "Expected head features shaped [B," << feature_channels() << ",h,w], both alike, but received "
+         << seg_features.sizes() << " and " << cls_features.sizes() << ".";
+      throw Error(ErrorCode::Shape, os.str());
+    }
   }
-  return discriminator_->forward(adapted, stop_grad);
+  return discriminator_->forward(seg_features, cls_features, stop_grad);
 }
 
 torch::Tensor SuperSimpleNetImpl::anomaly_map(const torch::Tensor& seg_logits) {
@@ -101,7 +104,9 @@ InferenceOutput SuperSimpleNetImpl::infer(const torch::Tensor& x) {
     throw Error(ErrorCode::Internal, "SuperSimpleNet::infer() called in training mode.",
                 "Call eval() on the network before inference.");
   }
-  HeadOutput out = heads(adapt(extract_features(x)), false);
+  const torch::Tensor features = extract_features(x);
+  const torch::Tensor adapted = adapt(features);
+  HeadOutput out = heads(adapted, cls_features(features, adapted), false);
   return {anomaly_map(out.seg_logits), out.score_logit};
 }
 

@@ -14,6 +14,7 @@
 #include "model/backbone.h"
 #include "model/discriminator.h"
 #include "model/feature_adaptor.h"
+#include "model/variant.h"
 
 namespace ssn {
 
@@ -28,15 +29,21 @@ void check_model_input(const torch::Tensor& x, int64_t image_h, int64_t image_w)
 
 class SuperSimpleNetImpl : public torch::nn::Module {
  public:
-  SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w);
+  SuperSimpleNetImpl(BackboneArch arch, int64_t image_h, int64_t image_w, ModelVariant variant = ModelVariant::Icpr);
 
   // Backbone (always eval mode, no grad) + upscale to 2x layer2 size (bilinear, align_corners true),
   // concat [layer2, layer3], 3x3 avg-pool counting the padding. x: preprocessed [B,3,H,W].
   torch::Tensor extract_features(const torch::Tensor& x);
   torch::Tensor adapt(const torch::Tensor& features);  // 1x1 conv with bias
-  // Segmentation head, then classification head on [adapted, M_o]. stop_grad detaches the map copies
-  // fed to the classification head (forward values unchanged).
-  HeadOutput heads(const torch::Tensor& adapted, bool stop_grad);
+  // Segmentation head on seg_features, then classification head on [cls_features, M_o]: the adapted
+  // features for both in the ICPR variant, the non-adapted ones for the classification head in JIMS (see
+  // cls_features()). stop_grad detaches the map copies fed to the classification head (forward values unchanged).
+  HeadOutput heads(const torch::Tensor& seg_features, const torch::Tensor& cls_features, bool stop_grad);
+  // What the classification head reads in this variant: `adapted` (ICPR) or `features` (JIMS).
+  const torch::Tensor& cls_features(const torch::Tensor& features, const torch::Tensor& adapted) const {
+    return variant_ == ModelVariant::Icpr ? adapted : features;
+  }
+  ModelVariant variant() const { return variant_; }
   // Bilinear (align_corners false) to the model size, then the 25x25 sigma-4 Gaussian with reflect padding.
   torch::Tensor anomaly_map(const torch::Tensor& seg_logits);
   // Eval-mode inference; callers hold a NoGradGuard / InferenceMode.
@@ -70,6 +77,7 @@ class SuperSimpleNetImpl : public torch::nn::Module {
   Discriminator discriminator_{nullptr};
   torch::Tensor blur_kernel_;  // [1,1,25,25] non-persistent
   int64_t image_h_, image_w_;
+  ModelVariant variant_;
 };
 TORCH_MODULE(SuperSimpleNet);
 

@@ -45,6 +45,9 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   if (config.precision == Precision::Float16 && (scaler == nullptr || !scaler->enabled())) {
     throw Error(ErrorCode::Internal, "train_step: fp16 needs an enabled gradient scaler");
   }
+  if (net->variant() != ModelVariant::Icpr) {
+    throw Error(ErrorCode::Internal, "train_step: only the icpr variant trains (its heads read the adapted features)");
+  }
   net->train(true);
   optimizer.zero_grad();
   const torch::Device device = net->adaptor_parameters()[0].device();
@@ -69,7 +72,7 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     // Cast once here rather than in each head's convolution (the same rounding either way).
     torch::Tensor head_input = mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed;
     if (train_channels_last(mixed, device)) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
-    out = net->heads(head_input, config.stop_grad);
+    out = net->heads(head_input, head_input, config.stop_grad);
   }
   // A run that diverged gives NaN or inf outputs, which the losses would turn into libtorch's opaque "input
   // should be between 0 and 1": say what happened instead (one device sync per step).

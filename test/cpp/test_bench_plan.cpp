@@ -22,9 +22,10 @@ void randomise_batchnorms(ssn::SuperSimpleNetImpl& net, int64_t seed) {
 double max_abs(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 double max_abs_value(const torch::Tensor& a) { return a.abs().max().item<double>(); }
 
-void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool channels_last = false) {
+void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool channels_last = false,
+                        ssn::ModelVariant variant = ssn::ModelVariant::Icpr) {
   torch::manual_seed(11);
-  ssn::SuperSimpleNet net(arch, h, w);
+  ssn::SuperSimpleNet net(arch, h, w, variant);
   randomise_batchnorms(*net, 12);
   net->eval();
   const torch::Tensor x = torch::randn({2, 3, h, w});
@@ -71,6 +72,12 @@ SSN_TEST(bench_plan_separable_blur_equals_the_2d_blur) {
 }
 
 SSN_TEST(bench_plan_matches_the_module_on_basic_blocks) { check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96); }
+
+// JIMS: the adaptor folds into the segmentation head only; the classification head reads the raw features.
+SSN_TEST(bench_plan_matches_the_module_in_the_jims_variant) {
+  check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96, false, ssn::ModelVariant::Jims);
+  check_plan_matches(ssn::BackboneArch::ResNet18, 48, 64, true, ssn::ModelVariant::Jims);
+}
 
 SSN_TEST(bench_plan_matches_the_module_in_channels_last) {
   // The memory format CUDA always uses, checked here on the CPU.

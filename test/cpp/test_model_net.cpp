@@ -136,7 +136,7 @@ SSN_TEST(model_net_stop_grad_detaches_the_map_for_the_cls_head) {
   auto adapted = torch::randn({2, 384, 6, 6});
   for (bool stop : {true, false}) {
     net->zero_grad();
-    auto out = net->heads(adapted, stop);
+    auto out = net->heads(adapted, adapted, stop);
     SSN_CHECK(out.seg_logits.sizes() == torch::IntArrayRef({2, 1, 6, 6}));
     SSN_CHECK(out.score_logit.sizes() == torch::IntArrayRef({2}));
     out.score_logit.sum().backward();
@@ -147,7 +147,8 @@ SSN_TEST(model_net_stop_grad_detaches_the_map_for_the_cls_head) {
   // Forward values do not depend on stop_grad.
   net->eval();
   torch::NoGradGuard no_grad;
-  SSN_CHECK(torch::equal(net->heads(adapted, true).score_logit, net->heads(adapted, false).score_logit));
+  SSN_CHECK(
+      torch::equal(net->heads(adapted, adapted, true).score_logit, net->heads(adapted, adapted, false).score_logit));
 }
 
 SSN_TEST(model_net_score_pools_in_the_official_order) {
@@ -163,9 +164,9 @@ SSN_TEST(model_net_score_pools_in_the_official_order) {
   auto select = [&](int64_t col) {
     w.zero_();
     w[0][col] = 1.0f;
-    return net->heads(adapted, false).score_logit.item<float>();
+    return net->heads(adapted, adapted, false).score_logit.item<float>();
   };
-  const auto m = net->heads(adapted, false).seg_logits;
+  const auto m = net->heads(adapted, adapted, false).seg_logits;
   SSN_CHECK_CLOSE(select(256), m.max().item<float>(), 1e-6);
   SSN_CHECK_CLOSE(select(257), m.mean().item<float>(), 1e-6);
   SSN_CHECK(select(3) >= select(131));  // max of channel 3 >= mean of channel 3 (128 + 3)
@@ -219,4 +220,28 @@ SSN_TEST(model_net_load_head_state_round_trip_and_errors) {
   SSN_CHECK_MSG(contains(msg, "discriminator.fc_score.weight (expected [1, 258], received [1, 257]"), msg);
   SSN_CHECK_MSG(contains(msg, "discriminator.extra.weight"), msg);
   SSN_CHECK(!contains(msg, "optimizer.step"));
+}
+
+SSN_TEST(model_net_jims_feeds_the_cls_head_non_adapted_features) {
+  torch::manual_seed(4);
+  ssn::SuperSimpleNet icpr(ssn::BackboneArch::ResNet18, 64, 64, ssn::ModelVariant::Icpr);
+  torch::manual_seed(4);
+  ssn::SuperSimpleNet jims(ssn::BackboneArch::ResNet18, 64, 64, ssn::ModelVariant::Jims);
+  // Same keys and shapes: the variant cannot be read off a checkpoint.
+  const auto a = icpr->head_state(), b = jims->head_state();
+  SSN_CHECK(a.size() == b.size());
+  for (const auto& [key, t] : a) SSN_CHECK_MSG(torch::equal(t, b.at(key)), key);
+  icpr->eval();
+  jims->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({2, 3, 64, 64});
+  const ssn::InferenceOutput oi = icpr->infer(x), oj = jims->infer(x);
+  SSN_CHECK(torch::allclose(oi.map, oj.map));                   // the segmentation head reads the same input
+  SSN_CHECK(!torch::allclose(oi.score_logit, oj.score_logit));  // the classification head does not
+  const torch::Tensor features = jims->extract_features(x);
+  const torch::Tensor adapted = jims->adapt(features);
+  const ssn::HeadOutput by_hand = jims->heads(adapted, features, false);
+  SSN_CHECK(torch::allclose(by_hand.score_logit, oj.score_logit));
+  SSN_CHECK(&jims->cls_features(features, adapted) == &features);
+  SSN_CHECK(&icpr->cls_features(features, adapted) == &adapted);
 }

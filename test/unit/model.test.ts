@@ -46,6 +46,7 @@ describe('SuperSimpleNet.create: options', () => {
         randomBackbone: false,
         headWeights: '/w/weights.pt',
         headFormat: 'official',
+        variant: 'icpr',
         imageH: 192,
         imageW: 320,
         device: 'cpu',
@@ -90,6 +91,7 @@ describe('SuperSimpleNet.create: options', () => {
     [{ imageSize: '256' }, "for imageSize but received '256' (string)"],
     [{ device: 'gpu' }, "Expected one of 'auto', 'cpu', 'cuda' for device but received 'gpu' (string)"],
     [{ seed: -1 }, 'Expected an integer >= 0 for seed but received -1 (number)'],
+    [{ heads: { weights: '/w/weights.pt', variant: 'v3' } }, "Expected one of 'icpr', 'jims' for heads.variant but received 'v3' (string)"],
     [{ logger: 'console' }, "Expected a function for logger but received 'console' (string)"],
     [{ backbone: 'resnet50' }, "Expected one of 'resnet50-keras-imagenet' for backbone but received 'resnet50' (string)"],
     [

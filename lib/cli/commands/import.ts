@@ -10,7 +10,7 @@ import type { BackboneArch, CreateOptions, Device, HeadsSpec } from '../../types
 import { defaultBackbonePath } from '../../weights';
 import { parseSize, UsageError } from '../format';
 import { ensureDir, requireFile } from '../files';
-import { BACKBONE_ARCHS } from '../../constants';
+import { BACKBONE_ARCHS, MODEL_VARIANTS } from '../../constants';
 import { deviceOption } from '../options';
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
@@ -20,6 +20,7 @@ interface ImportOptions {
   backbone?: string;
   weights?: string;
   format: NonNullable<HeadsSpec['format']>;
+  variant: NonNullable<HeadsSpec['variant']>;
   size: string;
   output: string;
   device: Device;
@@ -40,6 +41,11 @@ export function register(program: Command): void {
       'trained heads: official weights.pt or an anomalib checkpoint (default: untrained heads, official initialisation)',
     )
     .addOption(new Option('--format <format>', 'format of --weights').choices(['official', 'anomalib', 'auto']).default('auto'))
+    .addOption(
+      new Option('--variant <variant>', 'which published model --weights are: icpr (2024) or jims (2025; cannot be read off the file)')
+        .choices(MODEL_VARIANTS)
+        .default('icpr'),
+    )
     .option('--size <HxW>', 'model input size, HEIGHTxWIDTH or one number', '256x256')
     .requiredOption('-o, --output <file>', 'the model file to write (.safetensors)')
     .option('--seed <n>', 'seed of the heads initialisation when --weights is not given', '0')
@@ -52,6 +58,9 @@ async function runImport(opts: ImportOptions): Promise<void> {
   const seed = Number(opts.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new UsageError(`Expected --seed to be a non-negative integer but received '${opts.seed}'.`, 'For example --seed 42.');
+  }
+  if (opts.weights === undefined && opts.variant !== 'icpr') {
+    throw new UsageError(`--variant ${opts.variant} describes --weights, which was not given.`, 'Add --weights FILE or drop --variant.');
   }
   if (opts.weights === undefined && opts.format !== 'auto') {
     throw new UsageError(`--format ${opts.format} describes --weights, which was not given.`, 'Add --weights FILE or drop --format.');
@@ -74,7 +83,7 @@ async function runImport(opts: ImportOptions): Promise<void> {
   let heads: HeadsSpec | undefined;
   if (opts.weights !== undefined) {
     await requireFile(opts.weights, 'the head weights (--weights)');
-    heads = { weights: opts.weights, format: opts.format };
+    heads = { weights: opts.weights, format: opts.format, variant: opts.variant };
   } else {
     log(`heads: no --weights given, so the heads get the official initialisation (seed ${seed}); train them before use`);
   }
@@ -93,7 +102,7 @@ async function runImport(opts: ImportOptions): Promise<void> {
     await model.save(opts.output);
     const info = await model.info();
     log(
-      `saved ${opts.output}: ${info.backbone.arch} backbone, ${info.imageSize[0]}x${info.imageSize[1]}, ` +
+      `saved ${opts.output}: ${info.variant} model, ${info.backbone.arch} backbone, ${info.imageSize[0]}x${info.imageSize[1]}, ` +
         `${info.parameters.backbone + info.parameters.heads} parameters, heads ${info.headsTrained ? 'trained' : 'untrained'}`,
     );
   } finally {
