@@ -115,6 +115,24 @@ torch::Tensor dequantize(const Spec& s, torch::Tensor stored) {
   return (q.to(torch::kDouble) * s.scale + s.min).to(torch::kFloat);
 }
 
+// A shard named by the manifest, confined to the model's folder: absolute names, "..", and symlinks that resolve
+// outside it are refused, and nothing about a file outside (not even its size) reaches a message.
+std::filesystem::path confined_shard(const std::string& path, const std::filesystem::path& folder,
+                                     const std::string& name) {
+  const std::filesystem::path relative(name);
+  if (name.empty() || relative.is_absolute() || relative.has_root_name())
+    fail(path, "weight shard '" + name + "' is not a file name inside the model's folder");
+  std::error_code ec;
+  const std::filesystem::path root = std::filesystem::canonical(folder.empty() ? "." : folder, ec);
+  if (ec) fail(path, "its folder cannot be resolved");
+  const std::filesystem::path shard = std::filesystem::weakly_canonical(root / relative, ec);
+  const auto [end, _] = std::mismatch(root.begin(), root.end(), shard.begin(), shard.end());
+  if (ec || end != root.end() || shard == root)
+    fail(path, "weight shard '" + name + "' lies outside the model's folder; refused");
+  if (!std::filesystem::is_regular_file(shard, ec)) fail(path, "weight shard '" + name + "' is missing");
+  return shard;
+}
+
 }  // namespace
 
 NamedTensors read_tfjs_layers_model(const std::string& model_json_path) {
@@ -152,9 +170,7 @@ NamedTensors read_tfjs_layers_model(const std::string& model_json_path) {
     std::string shard_names;
     for (const Json& p : group.at("paths").as_array()) {
       if (!p.is_string()) fail(path, gname + " has a path that is not a string");
-      const std::filesystem::path shard = folder / p.as_string();
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(shard, ec)) fail(path, "weight shard '" + shard.string() + "' is missing");
+      const std::filesystem::path shard = confined_shard(path, folder, p.as_string());
       shards.add(std::make_unique<BinaryFile>(shard.string()));
       shard_names += (shard_names.empty() ? "" : ", ") + p.as_string();
     }

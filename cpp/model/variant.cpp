@@ -4,9 +4,7 @@
 
 namespace ssn {
 
-const char* model_variant_name(ModelVariant variant) {
-  return variant == ModelVariant::Jims ? "jims" : "icpr";
-}
+const char* model_variant_name(ModelVariant variant) { return variant == ModelVariant::Jims ? "jims" : "icpr"; }
 
 ModelVariant parse_model_variant(const std::string& s) {
   if (s == "icpr") return ModelVariant::Icpr;

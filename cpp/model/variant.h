@@ -10,7 +10,7 @@ namespace ssn {
 
 enum class ModelVariant { Icpr, Jims };
 
-const char* model_variant_name(ModelVariant variant);  // "icpr" | "jims"
+const char* model_variant_name(ModelVariant variant);    // "icpr" | "jims"
 ModelVariant parse_model_variant(const std::string& s);  // throws ssn::Error(Input) naming the valid ones
 
 }  // namespace ssn

@@ -125,3 +125,37 @@ SSN_TEST(io_tfjs_rejects_bad_model_json) {
   }
   SSN_CHECK(error_of(dir.file("nope.json")).rfind("ERR_SSN_IO", 0) == 0);
 }
+
+// A manifest must not read files outside the model's folder: not by an absolute name, not through "..", not
+// through a symlink, and a refusal must not leak the outside file's size.
+SSN_TEST(io_tfjs_confines_shards_to_the_model_folder) {
+  ssn_test::TempDir dir("tfjs_confined");
+  const std::filesystem::path model_dir = dir.path() / "model";
+  std::filesystem::create_directories(model_dir);
+  Model m;
+  ssn_test::write_bytes((dir.path() / "secret.bin").string(), m.group2);  // right size for group 2: would load
+  ssn_test::write_bytes((model_dir / "group1-shard1of2.bin").string(), m.group1.substr(0, 10));
+  ssn_test::write_bytes((model_dir / "group1-shard2of2.bin").string(), m.group1.substr(10));
+  std::filesystem::create_symlink(dir.path() / "secret.bin", model_dir / "link.bin");
+  const std::string json = (model_dir / "model.json").string();
+  for (const std::string& name : {(dir.path() / "secret.bin").string(), std::string("../secret.bin"),
+                                  std::string("link.bin"), std::string("sub/../../secret.bin")}) {
+    std::string manifest = m.json;
+    const std::string own = "\"group2-shard1of1.bin\"";
+    manifest.replace(manifest.find(own), own.size(), "\"" + name + "\"");
+    ssn_test::write_bytes(json, manifest);
+    const std::string err = error_of(json);
+    SSN_CHECK_MSG(
+        err.rfind("ERR_SSN_CHECKPOINT", 0) == 0 && (err.find("outside the model's folder") != std::string::npos ||
+                                                    err.find("not a file name inside") != std::string::npos),
+        name + ": " + err);
+    SSN_CHECK_MSG(err.find("hold") == std::string::npos && err.find("bytes") == std::string::npos, name + ": " + err);
+  }
+  // A symlink that stays inside the folder is fine.
+  ssn_test::write_bytes((model_dir / "real.bin").string(), m.group2);
+  std::filesystem::create_symlink(model_dir / "real.bin", model_dir / "inside.bin");
+  std::string manifest = m.json;
+  manifest.replace(manifest.find("\"group2-shard1of1.bin\""), 22, "\"inside.bin\"");
+  ssn_test::write_bytes(json, manifest);
+  SSN_CHECK(ssn::read_tfjs_layers_model(json).size() == 5);
+}
