@@ -13,6 +13,8 @@
 #include <io.h>
 #include <process.h>
 #else
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #endif
 
@@ -102,6 +104,42 @@ long process_id() {
   return static_cast<long>(_getpid());
 #else
   return static_cast<long>(getpid());
+#endif
+}
+
+// The rename is durable only once the folder's entry is on disk too.
+void sync_folder(const std::filesystem::path& folder) {
+#ifndef _WIN32
+  const int fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+#else
+  (void)folder;
+#endif
+}
+
+// "<target>.tmp-<pid>" files of writers that died mid-save (their pid runs no more): removed by the next save of
+// the same target, so that killed saves leave nothing behind for long. Live writers' files are left alone.
+void remove_stale_temp_files(const std::filesystem::path& target) {
+#ifndef _WIN32
+  namespace fs = std::filesystem;
+  const std::string prefix = target.filename().string() + ".tmp-";
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.rfind(prefix, 0) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::stol(digits);
+    if (pid == process_id() || pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
+#else
+  (void)target;
 #endif
 }
 
@@ -203,6 +241,7 @@ void write_safetensors_atomic(const std::string& path, const NamedTensors& tenso
   std::string header_text = header.dump();
   header_text.append((8 - header_text.size() % 8) % 8, ' ');  // keeps the tensor data 8-byte aligned
 
+  remove_stale_temp_files(path);
   const std::string tmp = path + ".tmp-" + std::to_string(process_id());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f)
@@ -229,6 +268,7 @@ void write_safetensors_atomic(const std::string& path, const NamedTensors& tenso
     std::filesystem::remove(tmp, ec);
     throw Error(ErrorCode::Io, "Cannot write '" + path + "': " + reason, "Check free disk space and permissions.");
   }
+  sync_folder(std::filesystem::path(path).parent_path());
 }
 
 }  // namespace ssn

@@ -155,3 +155,19 @@ SSN_TEST(io_safetensors_failed_writes_leave_nothing_behind) {
   SSN_CHECK(!ssn_test::file_exists(dir.file("c.safetensors")));
   SSN_CHECK(leftovers(dir.path()).empty());
 }
+
+// A save killed mid-write leaves "<target>.tmp-<pid>"; the next save of that target removes the files of writers
+// that are gone, and leaves those of live ones (and other targets') alone.
+SSN_TEST(io_safetensors_a_save_removes_the_temp_files_of_dead_writers) {
+  ssn_test::TempDir dir("st_orphans");
+  const std::string target = dir.file("model.safetensors");
+  const std::string dead = target + ".tmp-999999999";  // above any pid_max: no such process
+  const std::string live = target + ".tmp-1";          // init runs as long as the machine does
+  const std::string other = dir.file("other.safetensors.tmp-999999999");
+  const std::string odd = target + ".tmp-notapid";
+  for (const auto& f : {dead, live, other, odd}) ssn_test::write_bytes(f, "partial");
+  ssn::write_safetensors_atomic(target, {{"a", torch::ones({3})}}, {});
+  SSN_CHECK(!ssn_test::file_exists(dead));
+  SSN_CHECK(ssn_test::file_exists(live) && ssn_test::file_exists(other) && ssn_test::file_exists(odd));
+  SSN_CHECK(torch::equal(ssn::read_safetensors(target).tensors.at("a"), torch::ones({3})));
+}
