@@ -22,6 +22,16 @@ export const MIN_MODEL_SIDE = 13;
 export const MAX_MODEL_SIDE = 16384;
 /** The largest side of an input image: bounds width * height * channels. */
 export const MAX_INPUT_SIDE = 2 ** 24;
+/**
+ * The most pixels an encoded input may declare (64 MP): a small file can declare a huge image (a decoding bomb),
+ * and every input is resized to the model size anyway. Larger inputs are refused before they are decoded.
+ */
+export const MAX_INPUT_PIXELS = 64_000_000;
+/**
+ * The encoded formats predict and train accept (sharp's names): rasters only. sharp would also render SVG, which
+ * loads files the SVG references from its own folder, and GIF: an app scoring uploads wants neither.
+ */
+export const INPUT_FORMATS = ['png', 'jpeg', 'tiff', 'webp'] as const;
 /** libtorch intra-op threads a model may ask for (0: libtorch's choice). */
 export const MAX_THREADS = 1024;
 

@@ -7,7 +7,7 @@
 import { promises as fs, type Stats } from 'node:fs';
 import sharp, { type OutputInfo } from 'sharp';
 
-import { MAX_INPUT_SIDE } from './constants';
+import { INPUT_FORMATS, MAX_INPUT_PIXELS, MAX_INPUT_SIDE } from './constants';
 import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
 import { loadNative } from './native';
 import type { RawImage } from './types';
@@ -80,10 +80,12 @@ async function decodeEncoded(source: string | Buffer, name: string): Promise<Nat
     // failOn 'warning' (sharp's default) rejects truncated and corrupt data instead of decoding part of it.
     const image = sharp(source, { autoOrient: true, failOn: 'warning' });
     const meta = await image.metadata();
+    refuseFormatOrSize(meta.format, meta.width, meta.height, name);
     // Gray (+ alpha): its first band is the gray, already 8-bit after sharp's 16-bit reduction.
     const pipeline = (meta.channels ?? 3) <= 2 ? image.extractChannel(0) : image;
     decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
+    if (e instanceof SsnError) throw e;
     throw new SsnError('ERR_SSN_INPUT', `Could not decode image ${name}: ${(e as Error).message}`, DECODE_HINT, {
       cause: e,
     });
@@ -103,6 +105,24 @@ async function decodeEncoded(source: string | Buffer, name: string): Promise<Nat
     height,
     channels,
   };
+}
+
+/** Before any pixel is decoded: only the raster formats, and no more than MAX_INPUT_PIXELS. */
+function refuseFormatOrSize(format: string | undefined, width: number | undefined, height: number | undefined, name: string): void {
+  if (!(INPUT_FORMATS as readonly string[]).includes(format ?? '')) {
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Refused image ${name}: its format is ${format ?? 'unknown'}, not one of ${INPUT_FORMATS.join(', ')}.`,
+      'Convert it to PNG, JPEG, TIFF or WebP (vector and animated formats are not accepted: SVG can load other files).',
+    );
+  }
+  if (width !== undefined && height !== undefined && width * height > MAX_INPUT_PIXELS) {
+    throw new SsnError(
+      'ERR_SSN_INPUT',
+      `Refused image ${name}: ${width}x${height} is ${((width * height) / 1e6).toFixed(1)} MP, more than ${MAX_INPUT_PIXELS / 1e6} MP.`,
+      'Downscale it first: every input is resized to the model size anyway.',
+    );
+  }
 }
 
 /** Typed-array check by tag, which also holds across realms (jest, vm, workers). */

@@ -128,6 +128,29 @@ describe('decodeImage: encoded images', () => {
     const jpeg = await encode(3, 'jpeg');
     await expectInputError(decodeImage(jpeg.subarray(0, jpeg.length - 30)), 'Could not decode image');
   });
+
+  it('refuses SVG and GIF before rendering them: an SVG may load files from its own folder', async () => {
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="8" height="8">' +
+        '<image xlink:href="secret.png" width="8" height="8"/></svg>',
+    );
+    const e = await expectInputError(decodeImage(svg, 'upload'), 'Refused image upload', 'its format is svg');
+    expect(e.hint).toMatch(/PNG, JPEG, TIFF or WebP/);
+    const gif = await sharp(pattern(3), { raw: { width: W, height: H, channels: 3 } })
+      .gif()
+      .toBuffer();
+    await expectInputError(decodeImage(gif), 'its format is gif');
+  });
+
+  it('refuses a decoding bomb (more than 64 MP declared) before decoding it', async () => {
+    // A 9000x9000 PNG of zeros compresses to a few tens of KB but would decode to 81 MP.
+    const bomb = await sharp({ create: { width: 9000, height: 9000, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    expect(bomb.length).toBeLessThan(1 << 20);
+    const e = await expectInputError(decodeImage(bomb), '9000x9000 is 81.0 MP, more than 64 MP');
+    expect(e.hint).toMatch(/Downscale/);
+  });
 });
 
 describe('decodeImage: files', () => {
