@@ -183,6 +183,10 @@ void Engine::check_input(const torch::Tensor& batch) const {
     os << "expected a [B,3," << config_.image_h << "," << config_.image_w << "] batch, received " << batch.sizes();
     throw Error(ErrorCode::Shape, os.str(), "resize inputs to the model size, or use predict() which resizes for you");
   }
+  if (batch.is_floating_point() && !torch::isfinite(batch).all().item<bool>()) {
+    throw Error(ErrorCode::Input, "the input batch holds NaN or infinite values",
+                "pass preprocessed images: finite float32 values");
+  }
 }
 
 void Engine::ensure_plan() {
@@ -210,6 +214,11 @@ InferenceOutput Engine::run_plan(const torch::Tensor& batch) {
 PredictResult Engine::to_result(const InferenceOutput& out, int64_t batch) const {
   torch::Tensor maps = out.map.to(torch::kCPU, torch::kFloat).contiguous();
   torch::Tensor logits = out.score_logit.to(torch::kCPU, torch::kFloat).contiguous();
+  // Never NaN in silence: inputs are finite by now (check_input), so the weights are to blame.
+  if (!torch::isfinite(maps).all().item<bool>() || !torch::isfinite(logits).all().item<bool>()) {
+    throw Error(ErrorCode::Checkpoint, "the model's outputs are not finite (NaN or infinite)",
+                "its weights are damaged or were trained until they diverged: load or train them again");
+  }
   PredictResult result;
   result.batch = batch;
   result.height = config_.image_h;

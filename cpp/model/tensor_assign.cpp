@@ -16,6 +16,7 @@ void assign_tensors(const std::vector<TensorAssignment>& assignments, const Name
                     const std::string& what, const std::vector<std::string>& unexpected) {
   std::vector<std::string> missing;
   std::vector<std::string> misshaped;
+  std::vector<std::string> invalid;
   std::vector<torch::Tensor> values(assignments.size());
   for (size_t i = 0; i < assignments.size(); ++i) {
     const TensorAssignment& a = assignments[i];
@@ -37,7 +38,32 @@ void assign_tensors(const std::vector<TensorAssignment>& assignments, const Name
       misshaped.push_back(os.str());
       continue;
     }
+    // Whole files can still hold wrong values: a float tensor relabelled as an integer type, NaN or infinity, a
+    // negative BatchNorm variance. Each would give silent NaN or constant outputs.
+    if (a.target.is_floating_point()) {
+      if (!value.is_floating_point()) {
+        invalid.push_back(a.source_key + " (stored as " + std::string(c10::toString(value.scalar_type())) +
+                          ", expected a floating-point tensor)");
+        continue;
+      }
+      if (!torch::isfinite(value).all().item<bool>()) {
+        invalid.push_back(a.source_key + " (holds NaN or infinite values)");
+        continue;
+      }
+      const bool variance = ends_with(a.source_key, "running_var") || ends_with(a.source_key, "moving_variance");
+      if (variance && (value < 0).any().item<bool>()) {
+        invalid.push_back(a.source_key + " (a negative variance)");
+        continue;
+      }
+    }
     values[i] = value;
+  }
+  if (!invalid.empty() && missing.empty() && misshaped.empty() && unexpected.empty()) {
+    std::ostringstream os;
+    os << "The " << what << " hold " << invalid.size() << " invalid tensor(s):";
+    for (const auto& k : invalid) os << " " << k;
+    os << ".";
+    throw Error(ErrorCode::Checkpoint, os.str(), "The file is damaged: get or export it again.");
   }
   if (!missing.empty() || !misshaped.empty() || !unexpected.empty()) {
     std::ostringstream os;

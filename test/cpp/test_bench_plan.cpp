@@ -1,5 +1,6 @@
 // The fast inference path (model/inference_plan): same outputs as the trainable module on every backbone
 // family, analytic FLOPs of the paper's model, plan invalidation, the engine's benchmark loop.
+#include <limits>
 #include <string>
 
 #include "api/engine.h"
@@ -155,6 +156,20 @@ SSN_TEST(bench_engine_plan_matches_reference_on_golden_weights) {
     d = std::max(d, static_cast<double>(std::fabs(fast.maps[i] - ref.maps[i])));
   SSN_CHECK_MSG(d <= 1e-4, "map diff " + std::to_string(d));
   for (size_t i = 0; i < 3; ++i) SSN_CHECK_CLOSE(fast.logits[i], ref.logits[i], 1e-4);
+}
+
+// predict never returns NaN in silence: a non-finite input is the caller's error, non-finite outputs the weights'.
+SSN_TEST(bench_engine_refuses_non_finite_inputs_and_outputs) {
+  auto engine = ssn::Engine::create(golden_options());
+  torch::Tensor x = torch::randn({1, 3, 64, 80});
+  x[0][1][5][7] = std::numeric_limits<float>::quiet_NaN();
+  SSN_CHECK_THROWS_CODE(engine->predict_tensor(x), ssn::ErrorCode::Input);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : engine->network()->cls_parameters()) p.fill_(3e38f);  // overflows to inf in the forward
+  }
+  engine->weights_changed();
+  SSN_CHECK_THROWS_CODE(engine->predict_tensor(torch::randn({1, 3, 64, 80})), ssn::ErrorCode::Checkpoint);
 }
 
 SSN_TEST(bench_engine_rebuilds_the_plan_after_weights_changed) {

@@ -1,3 +1,4 @@
+#include <limits>
 // The SuperSimpleNet network: shapes (spec section 2 table), heads, modes, initialisation, head state.
 #include <set>
 
@@ -220,6 +221,29 @@ SSN_TEST(model_net_load_head_state_round_trip_and_errors) {
   SSN_CHECK_MSG(contains(msg, "discriminator.fc_score.weight (expected [1, 258], received [1, 257]"), msg);
   SSN_CHECK_MSG(contains(msg, "discriminator.extra.weight"), msg);
   SSN_CHECK(!contains(msg, "optimizer.step"));
+}
+
+// Whole files with wrong values: each refused by name, nothing assigned.
+SSN_TEST(model_net_load_refuses_nan_relabelled_and_negative_variance_tensors) {
+  torch::manual_seed(5);
+  ssn::SuperSimpleNet net(BackboneArch::ResNet18, 32, 32);
+  ssn::NamedTensors good;
+  for (const auto& kv : net->head_state()) good[kv.first] = kv.second.clone();
+  const torch::Tensor before = good.at("discriminator.seg.0.weight").clone();
+  auto expect_refused = [&](const std::string& key, const torch::Tensor& value, const std::string& why) {
+    auto state = good;
+    state[key] = value;
+    const std::string msg = error_message([&] { net->load_head_state(state); }, ssn::ErrorCode::Checkpoint);
+    SSN_CHECK_MSG(contains(msg, key + " (" + why), msg);
+    SSN_CHECK(torch::equal(net->head_state().at("discriminator.seg.0.weight"), before));
+  };
+  torch::Tensor nan = good.at("discriminator.seg.0.weight").clone();
+  nan.view(-1)[7] = std::numeric_limits<float>::quiet_NaN();
+  expect_refused("discriminator.seg.0.weight", nan, "holds NaN or infinite values");
+  torch::Tensor inf = good.at("discriminator.fc_score.bias").clone().fill_(std::numeric_limits<float>::infinity());
+  expect_refused("discriminator.fc_score.bias", inf, "holds NaN or infinite values");
+  expect_refused("discriminator.fc_score.weight", torch::zeros({1, 258}, torch::kInt), "stored as Int");
+  expect_refused("discriminator.dec_head.1.running_var", -torch::ones({128}), "a negative variance");
 }
 
 SSN_TEST(model_net_jims_feeds_the_cls_head_non_adapted_features) {
