@@ -137,6 +137,10 @@ namespace {
 
 constexpr int kHighestProtocol = 5;
 constexpr size_t kMaxDecimalDigits = 1000;  // wider integers in text form are refused (quadratic conversion)
+// Values pushed and memo entries, over one pickle: a state_dict of the widest backbone needs tens of thousands;
+// a flood of DUP or MEMOIZE opcodes (one byte each) would otherwise cost ~50 bytes of memory per input byte.
+constexpr uint64_t kMaxPushes = uint64_t{1} << 20;
+constexpr size_t kMaxMemo = size_t{1} << 18;
 
 const char* opcode_name(uint8_t op) {
   switch (op) {
@@ -419,7 +423,11 @@ class Machine {
   }
 
   // ---- stack -----------------------------------------------------------------------------------------
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    if (++pushes_ > kMaxPushes)
+      fail("more than " + std::to_string(kMaxPushes) + " values pushed: not a checkpoint (a flood of opcodes?)");
+    stack_.push_back(std::move(v));
+  }
   ValuePtr pop() {
     if (stack_.empty()) fail("stack underflow");
     ValuePtr v = std::move(stack_.back());
@@ -648,7 +656,11 @@ class Machine {
     return v;
   }
 
-  void memo_put(uint64_t key) { memo_[key] = top(); }
+  void memo_put(uint64_t key) {
+    if (memo_.size() >= kMaxMemo && memo_.count(key) == 0)
+      fail("more than " + std::to_string(kMaxMemo) + " memo entries: not a checkpoint");
+    memo_[key] = top();
+  }
   void memo_get(uint64_t key) {
     auto it = memo_.find(key);
     if (it == memo_.end()) fail("memo key " + std::to_string(key) + " was never stored");
@@ -957,6 +969,7 @@ class Machine {
   std::vector<ValuePtr> stack_;
   std::vector<std::vector<ValuePtr>> metastack_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
+  uint64_t pushes_ = 0;
   std::unordered_map<const Value*, DictIndex> index_;
 };
 

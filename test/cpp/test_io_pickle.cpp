@@ -223,6 +223,27 @@ SSN_TEST(io_pickle_deep_nesting_neither_recurses_nor_crashes) {
   v.reset();  // would overflow the stack with a recursive destructor
 }
 
+// A flood of one-byte opcodes that each add a value (DUP) or a memo entry (MEMOIZE) is refused long before it
+// costs memory: a checkpoint never needs millions of them.
+SSN_TEST(io_pickle_dup_and_memo_floods_are_refused) {
+  std::string dup = "\x80\x02K\x01";
+  dup.append(size_t{2} << 20, '2');  // DUP
+  dup += '.';
+  const auto message_of = [](const std::string& pickle) -> std::string {
+    try {
+      ssn::pickle::load(pickle);
+    } catch (const ssn::Error& e) {
+      return e.code() == ssn::ErrorCode::Checkpoint ? e.what() : "wrong code";
+    }
+    return "no error";
+  };
+  SSN_CHECK_MSG(message_of(dup).find("values pushed") != std::string::npos, message_of(dup));
+  std::string memo = "\x80\x04K\x01";
+  memo.append(size_t{1} << 20, '\x94');  // MEMOIZE
+  memo += '.';
+  SSN_CHECK_MSG(message_of(memo).find("memo entries") != std::string::npos, message_of(memo));
+}
+
 SSN_TEST(io_pickle_object_construction_opcodes) {
   // [complex(1.0, 2.0) via NEWOBJ, int('10', base=2) via NEWOBJ_EX, LONG_BINPUT/LONG_BINGET 1000 of it,
   //  -32768 via LONG4, bytearray(b'abc') via BYTEARRAY8]  -- protocol 5
