@@ -1,6 +1,13 @@
 #include "engine_slot.h"
 
+#include "api/process_settings.h"
+
 namespace ssn_binding {
+
+EngineSlot::~EngineSlot() {
+  engine.reset();
+  ssn::release_freed_memory();
+}
 
 int64_t engine_native_bytes(ssn::Engine& engine) {
   int64_t bytes = 0;

@@ -10,6 +10,8 @@
 namespace ssn_binding {
 
 struct EngineSlot {
+  ~EngineSlot();  // frees the engine, then hands the freed pages back to the system
+
   std::unique_ptr<ssn::Engine> engine;
   int64_t native_bytes = 0;  // parameters and buffers, reported to V8 as external memory
   std::mutex run_mutex;      // one job at a time per engine, also for callers that bypass the JS queue

@@ -1,5 +1,9 @@
 #include "api/process_settings.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <string>
 
 #include "common/error.h"
@@ -23,6 +27,12 @@ void configure_cuda_for_model(const torch::Device& device, Precision precision) 
   at::globalContext().setBenchmarkCuDNN(true);
   // libtorch's default lets cuDNN run fp32 convolutions in TF32 on Ampere and later (10-bit mantissa).
   if (precision == Precision::Float32) at::globalContext().setAllowTF32CuDNN(false);
+}
+
+void release_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace ssn
