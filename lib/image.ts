@@ -8,7 +8,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import sharp, { type OutputInfo } from 'sharp';
 
 import { INPUT_FORMATS, MAX_INPUT_PIXELS, MAX_INPUT_SIDE } from './constants';
-import { describe, expectInteger, fromNative, invalidOption, SsnError } from './errors';
+import { describe, expectInteger, expectObject, fromNative, invalidOption, SsnError } from './errors';
 import { loadNative } from './native';
 import type { RawImage } from './types';
 import type { NativeImage } from './binding';
@@ -107,20 +107,56 @@ async function decodeEncoded(source: string | Buffer, name: string): Promise<Nat
   };
 }
 
-/** Before any pixel is decoded: only the raster formats, and no more than MAX_INPUT_PIXELS. */
+/** What encoded inputs predict, train and calibrate accept (process-wide; see setImageInputPolicy). */
+export interface ImageInputPolicy {
+  /** The most pixels an image may declare; larger ones are refused before decoding. Default MAX_INPUT_PIXELS. */
+  maxPixels: number;
+  /** sharp's format names. Default INPUT_FORMATS (png, jpeg, tiff, webp). */
+  formats: readonly string[];
+}
+
+let policy: ImageInputPolicy = { maxPixels: MAX_INPUT_PIXELS, formats: INPUT_FORMATS };
+
+/**
+ * Widens or narrows what encoded inputs are accepted, for the whole process (every model, predict, train,
+ * calibrate). E.g. `{ formats: [...INPUT_FORMATS, 'gif'] }` for GIF frames, `{ maxPixels: 200e6 }` for large
+ * scans. SVG renders files referenced from its own folder: add it only for trusted inputs. Returns the policy now
+ * in force; `setImageInputPolicy({})` leaves it unchanged, and the defaults come back with
+ * `{ maxPixels: MAX_INPUT_PIXELS, formats: INPUT_FORMATS }`.
+ */
+export function setImageInputPolicy(update: Partial<ImageInputPolicy>): ImageInputPolicy {
+  expectObject(update, 'policy');
+  const next = { ...policy };
+  if (update.maxPixels !== undefined) next.maxPixels = expectInteger(update.maxPixels, 'policy.maxPixels', 1);
+  if (update.formats !== undefined) {
+    if (
+      !Array.isArray(update.formats) ||
+      update.formats.length === 0 ||
+      !update.formats.every((f) => typeof f === 'string' && f.length > 0)
+    ) {
+      throw invalidOption('a non-empty array of format names', 'policy.formats', update.formats);
+    }
+    next.formats = Object.freeze([...update.formats]);
+  }
+  policy = next;
+  return { ...policy };
+}
+
+/** Before any pixel is decoded: only the accepted formats, and no more than the policy's pixels. */
 function refuseFormatOrSize(format: string | undefined, width: number | undefined, height: number | undefined, name: string): void {
-  if (!(INPUT_FORMATS as readonly string[]).includes(format ?? '')) {
+  if (!policy.formats.includes(format ?? '')) {
     throw new SsnError(
       'ERR_SSN_INPUT',
-      `Refused image ${name}: its format is ${format ?? 'unknown'}, not one of ${INPUT_FORMATS.join(', ')}.`,
-      'Convert it to PNG, JPEG, TIFF or WebP (vector and animated formats are not accepted: SVG can load other files).',
+      `Refused image ${name}: its format is ${format ?? 'unknown'}, not one of ${policy.formats.join(', ')}.`,
+      'Convert it to PNG, JPEG, TIFF or WebP (vector and animated formats are off by default: SVG can load other ' +
+        'files), or widen setImageInputPolicy({ formats }) for trusted inputs.',
     );
   }
-  if (width !== undefined && height !== undefined && width * height > MAX_INPUT_PIXELS) {
+  if (width !== undefined && height !== undefined && width * height > policy.maxPixels) {
     throw new SsnError(
       'ERR_SSN_INPUT',
-      `Refused image ${name}: ${width}x${height} is ${((width * height) / 1e6).toFixed(1)} MP, more than ${MAX_INPUT_PIXELS / 1e6} MP.`,
-      'Downscale it first: every input is resized to the model size anyway.',
+      `Refused image ${name}: ${width}x${height} is ${((width * height) / 1e6).toFixed(1)} MP, more than ${policy.maxPixels / 1e6} MP.`,
+      'Downscale it first (every input is resized to the model size anyway), or raise setImageInputPolicy({ maxPixels }).',
     );
   }
 }

@@ -2,7 +2,8 @@
 export { SuperSimpleNet } from './model';
 export { SsnError, SSN_ERROR_CODES, isSsnErrorCode } from './errors';
 export type { SsnErrorCode } from './errors';
-export { decodeImage, resizeImage } from './image';
+export { decodeImage, type ImageInputPolicy, resizeImage, setImageInputPolicy } from './image';
+export { INPUT_FORMATS, MAX_INPUT_PIXELS } from './constants';
 export { classifyImageNet } from './imagenet';
 export type { ClassifyImageNetOptions, ImageNetClass } from './imagenet';
 export { libraryInfo } from './native';

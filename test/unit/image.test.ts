@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 
-import { checkRaw, decodeImage } from '../../lib/image';
+import { INPUT_FORMATS, MAX_INPUT_PIXELS } from '../../lib/constants';
+import { checkRaw, decodeImage, setImageInputPolicy } from '../../lib/image';
 import { SsnError } from '../../lib/errors';
 
 const W = 7;
@@ -139,6 +140,23 @@ describe('decodeImage: encoded images', () => {
     const gif = await sharp(pattern(3), { raw: { width: W, height: H, channels: 3 } })
       .gif()
       .toBuffer();
+    await expectInputError(decodeImage(gif), 'its format is gif');
+  });
+
+  it('lets an app widen or narrow the accepted inputs for the whole process (setImageInputPolicy)', async () => {
+    const gif = await sharp(pattern(3), { raw: { width: W, height: H, channels: 3 } })
+      .gif()
+      .toBuffer();
+    try {
+      expect(setImageInputPolicy({ formats: [...INPUT_FORMATS, 'gif'] }).formats).toContain('gif');
+      expect((await decodeImage(gif)).width).toBe(W);
+      setImageInputPolicy({ maxPixels: W * H - 1 });
+      await expectInputError(decodeImage(await encode(3, 'png')), `${W}x${H}`, 'more than');
+      expect(() => setImageInputPolicy({ formats: [] })).toThrow(/policy.formats/);
+      expect(() => setImageInputPolicy({ maxPixels: 0 })).toThrow(/policy.maxPixels/);
+    } finally {
+      setImageInputPolicy({ maxPixels: MAX_INPUT_PIXELS, formats: INPUT_FORMATS });
+    }
     await expectInputError(decodeImage(gif), 'its format is gif');
   });
 
