@@ -8,6 +8,9 @@ namespace ssn_binding {
 
 namespace {
 
+const char* const kMemoryHint =
+    "Use a smaller model size (imageSize), a smaller batchSize, or free other models with dispose().";
+
 std::string first_line(const std::string& text) {
   const auto end = text.find('\n');
   return end == std::string::npos ? text : text.substr(0, end);
@@ -31,11 +34,14 @@ NativeError current_exception_error() noexcept {
       return make_error(e.code(), e.what(), e.hint());
     } catch (const c10::Error& e) {
       // c10 messages carry a C++ backtrace after the first line: keep the line that says what failed.
-      return make_error(ssn::ErrorCode::Internal, "libtorch: " + first_line(e.what_without_backtrace()),
+      const std::string line = first_line(e.what_without_backtrace());
+      // An allocation that failed (the figure is in libtorch's line) is the machine's limit, not a bug.
+      if (line.find("can't allocate memory") != std::string::npos || line.find("out of memory") != std::string::npos)
+        return make_error(ssn::ErrorCode::Input, "Out of memory: libtorch: " + line, kMemoryHint);
+      return make_error(ssn::ErrorCode::Internal, "libtorch: " + line,
                         "This is a bug in supersimplenet or libtorch; please report it with this message.");
     } catch (const std::bad_alloc&) {
-      return make_error(ssn::ErrorCode::Internal, "Out of memory",
-                        "Use smaller images, a smaller batchSize, or free other models with dispose().");
+      return make_error(ssn::ErrorCode::Input, "Out of memory", kMemoryHint);
     } catch (const std::exception& e) {
       return make_error(ssn::ErrorCode::Internal, e.what(),
                         "This is a bug in supersimplenet; please report it with this message.");
