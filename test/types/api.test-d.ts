@@ -15,6 +15,8 @@ import {
   isSsnErrorCode,
   loadFolderItems,
   resizeImage,
+  INPUT_FORMATS,
+  setImageInputPolicy,
 } from 'supersimplenet';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -39,7 +41,10 @@ async function usage(): Promise<void> {
   const calibration: Calibration = await model.calibrate(items, { quantile: 0.99 });
   assertType<Equal<typeof calibration.method, 'f1' | 'quantile'>>();
   const info: ModelInfo = model.info();
-  void info;
+  assertType<Equal<typeof info.variant, 'icpr' | 'jims'>>();
+  const jims = await SuperSimpleNet.create({ heads: { weights: 'weights.pt', variant: 'jims' } });
+  void jims;
+  setImageInputPolicy({ formats: [...INPUT_FORMATS, 'gif'], maxPixels: 100e6 });
   const pixels = await resizeImage('part.png', 128, 128);
   assertType<Equal<typeof pixels.channels, 3>>();
   await model.save('model.safetensors', { trainingState: true });
@@ -54,6 +59,8 @@ async function usage(): Promise<void> {
 
   // @ts-expect-error precision is 'fp32' | 'fp16' | 'bf16'
   await SuperSimpleNet.create({ precision: 'fp64' });
+  // @ts-expect-error the variant is 'icpr' | 'jims'
+  await SuperSimpleNet.create({ heads: { weights: 'weights.pt', variant: 'v3' } });
   // @ts-expect-error device is 'auto' | 'cpu' | 'cuda'
   await SuperSimpleNet.create({ device: 'gpu' });
   // @ts-expect-error training precision is 'auto' | 'fp32' | 'bf16' | 'fp16'
