@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "io/pickle.h"
 #include "io/torch_pickle.h"
+#include "io/zip_crc.h"
 
 namespace ssn {
 
@@ -53,9 +54,12 @@ std::string first_line(const c10::Error& e) {
   return what.substr(0, what.find('\n'));
 }
 
-// The archive through libtorch's own reader (miniz: stored or deflated members, zip64, CRC checks). Its
-// record names are relative to the archive's one folder: data.pkl, byteorder, data/<key>.
-NamedTensors read_zip(const std::string& path) {
+// The archive through libtorch's own reader (miniz: stored or deflated members, zip64). Its record names are
+// relative to the archive's one folder: data.pkl, byteorder, data/<key>. It checks no CRC: every member read is
+// checked here against the CRC-32 the central directory declares.
+NamedTensors read_zip(const BinaryFile& file) {
+  const std::string& path = file.path();
+  const std::unordered_map<std::string, uint32_t> crcs = zip_declared_crcs(file);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -69,13 +73,25 @@ NamedTensors read_zip(const std::string& path) {
       fail(path, "has a damaged zip directory (" + first_line(e) + ")");
     }
   };
+  std::string folder;  // the archive's folder, with its slash
+  for (const auto& [name, crc] : crcs) {
+    const size_t slash = name.find('/');
+    if (slash != std::string::npos && name.compare(slash, std::string::npos, "/data.pkl") == 0)
+      folder = name.substr(0, slash + 1);
+  }
   auto record = [&](const std::string& name) {
+    std::tuple<at::DataPtr, size_t> out;
     try {
-      return reader->getRecord(name);
+      out = reader->getRecord(name);
     } catch (const c10::Error& e) {
       fail(path, "has a damaged member '" + name + "' (" + first_line(e) + ")",
            "The file is damaged or truncated. Get it again, or re-export it.");
     }
+    const auto declared = crcs.find(folder + name);
+    if (declared == crcs.end() || crc32(std::get<0>(out).get(), std::get<1>(out)) != declared->second)
+      fail(path, "has a damaged member '" + name + "': its bytes do not match the CRC-32 of the zip directory",
+           "The file is damaged. Get it again, or re-export it.");
+    return out;
   };
   if (!has("data.pkl")) fail(path, "is a zip archive without data.pkl: not a PyTorch checkpoint");
   if (has("constants.pkl"))
@@ -180,7 +196,7 @@ NamedTensors read_torch_checkpoint(const std::string& path) {
   if (file.size() == 0) fail(path, "is empty (0 bytes)", "The file is incomplete. Get it again, or re-export it.");
   const std::string head = file.read_string(0, std::min<uint64_t>(file.size(), 2));
   try {
-    if (head == "PK") return read_zip(path);
+    if (head == "PK") return read_zip(file);
     if (static_cast<uint8_t>(head[0]) == 0x80) return read_legacy(file);
   } catch (const Error&) {
     throw;

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "io/checkpoint.h"
+#include "io/zip_crc.h"
 #include "official_head_keys.h"
 #include "test_framework.h"
 #include "test_io_helpers.h"
@@ -302,4 +303,24 @@ SSN_TEST(io_torch_damaged_golden_files) {
   SSN_CHECK(error_of(dir.file("missing.pth")).rfind("ERR_SSN_IO", 0) == 0);
   SSN_CHECK(error_of(dir.path().string()).rfind("ERR_SSN_IO", 0) == 0);  // a folder
   SSN_CHECK(error_of(golden("resnet18-256x256/backbone.pth")) == "no error");
+}
+
+// libtorch's zip reader checks no CRC: ours does, so a flipped byte inside a weight is refused, not loaded.
+SSN_TEST(io_torch_zip_members_are_checked_against_their_crc) {
+  SSN_CHECK(ssn::crc32("123456789", 9) == 0xCBF43926u);  // the standard check value
+  SSN_CHECK(ssn::crc32("", 0) == 0u);
+  ssn_test::TempDir dir("torch_crc");
+  const std::string path = dir.file("model.pt");
+  auto members = torch2_members();
+  ssn_test::write_bytes(path, make_zip(members, false));
+  check_state(ssn::read_torch_checkpoint(path));
+  std::string bytes = make_zip(members, false);
+  const size_t at = bytes.find(kStorage0);  // the first storage's data, stored
+  SSN_CHECK(at != std::string::npos);
+  bytes[at + 5] = static_cast<char>(bytes[at + 5] ^ 0x10);
+  ssn_test::write_bytes(path, bytes);
+  const std::string err = error_of(path);
+  SSN_CHECK_MSG(err.rfind("ERR_SSN_CHECKPOINT", 0) == 0 && err.find("CRC-32") != std::string::npos &&
+                    err.find("data/0") != std::string::npos,
+                err);
 }
