@@ -115,16 +115,15 @@ torch::Tensor dequantize(const Spec& s, torch::Tensor stored) {
   return (q.to(torch::kDouble) * s.scale + s.min).to(torch::kFloat);
 }
 
-// A shard named by the manifest, confined to the model's folder: absolute names, "..", and symlinks that resolve
-// outside it are refused, and nothing about a file outside (not even its size) reaches a message.
-std::filesystem::path confined_shard(const std::string& path, const std::filesystem::path& folder,
+// A shard named by the manifest, confined to the model's folder `root` (canonical): absolute names, "..", and
+// symlinks that resolve outside it are refused, and nothing about a file outside (not even its size) reaches a
+// message.
+std::filesystem::path confined_shard(const std::string& path, const std::filesystem::path& root,
                                      const std::string& name) {
   const std::filesystem::path relative(name);
   if (name.empty() || relative.is_absolute() || relative.has_root_name())
     fail(path, "weight shard '" + name + "' is not a file name inside the model's folder");
   std::error_code ec;
-  const std::filesystem::path root = std::filesystem::canonical(folder.empty() ? "." : folder, ec);
-  if (ec) fail(path, "its folder cannot be resolved");
   const std::filesystem::path shard = std::filesystem::weakly_canonical(root / relative, ec);
   const auto [end, _] = std::mismatch(root.begin(), root.end(), shard.begin(), shard.end());
   if (ec || end != root.end() || shard == root)
@@ -149,7 +148,10 @@ NamedTensors read_tfjs_layers_model(const std::string& model_json_path) {
   }
   if (!model.is_object() || !model.contains("weightsManifest") || !model.at("weightsManifest").is_array())
     fail(path, "has no weightsManifest; expected the model.json of a TF.js layers model");
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  const std::filesystem::path folder = std::filesystem::canonical(parent.empty() ? "." : parent, ec);
+  if (ec) fail(path, "its folder cannot be resolved");
 
   NamedTensors out;
   size_t group_index = 0;

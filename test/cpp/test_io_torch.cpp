@@ -97,19 +97,10 @@ struct Member {
   uint16_t method = 0;  // 0 stored, 8 deflated (here: one stored deflate block, as a zip tool may write)
 };
 
-uint32_t crc32(const std::string& bytes) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : bytes) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
 std::string make_zip(const std::vector<Member>& members, bool zip64) {
   std::string out, cd;
   for (const auto& original : members) {
-    const uint32_t crc = crc32(original.data);
+    const uint32_t crc = ssn::crc32(original.data.data(), original.data.size());
     const uint64_t size = original.data.size();
     Member m = original;
     if (m.method == 8) m.data = std::string(1, '\x01') + le(size, 2) + le(~size & 0xFFFF, 2) + m.data;
