@@ -4,6 +4,7 @@
 #include "common/precision.h"
 #include "model/backbone.h"
 #include "model/variant.h"
+#include "train/supervision.h"
 
 namespace ssn_binding {
 
@@ -21,6 +22,11 @@ Napi::Object make_constants(Napi::Env env) {
   for (ssn::ModelVariant v : {ssn::ModelVariant::Icpr, ssn::ModelVariant::Jims})
     variants.Set(variants.Length(), Napi::String::New(env, ssn::model_variant_name(v)));
   out.Set("variants", variants);
+  Napi::Array settings = Napi::Array::New(env);
+  for (ssn::Supervision s :
+       {ssn::Supervision::Unsupervised, ssn::Supervision::Weak, ssn::Supervision::Mixed, ssn::Supervision::Supervised})
+    settings.Set(settings.Length(), Napi::String::New(env, ssn::supervision_name(s)));
+  out.Set("settings", settings);
   out.Set("minModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMinModelSide)));
   out.Set("maxModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxModelSide)));
   out.Set("maxInputSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxInputSide)));

@@ -213,6 +213,7 @@ class TrainWorker : public PromiseWorker {
     num("gradNorm", summary_.last.grad_norm);
     o.Set("config", Napi::String::New(env, summary_.config_json));
     o.Set("precisionReason", Napi::String::New(env, summary_.precision_reason));
+    o.Set("settingReason", Napi::String::New(env, summary_.setting_reason));
     num("budgetSeconds", summary_.budget_seconds);
     num("secondsPerStep", summary_.seconds_per_step);
     return o;

@@ -83,6 +83,7 @@ export type NativeTrainSummary = Pick<
   | 'focalMap'
   | 'focalScore'
   | 'precisionReason'
+  | 'settingReason'
 > & {
   gradNorm: number;
   config: string;

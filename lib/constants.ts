@@ -13,6 +13,12 @@ export const PRECISIONS = ['fp32', 'fp16', 'bf16'] as const;
 /** Which published model the heads are: ICPR 2024, or the 2025 extension (JIMS, "No Label Left Behind"). */
 export const MODEL_VARIANTS = ['icpr', 'jims'] as const;
 
+/**
+ * Supervision regimes of training (the 2025 extension's four, cpp/train/supervision.h): normal images only;
+ * defect images with image labels only; with masks for some; with masks for all.
+ */
+export const TRAIN_SETTINGS = ['unsupervised', 'weak', 'mixed', 'supervised'] as const;
+
 /** Where inference and training run. */
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
 
@@ -40,6 +46,7 @@ export interface NativeConstants {
   backbones: readonly string[];
   precisions: readonly string[];
   variants: readonly string[];
+  settings: readonly string[];
   minModelSide: number;
   maxModelSide: number;
   maxInputSide: number;
@@ -50,6 +57,7 @@ export const EXPECTED_NATIVE_CONSTANTS: NativeConstants = {
   backbones: BACKBONE_ARCHS,
   precisions: PRECISIONS,
   variants: MODEL_VARIANTS,
+  settings: TRAIN_SETTINGS,
   minModelSide: MIN_MODEL_SIDE,
   maxModelSide: MAX_MODEL_SIDE,
   maxInputSide: MAX_INPUT_SIDE,

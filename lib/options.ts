@@ -85,12 +85,18 @@ export async function resolveCreateOptions(options: unknown): Promise<ResolvedCr
   const backbone = checkBackbone(opts.backbone);
   let headWeights = '';
   let headFormat: NativeCreateOptions['headFormat'] = 'auto';
-  let variant: ModelVariant = 'icpr';
+  let variant: ModelVariant = opts.variant === undefined ? 'icpr' : expectOneOf(opts.variant, 'variant', MODEL_VARIANTS);
   if (opts.heads !== undefined) {
     expectObject(opts.heads, 'heads');
     headWeights = expectString(opts.heads.weights, 'heads.weights');
     if (opts.heads.format !== undefined) headFormat = expectOneOf(opts.heads.format, 'heads.format', HEAD_FORMATS);
-    if (opts.heads.variant !== undefined) variant = expectOneOf(opts.heads.variant, 'heads.variant', MODEL_VARIANTS);
+    if (opts.heads.variant !== undefined) {
+      const named = expectOneOf(opts.heads.variant, 'heads.variant', MODEL_VARIANTS);
+      if (opts.variant !== undefined && named !== variant) {
+        throw invalidOption(`'${variant}', as options.variant says`, 'heads.variant', named, 'Give the variant once, in heads.variant.');
+      }
+      variant = named;
+    }
   }
   const [imageH, imageW] = checkImageSize(opts.imageSize);
   const device = checkDevice(opts.device);

@@ -3,10 +3,11 @@
  * TrainSet (which keeps them at the model size only), and runs the native trainer with progress and abort.
  */
 import { calibrationItems, checkQuantile, DEFAULT_CALIBRATION_QUANTILE } from './calibration';
+import { TRAIN_SETTINGS } from './constants';
 import type { DatasetItem, DatasetSplit } from './data/dataset';
 import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
-import type { Precision, TrainOptions, TrainProgress, TrainSummary } from './types';
+import type { Precision, TrainOptions, TrainProgress, TrainSetting, TrainSummary } from './types';
 import type {
   NativeAbortHandle,
   NativeImage,
@@ -39,6 +40,10 @@ const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boole
   clipGradNorm: { key: 'clip_grad_norm', kind: 'number' },
   flips: { key: 'flips', kind: 'boolean' },
   seed: { key: 'seed', kind: 'int' },
+  dilate: { key: 'dilate', kind: 'int' },
+  dtWeight: { key: 'dt_weight', kind: 'number' },
+  dtPower: { key: 'dt_power', kind: 'number' },
+  maskAlignCorners: { key: 'mask_align_corners', kind: 'boolean' },
 };
 const OTHER_KEYS = [
   'setting',
@@ -106,18 +111,20 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
       );
     }
   }
-  const setting =
-    options.setting === undefined ? (items.some((item) => item.label === 1) ? 'supervised' : 'unsupervised') : options.setting;
-  if (setting !== 'supervised' && setting !== 'unsupervised') {
-    throw invalidOption("'unsupervised' or 'supervised'", 'options.setting', setting);
+  // Left out, the core chooses the setting from the data and says why (TrainSummary.settingReason).
+  const config: Record<string, unknown> = {};
+  if (options.setting !== undefined) {
+    if (!(TRAIN_SETTINGS as readonly unknown[]).includes(options.setting)) {
+      throw invalidOption(TRAIN_SETTINGS.map((s) => `'${s}'`).join(', '), 'options.setting', options.setting);
+    }
+    config.setting = options.setting;
   }
-  const config: Record<string, unknown> = { setting };
   for (const [name, { key, kind }] of Object.entries(CONFIG_KEYS)) {
     const value = (options as Record<string, unknown>)[name];
     if (value === undefined) continue;
     const option = `options.${name}`;
     if (kind === 'boolean') config[key] = expectBoolean(value, option);
-    else if (kind === 'int') config[key] = expectInteger(value, option, name === 'seed' ? 0 : 1);
+    else if (kind === 'int') config[key] = expectInteger(value, option, name === 'seed' || name === 'dilate' ? 0 : 1);
     else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalidOption('a finite number >= 0', option, value);
     else config[key] = value;
   }
@@ -287,6 +294,8 @@ export function toSummary(s: NativeTrainSummary): TrainSummary {
     config,
     precision: config.precision as Precision,
     precisionReason: s.precisionReason,
+    setting: config.setting as TrainSetting,
+    settingReason: s.settingReason,
     ...(s.budgetSeconds > 0 ? { budget: { seconds: s.budgetSeconds, secondsPerStep: s.secondsPerStep } } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Public types of the supersimplenet API, and the contract of the native addon behind it.
  */
-import type { BACKBONE_ARCHS, DEVICES, MODEL_VARIANTS, PRECISIONS } from './constants';
+import type { BACKBONE_ARCHS, DEVICES, MODEL_VARIANTS, PRECISIONS, TRAIN_SETTINGS } from './constants';
 import type { DatasetItem } from './data/dataset';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
@@ -25,9 +25,11 @@ export interface BackboneSpec {
  * Which published model the heads are. 'icpr' (default): ICPR 2024, both heads read the adapted features.
  * 'jims': the 2025 extension ("No Label Left Behind", official commit 98ab4d5), whose classification head reads the
  * non-adapted features. Their checkpoints have the same keys and shapes, so a JIMS checkpoint must be named as one.
- * JIMS models predict, save and load; training is implemented for 'icpr'.
+ * Both variants predict, save, load and train (a 'jims' model with the 2025 code's recipe).
  */
 export type ModelVariant = (typeof MODEL_VARIANTS)[number];
+/** Supervision regime of training (see TrainOptions.setting). */
+export type TrainSetting = (typeof TRAIN_SETTINGS)[number];
 
 export interface HeadsSpec {
   /** Official `weights.pt` or an anomalib checkpoint. */
@@ -55,6 +57,8 @@ export interface RuntimeOptions {
 export interface CreateOptions extends RuntimeOptions {
   backbone?: typeof DEFAULT_BACKBONE | BackboneSpec;
   heads?: HeadsSpec;
+  /** The variant of new heads (default 'icpr'); with `heads`, heads.variant names it and this may only agree. */
+  variant?: ModelVariant;
   /** Model input size: [height, width] or one number for a square. Default 256. Each side 13 to 16384 (MIN_MODEL_SIDE, MAX_MODEL_SIDE). */
   imageSize?: number | [number, number];
   device?: Device;
@@ -197,11 +201,18 @@ export interface TrainProgress {
 
 /**
  * Training options: every value of the paper's recipe can be overridden (spec section 8). Defaults come from
- * `setting`: 'unsupervised' (MVTec recipe) or 'supervised' (KSDD2 / Sensum recipe); `setting` itself
- * defaults to 'supervised' when any item has label 1, else 'unsupervised'.
+ * `setting` and the model's variant:
+ * - 'unsupervised': normal images only (the MVTec recipe);
+ * - 'weak': defect images with image labels only; the segmentation loss reads the normal images alone;
+ * - 'mixed': masks for some defect images; the segmentation loss reads the normal and the masked ones;
+ * - 'supervised': a mask for every defect image (the KSDD2 / Sensum recipe).
+ * Left out, the setting comes from the data (no defects: unsupervised; every defect masked: supervised; some:
+ * mixed; none: weak), and the summary says which and why. Weak and mixed follow the 2025 extension's code
+ * (JIMS); a 'jims' model also gets its mask recipe (dilation 7, distance-transform weights 3 and 2,
+ * align-corners downsampling) whenever it trains on defects.
  */
 export interface TrainOptions {
-  setting?: 'unsupervised' | 'supervised';
+  setting?: TrainSetting;
   /** Default 300. */
   epochs?: number;
   /** Default 32. */
@@ -235,6 +246,14 @@ export interface TrainOptions {
   flips?: boolean;
   /** Seed of shuffling, Perlin masks and noise: 42 unsupervised, 456654 supervised. */
   seed?: number;
+  /** Dilate each defect mask by a square of this side at the image's resolution (0: none). jims: 7. */
+  dilate?: number;
+  /** Distance-transform loss weights inside defects, w * d^p (d: distance to the edge over its maximum); 0: off. jims: 3. */
+  dtWeight?: number;
+  /** The p of dtWeight. jims: 2. */
+  dtPower?: number;
+  /** Downsample masks with align_corners true, as the 2025 code does. jims: true, icpr: false. */
+  maskAlignCorners?: boolean;
   onProgress?: (progress: TrainProgress) => void;
   /** Aborting rejects with ERR_SSN_ABORTED; the model keeps its state and a later train() resumes. */
   signal?: AbortSignal;
@@ -293,6 +312,9 @@ export interface TrainSummary {
   /** The precision that ran (also config.precision) and why, in one line. */
   precision: Precision;
   precisionReason: string;
+  /** The supervision regime that ran (also config.setting) and why: chosen from the data, or asked for. */
+  setting: TrainSetting;
+  settingReason: string;
   /** With maxMinutes: the budget (seconds) and the warm-up's seconds per step that sized the schedule. */
   budget?: { seconds: number; secondsPerStep: number };
   /** With `validation`: the calibration computed on it and stored in the model. */

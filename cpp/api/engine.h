@@ -85,6 +85,7 @@ struct TrainSummary {
   TrainStepResult last;          // losses of the last step
   std::string config_json;       // the resolved TrainConfig
   std::string precision_reason;  // which precision ran and why
+  std::string setting_reason;    // why the supervision setting (train/supervision.h) is the one in config_json
   double budget_seconds = 0;     // max_seconds when the schedule was sized to it
   double seconds_per_step = 0;   // the warm-up's measurement that sized it
 };

@@ -21,7 +21,13 @@ constexpr int64_t kBudgetTimedSteps = 2;  // warm-up steps timed to size a budge
 // memory stays at the 8-bit size), with the backbone's features from the cache when it is filled.
 class TrainSetSource : public TrainDataSource {
  public:
-  TrainSetSource(const TrainSet& set, const Preprocessing& prep) : set_(set), prep_(prep) {}
+  // mask_prep: dilation and loss weights of the 2025 extension, computed once per masked item up front.
+  TrainSetSource(const TrainSet& set, const Preprocessing& prep, const MaskPrep& mask_prep) : set_(set), prep_(prep) {
+    if (mask_prep == MaskPrep{}) return;
+    prepared_.resize(set.size());
+    for (int64_t i = 0; i < set.size(); ++i)
+      if (set.has_mask(i)) prepared_[i] = set.prepared_mask(i, mask_prep);
+  }
 
   int64_t size() const override { return set_.size(); }
   int64_t label(int64_t index) override { return set_.label(index); }
@@ -29,8 +35,10 @@ class TrainSetSource : public TrainDataSource {
   TrainSample get(int64_t index) override {
     TrainSample s;
     s.image = preprocess(set_.image(index).unsqueeze(0), prep_)[0];
-    const torch::Tensor mask = set_.mask(index);
+    const bool prepared = !prepared_.empty() && prepared_[index].first.defined();
+    const torch::Tensor mask = prepared ? prepared_[index].first : set_.mask(index);
     if (mask.defined()) s.mask = mask.to(torch::kFloat32);
+    if (prepared) s.loss_weights = prepared_[index].second;
     s.label = set_.label(index);
     if (cache_.defined()) s.features = cache_[index];
     return s;
@@ -62,8 +70,46 @@ class TrainSetSource : public TrainDataSource {
  private:
   const TrainSet& set_;
   Preprocessing prep_;
-  torch::Tensor cache_;  // [N,C,fh,fw] float, CPU
+  torch::Tensor cache_;                                            // [N,C,fh,fw] float, CPU
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> prepared_;  // per item: mask and loss weights, or empty
 };
+
+// The regime the data allows when none is asked for, and why (JIMS Supervision): no defect images:
+// unsupervised; every defect image with a mask: supervised; some: mixed; none: weak.
+std::pair<Supervision, std::string> setting_from_data(const TrainSet& data) {
+  int64_t defects = 0, masked = 0;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (data.label(i) != 1) continue;
+    ++defects;
+    masked += data.has_mask(i) ? 1 : 0;
+  }
+  const std::string counts = std::to_string(masked) + " of " + std::to_string(defects) + " defect images have masks";
+  if (defects == 0) return {Supervision::Unsupervised, "chosen from the data: normal images only"};
+  if (masked == defects) return {Supervision::Supervised, "chosen from the data: " + counts};
+  if (masked == 0) return {Supervision::Weak, "chosen from the data: " + counts + " (image labels only)"};
+  return {Supervision::Mixed, "chosen from the data: " + counts};
+}
+
+// A setting the data cannot serve is refused before anything is trained.
+void check_setting_against_data(Supervision setting, const TrainSet& data) {
+  int64_t defects = 0, unmasked = 0;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (data.label(i) != 1) continue;
+    ++defects;
+    unmasked += data.has_mask(i) ? 0 : 1;
+  }
+  const std::string name = supervision_name(setting);
+  if (setting != Supervision::Unsupervised && defects == 0) {
+    throw Error(ErrorCode::Input, "setting '" + name + "' trains on defect images, but the data has none",
+                "add defect images (label 1), or use setting 'unsupervised'");
+  }
+  if (setting == Supervision::Supervised && unmasked > 0) {
+    throw Error(ErrorCode::Input,
+                "setting 'supervised' needs a mask for every defect image; " + std::to_string(unmasked) + " of " +
+                    std::to_string(defects) + " have none",
+                "use setting 'mixed' (some masks) or 'weak' (image labels only), or add the masks");
+  }
+}
 
 Json parse_train_config_json(const std::string& text) {
   try {
@@ -119,7 +165,7 @@ void Engine::restore_training(const Json& training, const NamedTensors& tensors,
     throw Error(ErrorCode::Checkpoint, source + " has training state entries (train.*) but no training config",
                 "resume from a checkpoint written by train(); a plain model starts a new run");
   }
-  auto trainer = std::make_unique<Trainer>(net_, TrainConfig::from_json(training.at("config")));
+  auto trainer = std::make_unique<Trainer>(net_, TrainConfig::from_json(training.at("config"), config_.variant));
   trainer->import_state(tensors);
   trainer_ = std::move(trainer);
   update_training_json();
@@ -128,12 +174,6 @@ void Engine::restore_training(const Json& training, const NamedTensors& tensors,
 TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, const TrainProgressCallback& progress,
                            const std::atomic<bool>* cancel) {
   const auto start = std::chrono::steady_clock::now();
-  if (config_.variant != ModelVariant::Icpr) {
-    throw Error(ErrorCode::Config,
-                std::string("training is implemented for the icpr variant; this model is ") +
-                    model_variant_name(config_.variant),
-                "train an icpr model (the default variant); jims models predict, import and save");
-  }
   if (data.height() != config_.image_h || data.width() != config_.image_w) {
     throw Error(ErrorCode::Shape,
                 "the training set holds " + std::to_string(data.height()) + "x" + std::to_string(data.width()) +
@@ -187,7 +227,19 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
                             std::string(precision_name(trainer_->config().precision)) + " (the interrupted run's)"}
           : choose_training_precision(asked, device_);
   requested_json["precision"] = Json(precision_name(precision.precision));
-  TrainConfig requested = TrainConfig::from_json(requested_json);
+  std::string setting_reason = "asked for";
+  if (!requested_json.contains("setting")) {
+    if (resumed) {
+      requested_json["setting"] = Json(supervision_name(trainer_->config().setting));
+      setting_reason = "the interrupted run's";
+    } else {
+      const auto [setting, reason] = setting_from_data(data);
+      requested_json["setting"] = Json(supervision_name(setting));
+      setting_reason = reason;
+    }
+  }
+  TrainConfig requested = TrainConfig::from_json(requested_json, config_.variant);
+  check_setting_against_data(requested.setting, data);
   if (resumed) {
     if (options.max_seconds > 0) {  // the budget sized the interrupted run's schedule when it started
       requested.epochs = trainer_->config().epochs;
@@ -203,8 +255,9 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
   TrainSummary summary;
   summary.resumed = resumed;
   summary.precision_reason = precision.reason;
-  TrainSetSource source(data, config_.preprocessing);
-  const bool augmented = requested.supervised() && requested.flips;
+  summary.setting_reason = setting_reason;
+  TrainSetSource source(data, config_.preprocessing, requested.mask_prep);
+  const bool augmented = requested.uses_defects() && requested.flips;
   if (options.cache_features == FeatureCache::On && augmented) {
     throw Error(ErrorCode::Config, "the feature cache needs un-augmented samples, but supervised flips are on",
                 "turn flips off, or leave the cache on \"auto\"");

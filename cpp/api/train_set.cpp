@@ -1,5 +1,7 @@
 #include "api/train_set.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "data/preprocess.h"
 #include "data/resize_nearest.h"
@@ -22,6 +24,7 @@ void TrainSet::add(const ImageU8& image, const ImageU8* mask, int64_t label) {
   }
   std::vector<uint8_t> pixels = resize_rgb_u8(image, index, height_, width_);
   std::vector<uint8_t> binary;
+  RunLengthMask full;
   if (mask != nullptr && mask->data != nullptr) {
     if (mask->width != image.width || mask->height != image.height || mask->channels < 1 || mask->channels > 4) {
       throw Error(ErrorCode::Input,
@@ -31,13 +34,46 @@ void TrainSet::add(const ImageU8& image, const ImageU8* mask, int64_t label) {
                   "a mask must have its image's width and height (8-bit, 1 to 4 channels)");
     }
     std::vector<uint8_t> first(mask->width * mask->height);
-    for (size_t i = 0; i < first.size(); ++i) first[i] = mask->data[i * mask->channels];
+    for (size_t i = 0; i < first.size(); ++i) first[i] = mask->data[i * mask->channels] >= 128 ? 1 : 0;
+    // Thresholding commutes with nearest-neighbour resizing: the same as resizing first.
     binary = resize_nearest_u8(first.data(), mask->height, mask->width, 1, height_, width_);
-    for (uint8_t& v : binary) v = v >= 128 ? 1 : 0;
+    full.height = mask->height;
+    full.width = mask->width;
+    uint8_t current = 0;
+    uint32_t run = 0;
+    for (const uint8_t v : first) {
+      if (v != current) full.runs.push_back(run), run = 0, current = v;
+      ++run;
+    }
+    full.runs.push_back(run);
   }
   images_.push_back(std::move(pixels));
   masks_.push_back(std::move(binary));
+  full_masks_.push_back(std::move(full));
   labels_.push_back(label);
+}
+
+std::pair<torch::Tensor, torch::Tensor> TrainSet::prepared_mask(int64_t index, const MaskPrep& prep) const {
+  const RunLengthMask& full = full_masks_.at(index);
+  if (full.runs.empty()) return {};
+  std::vector<uint8_t> mask(full.height * full.width);
+  size_t at = 0;
+  uint8_t value = 0;
+  for (const uint32_t run : full.runs) {
+    std::fill_n(mask.begin() + at, run, value);
+    at += run;
+    value ^= 1;
+  }
+  mask = dilate_square(mask, full.height, full.width, prep.dilate);
+  std::vector<uint8_t> resized = resize_nearest_u8(mask.data(), full.height, full.width, 1, height_, width_);
+  torch::Tensor out_mask = torch::from_blob(resized.data(), {height_, width_}, torch::kUInt8).clone();
+  torch::Tensor weights;
+  if (prep.weights()) {
+    std::vector<float> w = distance_weights(mask, full.height, full.width, prep.dt_weight, prep.dt_power);
+    std::vector<float> small = resize_nearest_f32(w.data(), full.height, full.width, height_, width_);
+    weights = torch::from_blob(small.data(), {height_, width_}, torch::kFloat32).clone();
+  }
+  return {out_mask, weights};
 }
 
 int64_t TrainSet::count(int64_t label) const {

@@ -30,4 +30,12 @@ std::vector<uint8_t> resize_nearest_u8(const uint8_t* src, int64_t height, int64
   return out;
 }
 
+std::vector<float> resize_nearest_f32(const float* src, int64_t height, int64_t width, int64_t dst_h, int64_t dst_w) {
+  const std::vector<int64_t> xs = nearest_offsets(width, dst_w), ys = nearest_offsets(height, dst_h);
+  std::vector<float> out(dst_h * dst_w);
+  for (int64_t y = 0; y < dst_h; ++y)
+    for (int64_t x = 0; x < dst_w; ++x) out[y * dst_w + x] = src[ys[y] * width + xs[x]];
+  return out;
+}
+
 }  // namespace ssn

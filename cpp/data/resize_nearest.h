@@ -9,5 +9,7 @@ namespace ssn {
 // src: height x width x channels, row-major, no padding. Returns dst_h x dst_w x channels.
 std::vector<uint8_t> resize_nearest_u8(const uint8_t* src, int64_t height, int64_t width, int64_t channels,
                                        int64_t dst_h, int64_t dst_w);
+// The same for one float channel (loss-weight maps).
+std::vector<float> resize_nearest_f32(const float* src, int64_t height, int64_t width, int64_t dst_h, int64_t dst_w);
 
 }  // namespace ssn

@@ -31,7 +31,7 @@ std::string dims(std::initializer_list<int64_t> sizes) {
 
 AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask, const torch::Tensor& labels,
                                 const AnomalyGeneratorConfig& config, AnomalyRandom& random,
-                                const AnomalyInjection* injection) {
+                                const AnomalyInjection* injection, const torch::Tensor& features) {
   if (!adapted.defined() || adapted.dim() != 4 || adapted.size(0) < 1 || adapted.size(2) < 1 || adapted.size(3) < 1) {
     shape_error("adapted features", "[B,C,fh,fw] with B, fh, fw >= 1", adapted);
   }
@@ -47,10 +47,14 @@ AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tenso
     shape_error("gt_mask", dims({b, 1, fh, fw}), gt_mask);
   }
   if (!labels.defined() || labels.dim() != 1 || labels.size(0) != b) shape_error("labels", dims({b}), labels);
+  if (features.defined() && !features.sizes().equals(adapted.sizes())) {
+    shape_error("features", "shaped like the adapted features", features);
+  }
   const auto device = adapted.device();
   const torch::Tensor m_gt = gt_mask.to(device, torch::kFloat32);
   const torch::Tensor y_gt = labels.to(device, torch::kFloat32);
-  if (!config.noise) return {adapted, m_gt, y_gt};
+  const torch::Tensor f = features.defined() ? features.to(device, torch::kFloat32) : torch::Tensor();
+  if (!config.noise) return {adapted, f, m_gt, y_gt};
 
   const bool inject_perlin = injection != nullptr && injection->perlin_masks.defined();
   const bool inject_noise = injection != nullptr && injection->noise.defined();
@@ -87,14 +91,15 @@ AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tenso
   const torch::Tensor target_label = ((y + any_anomaly) > 0).to(torch::kFloat32);
 
   // 2 + 5. masked Gaussian noise; the gradient reaches the features through a2.
+  // The same (seed, offset) draws the same noise for the features (JIMS adds one noise tensor to both).
   const uint64_t offset = random.noise_offset++;
-  torch::Tensor perturbed;
-  if (inject_noise) {
-    perturbed = a2 + injection->noise.to(device, torch::kFloat32) * n;
-  } else {
-    perturbed = noise_inject(a2, n, config.noise_std, random.noise_seed, offset);
-  }
-  return {perturbed, target_mask, target_label};
+  auto add_noise = [&](const torch::Tensor& x2) {
+    return inject_noise ? x2 + injection->noise.to(device, torch::kFloat32) * n
+                        : noise_inject(x2, n, config.noise_std, random.noise_seed, offset);
+  };
+  const torch::Tensor perturbed = add_noise(a2);
+  const torch::Tensor perturbed_features = f.defined() ? add_noise(torch::cat({f, f})) : torch::Tensor();
+  return {perturbed, perturbed_features, target_mask, target_label};
 }
 
 }  // namespace ssn

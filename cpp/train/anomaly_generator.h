@@ -36,16 +36,20 @@ struct AnomalyInjection {
 };
 
 struct AnomalyBatch {
-  torch::Tensor perturbed;     // [2B,C,fh,fw] float32; gradients flow into the features
-  torch::Tensor target_mask;   // [2B,1,fh,fw] float32 in {0,1}
-  torch::Tensor target_label;  // [2B] float32 in {0,1}
+  torch::Tensor perturbed;           // [2B,C,fh,fw] float32; gradients flow into the features
+  torch::Tensor perturbed_features;  // the non-adapted features with the same noise (JIMS), when passed
+  torch::Tensor target_mask;         // [2B,1,fh,fw] float32 in {0,1}
+  torch::Tensor target_label;        // [2B] float32 in {0,1}
 };
 
 // adapted A [B,C,fh,fw] float32; gt_mask M_gt [B,1,fh,fw] in {0,1} (already downsampled, see
 // train/gt_mask.h); labels y_gt [B]. Masks and labels are moved to the device of A. With config.noise
 // false the inputs come back unchanged (B samples, float targets) and nothing random is drawn.
+// `features` (optional, the JIMS variant): the non-adapted features F [B,C,fh,fw], duplicated and given the
+// very same masked noise as A (JIMS AnomalyGenerator), returned as perturbed_features in float32.
 AnomalyBatch generate_anomalies(const torch::Tensor& adapted, const torch::Tensor& gt_mask, const torch::Tensor& labels,
                                 const AnomalyGeneratorConfig& config, AnomalyRandom& random,
-                                const AnomalyInjection* injection = nullptr);
+                                const AnomalyInjection* injection = nullptr,
+                                const torch::Tensor& features = torch::Tensor());
 
 }  // namespace ssn

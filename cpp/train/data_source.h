@@ -7,9 +7,10 @@
 namespace ssn {
 
 struct TrainSample {
-  torch::Tensor image;  // float [3,H,W], preprocessed for the backbone
-  torch::Tensor mask;   // [H,W] in {0,1}; undefined = all normal
-  int64_t label = 0;    // 0 normal, 1 anomalous
+  torch::Tensor image;         // float [3,H,W], preprocessed for the backbone
+  torch::Tensor mask;          // [H,W] in {0,1}; undefined = no pixel mask (all normal, or an image label only)
+  int64_t label = 0;           // 0 normal, 1 anomalous
+  torch::Tensor loss_weights;  // optional [H,W] float (train/mask_prep.h); undefined = all 1
   // Optional: the frozen backbone's aggregated features of `image` ([C,fh,fw], extract_features of this
   // image alone), e.g. from a cache. Used only when every sample of a batch has them and none is flipped.
   torch::Tensor features;

@@ -23,4 +23,13 @@ struct LossParts {
 LossParts supersimplenet_loss(const torch::Tensor& map_logits, const torch::Tensor& target_mask,
                               const torch::Tensor& score_logits, const torch::Tensor& target_label);
 
+// The 2025 extension's loss (JIMS train.py): the segmentation parts read the segmented samples only, and each
+// pixel's truncated L1 and focal terms are multiplied by its loss weight first. segmented [2B] bool; weights
+// [2B,1,fh,fw] or undefined (all 1). With every sample segmented and no weights it equals supersimplenet_loss.
+// truncated_l1 is the sum of its two means (normal and anomalous pixels), focal_map the mean over the
+// segmented samples' pixels; a part with no pixel adds 0.
+LossParts regime_loss(const torch::Tensor& map_logits, const torch::Tensor& target_mask,
+                      const torch::Tensor& score_logits, const torch::Tensor& target_label,
+                      const torch::Tensor& segmented, const torch::Tensor& weights, double th = 0.5);
+
 }  // namespace ssn

@@ -28,24 +28,25 @@ const char* rule_name(NoAnomalyRule r) {
 
 }  // namespace
 
-TrainConfig TrainConfig::defaults(const std::string& setting) {
+TrainConfig TrainConfig::defaults(Supervision setting, ModelVariant variant) {
   TrainConfig c;
   c.setting = setting;
-  if (setting == "unsupervised") return c;
-  if (setting != "supervised")
-    config_error("setting", "expected \"unsupervised\" or \"supervised\", got \"" + setting + "\"");
-  c.generator.perlin_thr = 0.6;
+  const bool jims = variant == ModelVariant::Jims;
+  c.mask_align_corners = jims;  // JIMS train.py downsamples the masks with align_corners=True
+  if (setting == Supervision::Unsupervised) return c;
+  c.generator.perlin_thr = setting == Supervision::Weak ? 0.2 : 0.6;
   c.generator.overlap = false;
   c.stop_grad = false;
   c.clip_grad_norm = 1.0;
   c.flips = true;
   c.seed = 456654;
+  if (jims) c.mask_prep = MaskPrep{7, 3.0, 2.0};  // JIMS run_sup: dilate 7, dt (3, 2)
   return c;
 }
 
 Json TrainConfig::to_json() const {
   Json j = Json::object();
-  j["setting"] = Json(setting);
+  j["setting"] = Json(supervision_name(setting));
   j["epochs"] = Json(epochs);
   j["batch_size"] = Json(batch_size);
   j["adapt_lr"] = Json(optimizer.adapt_lr);
@@ -73,13 +74,25 @@ Json TrainConfig::to_json() const {
   Json m = Json::array();
   for (const double v : milestones) m.push_back(Json(v));
   j["milestones"] = m;
+  j["dilate"] = Json(mask_prep.dilate);
+  j["dt_weight"] = Json(mask_prep.dt_weight);
+  j["dt_power"] = Json(mask_prep.dt_power);
+  j["mask_align_corners"] = Json(mask_align_corners);
   return j;
 }
 
-TrainConfig TrainConfig::from_json(const Json& j) {
+TrainConfig TrainConfig::from_json(const Json& j, ModelVariant variant) {
   if (!j.is_object()) config_error("(root)", "expected a JSON object");
-  TrainConfig c = defaults(j.contains("setting") && j.at("setting").is_string() ? j.at("setting").as_string()
-                                                                                : std::string("unsupervised"));
+  Supervision setting = Supervision::Unsupervised;
+  if (j.contains("setting")) {
+    if (!j.at("setting").is_string()) config_error("setting", "expected a string");
+    try {
+      setting = parse_supervision(j.at("setting").as_string());
+    } catch (const Error& e) {
+      config_error("setting", e.what());
+    }
+  }
+  TrainConfig c = defaults(setting, variant);
   auto number = [](double& out) { return [&out](const Json& v) { out = v.as_number(); }; };
   auto boolean = [](bool& out) { return [&out](const Json& v) { out = v.as_bool(); }; };
   auto integer = [](int64_t& out) { return [&out](const Json& v) { out = v.as_int(); }; };
@@ -107,6 +120,10 @@ TrainConfig TrainConfig::from_json(const Json& j) {
       {"stop_grad", boolean(c.stop_grad)},
       {"clip_grad_norm", number(c.clip_grad_norm)},
       {"flips", boolean(c.flips)},
+      {"dilate", integer(c.mask_prep.dilate)},
+      {"dt_weight", number(c.mask_prep.dt_weight)},
+      {"dt_power", number(c.mask_prep.dt_power)},
+      {"mask_align_corners", boolean(c.mask_align_corners)},
       {"precision", [&c](const Json& v) { c.precision = parse_precision(v.as_string()); }},
       {"milestones",
        [&c](const Json& v) {
@@ -136,8 +153,6 @@ TrainConfig TrainConfig::from_json(const Json& j) {
 }
 
 void TrainConfig::validate() const {
-  if (setting != "unsupervised" && setting != "supervised")
-    config_error("setting", "expected \"unsupervised\" or \"supervised\"");
   if (epochs < 1) config_error("epochs", "must be >= 1");
   if (batch_size < 1) config_error("batch_size", "must be >= 1");
   const std::pair<const char*, double> rates[] = {
@@ -150,6 +165,10 @@ void TrainConfig::validate() const {
   if (!(optimizer.hyper.beta2 >= 0 && optimizer.hyper.beta2 < 1)) config_error("beta2", "must lie in [0, 1)");
   if (!(gamma > 0) || !std::isfinite(gamma)) config_error("gamma", "must be > 0");
   if (!std::isfinite(generator.perlin_thr)) config_error("perlin_thr", "must be finite");
+  if (mask_prep.dilate < 0 || mask_prep.dilate > 255) config_error("dilate", "must be a square side in 0..255");
+  if (!(mask_prep.dt_weight >= 0) || !std::isfinite(mask_prep.dt_weight))
+    config_error("dt_weight", "must be a finite number >= 0 (0: no distance-transform weights)");
+  if (!(mask_prep.dt_power > 0) || !std::isfinite(mask_prep.dt_power)) config_error("dt_power", "must be > 0");
   for (const double m : milestones)
     if (!(m >= 0) || !std::isfinite(m)) config_error("milestones", "must be finite epochs >= 0");
 }

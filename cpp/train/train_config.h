@@ -7,13 +7,16 @@
 
 #include "common/precision.h"
 #include "io/json.h"
+#include "model/variant.h"
 #include "train/anomaly_generator.h"
+#include "train/mask_prep.h"
 #include "train/optimizer.h"
+#include "train/supervision.h"
 
 namespace ssn {
 
 struct TrainConfig {
-  std::string setting = "unsupervised";  // "unsupervised" | "supervised": picks the defaults below
+  Supervision setting = Supervision::Unsupervised;  // picks the defaults below (train/supervision.h)
   int64_t epochs = 300;
   int64_t batch_size = 32;
   OptimizerConfig optimizer;
@@ -27,15 +30,22 @@ struct TrainConfig {
   // LR milestones in epochs; empty: the official float milestones 0.8E and 0.9E (see MultiStepLR). A
   // schedule sized to a time budget sets whole epochs here, so that the decays happen.
   std::vector<double> milestones;
+  // The 2025 extension's mask handling (jims defaults with defect images): dilation and distance-transform loss
+  // weights at the image's resolution (train/mask_prep.h), and align_corners true when the masks are
+  // downsampled to the feature size (train/gt_mask.h).
+  MaskPrep mask_prep;
+  bool mask_align_corners = false;
 
-  // The official values for "unsupervised" (MVTec) or "supervised" (KSDD2 / Sensum); ssn::Error(Config) else.
-  static TrainConfig defaults(const std::string& setting);
+  // The official values of the variant's code: unsupervised as its MVTec run, weak, mixed and supervised as
+  // its KSDD2 / Sensum run (perlin_thr 0.2 when no defect is segmented, i.e. weak).
+  static TrainConfig defaults(Supervision setting, ModelVariant variant = ModelVariant::Icpr);
   Json to_json() const;
-  // Starts from defaults(j["setting"] or "unsupervised") and overrides every key present; unknown keys and
-  // invalid values throw ssn::Error(Config) naming the key.
-  static TrainConfig from_json(const Json& j);
+  // Starts from defaults(j["setting"] or unsupervised, variant) and overrides every key present; unknown keys
+  // and invalid values throw ssn::Error(Config) naming the key.
+  static TrainConfig from_json(const Json& j, ModelVariant variant = ModelVariant::Icpr);
   void validate() const;
-  bool supervised() const { return setting == "supervised"; }
+  // Weak, mixed and supervised train on defect images too: the balanced sampler of train/supervised_sampler.h.
+  bool uses_defects() const { return setting != Supervision::Unsupervised; }
 };
 
 }  // namespace ssn

@@ -45,9 +45,15 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   if (config.precision == Precision::Float16 && (scaler == nullptr || !scaler->enabled())) {
     throw Error(ErrorCode::Internal, "train_step: fp16 needs an enabled gradient scaler");
   }
-  if (net->variant() != ModelVariant::Icpr) {
-    throw Error(ErrorCode::Internal, "train_step: only the icpr variant trains (its heads read the adapted features)");
+  const int64_t b = batch.images.size(0);
+  if ((batch.segmented.defined() && !batch.segmented.sizes().equals({b})) ||
+      (batch.loss_weights.defined() &&
+       (batch.images.dim() != 4 ||
+        !batch.loss_weights.sizes().equals({b, batch.images.size(2), batch.images.size(3)})))) {
+    throw Error(ErrorCode::Shape, "train_step: segmented must be [B] and loss_weights [B,H,W] like the images",
+                "pass one flag and one weight map per image");
   }
+  const bool jims = net->variant() == ModelVariant::Jims;
   net->train(true);
   optimizer.zero_grad();
   const torch::Device device = net->adaptor_parameters()[0].device();
@@ -64,15 +70,20 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   }
   // The noise is drawn and added in fp32 (the same bits as an fp32 run); the heads cast back under autocast.
   adapted = adapted.to(torch::kFloat32);
-  const torch::Tensor gt = downsample_gt_mask(batch.masks, adapted.size(2), adapted.size(3));
-  const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, random, injection);
+  const int64_t fh = adapted.size(2), fw = adapted.size(3);
+  const torch::Tensor gt = downsample_gt_mask(batch.masks, fh, fw, config.mask_align_corners);
+  const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, random, injection,
+                                                    jims ? features : torch::Tensor());
   HeadOutput out;
   {
     AutocastScope autocast(device, config.precision);
     // Cast once here rather than in each head's convolution (the same rounding either way).
-    torch::Tensor head_input = mixed ? anomalies.perturbed.to(precision_dtype(config.precision)) : anomalies.perturbed;
-    if (train_channels_last(mixed, device)) head_input = head_input.contiguous(torch::MemoryFormat::ChannelsLast);
-    out = net->heads(head_input, head_input, config.stop_grad);
+    auto head_input = [&](const torch::Tensor& x) {
+      torch::Tensor y = mixed ? x.to(precision_dtype(config.precision)) : x;
+      return train_channels_last(mixed, device) ? y.contiguous(torch::MemoryFormat::ChannelsLast) : y;
+    };
+    const torch::Tensor seg_input = head_input(anomalies.perturbed);
+    out = net->heads(seg_input, jims ? head_input(anomalies.perturbed_features) : seg_input, config.stop_grad);
   }
   // A run that diverged gives NaN or inf outputs, which the losses would turn into libtorch's opaque "input
   // should be between 0 and 1": say what happened instead (one device sync per step).
@@ -80,9 +91,26 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     throw Error(ErrorCode::Config, "training diverged: the heads' outputs are not finite (NaN or inf)",
                 "lower the learning rates (adaptLr, segLr, decLr) or clip the gradients (clipGradNorm)");
   }
-  // Losses in fp32, whatever the heads ran in.
-  const LossParts loss = supersimplenet_loss(out.seg_logits.to(torch::kFloat32), anomalies.target_mask,
-                                             out.score_logit.to(torch::kFloat32), anomalies.target_label);
+  // Losses in fp32, whatever the heads ran in. The regime loss only where a sample is unsegmented or weighted:
+  // otherwise both give the same value, and the ICPR code's formula keeps its bits.
+  const torch::Tensor seg_logits = out.seg_logits.to(torch::kFloat32), score = out.score_logit.to(torch::kFloat32);
+  const bool all_segmented = !batch.segmented.defined() || batch.segmented.to(torch::kBool).all().item<bool>();
+  LossParts loss;
+  if (all_segmented && !batch.loss_weights.defined()) {
+    loss = supersimplenet_loss(seg_logits, anomalies.target_mask, score, anomalies.target_label);
+  } else {
+    // The generator duplicated the batch: flags and weights follow it.
+    const torch::Tensor segmented = batch.segmented.defined()
+                                        ? batch.segmented.to(device, torch::kBool)
+                                        : torch::ones({b}, torch::TensorOptions(device).dtype(torch::kBool));
+    torch::Tensor weights;
+    if (batch.loss_weights.defined()) {
+      const torch::Tensor w = downsample_loss_weights(batch.loss_weights.to(device), fh, fw);
+      weights = torch::cat({w, w});
+    }
+    loss = regime_loss(seg_logits, anomalies.target_mask, score, anomalies.target_label,
+                       torch::cat({segmented, segmented}), weights);
+  }
   const bool scaled = scaler != nullptr && scaler->enabled();
   (scaled ? scaler->scale_loss(loss.total) : loss.total).backward();
 

@@ -1,5 +1,7 @@
 // One official training step (SSN train.py:80-113): zero_grad -> frozen features -> adaptor -> feature-space
 // anomaly generation -> heads (train-mode BN over the 2B batch) -> losses -> backward -> (clip) -> AdamW.
+// The JIMS variant (2025 code, train.py and model/supersimplenet.py) gives the classification head the
+// non-adapted features with the same noise, and with segmented flags or loss weights the regime loss.
 #pragma once
 #include <torch/torch.h>
 
@@ -15,6 +17,7 @@ struct TrainStepConfig {
   AnomalyGeneratorConfig generator;
   bool stop_grad = true;                     // unsupervised: the cls loss does not reach the seg head
   double clip_grad_norm = 0.0;               // > 0: clip the global gradient norm to this (supervised: 1)
+  bool mask_align_corners = false;           // the masks' downsampling (train/gt_mask.h): true in the JIMS code
   Precision precision = Precision::Float32;  // autocast of the adaptor and heads (mixed_precision.h)
 };
 
@@ -24,6 +27,10 @@ struct TrainBatch {
   torch::Tensor labels;    // [B] in {0,1}
   torch::Tensor features;  // optional [B,C,fh,fw] = extract_features(images), precomputed (feature cache;
                            // fp32, or the autocast dtype, which the adaptor casts its input to anyway)
+  // Optional, the 2025 extension's regimes (train/losses.h regime_loss): which samples the segmentation loss
+  // reads ([B] bool; undefined: all), and per-pixel loss weights at image size ([B,H,W]; undefined: all 1).
+  torch::Tensor segmented;
+  torch::Tensor loss_weights;
 };
 
 struct TrainStepResult {

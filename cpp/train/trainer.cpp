@@ -40,6 +40,7 @@ TrainStepConfig step_config_of(const TrainConfig& c) {
   s.generator = c.generator;
   s.stop_grad = c.stop_grad;
   s.clip_grad_norm = c.clip_grad_norm;
+  s.mask_align_corners = c.mask_align_corners;
   s.precision = c.precision;
   return s;
 }
@@ -98,32 +99,45 @@ void Trainer::check_sample(const TrainSample& s, int64_t index) const {
 
 TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indices) {
   const int64_t n = indices.numel();
-  std::vector<torch::Tensor> images, masks, features;
+  std::vector<torch::Tensor> images, masks, features, weights;
   std::vector<float> labels;
-  bool all_features = true;
+  std::vector<uint8_t> segmented;
+  bool all_features = true, any_weights = false;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t index = indices[i].item<int64_t>();
     SampledItem item{index, Flip::None};
     if (sampler_) item = sampler_->retrieve(index, data_generator_);
     TrainSample s = data.get(item.source_index);
     check_sample(s, item.source_index);
+    // An unsegmented sample's mask is all zero, whatever file it came with (the JIMS dataset), so weak training
+    // never reads a mask, not even through the generator's overlap rule.
+    const bool segmented_sample = is_segmented(config_.setting, s.label, s.mask.defined());
+    const bool use_mask = s.mask.defined() && segmented_sample;
     torch::Tensor mask =
-        s.mask.defined() ? s.mask.to(torch::kCPU, torch::kFloat32) : torch::zeros({net_->image_h(), net_->image_w()});
+        use_mask ? s.mask.to(torch::kCPU, torch::kFloat32) : torch::zeros({net_->image_h(), net_->image_w()});
     images.push_back(apply_flip(s.image.to(torch::kCPU, torch::kFloat32), item.flip));
     masks.push_back(apply_flip(mask, item.flip));
     labels.push_back(static_cast<float>(s.label));
+    segmented.push_back(segmented_sample ? 1 : 0);
+    const bool use_weights = use_mask && s.loss_weights.defined();
+    weights.push_back(use_weights ? apply_flip(s.loss_weights.to(torch::kCPU, torch::kFloat32), item.flip)
+                                  : torch::ones_like(masks.back()));
+    any_weights = any_weights || use_weights;
     all_features = all_features && s.features.defined() && item.flip == Flip::None;
     if (all_features) features.push_back(s.features);
   }
   TrainBatch batch{torch::stack(images), torch::stack(masks), torch::tensor(labels)};
   if (all_features) batch.features = torch::stack(features);
+  // Unsupervised keeps the ICPR step as it is; the other regimes say which samples carry pixel labels.
+  if (config_.uses_defects()) batch.segmented = torch::tensor(segmented, torch::kUInt8).to(torch::kBool);
+  if (any_weights) batch.loss_weights = torch::stack(weights);
   return batch;
 }
 
 int64_t Trainer::prepare_epochs(TrainDataSource& data) {
   const int64_t size = data.size();
   if (size < 1) throw Error(ErrorCode::Input, "no training images", "pass at least one image");
-  if (config_.supervised() && !sampler_) {
+  if (config_.uses_defects() && !sampler_) {
     std::vector<int64_t> positives, negatives;
     for (int64_t i = 0; i < size; ++i) {
       const int64_t label = data.label(i);
@@ -271,7 +285,7 @@ void Trainer::import_state(const NamedTensors& state) {
   NamedTensors sampler_state;
   for (const auto& kv : state)
     if (kv.first.rfind(p + "sampler.", 0) == 0) sampler_state.insert(kv);
-  if (config_.supervised() && sampler_state.empty() && (epoch_ > 0 || step_ > 0)) {
+  if (config_.uses_defects() && sampler_state.empty() && (epoch_ > 0 || step_ > 0)) {
     throw Error(ErrorCode::Checkpoint, "training state: the supervised sampler state is missing",
                 "resume with the configuration the state was saved with");
   }

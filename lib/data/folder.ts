@@ -4,7 +4,8 @@
  *   DIR/good/    normal images (required, at least one)
  *   DIR/defect/  anomalous images (optional)
  *   DIR/masks/   pixel masks of the defect images, same file name or same name with another image
- *                extension (optional: without it defect images carry an image-level label only)
+ *                extension (optional, for all defect images or some: a defect image without a mask
+ *                carries an image-level label only, which the weak and mixed settings train on)
  *
  * Items are sorted by file name; ids are paths relative to DIR ('good/001.png'). Files are only listed
  * here, never decoded.
@@ -18,7 +19,7 @@ import type { DatasetItem } from './dataset';
 
 const LAYOUT_HINT =
   'Expected DIR/good/ (normal images), optionally DIR/defect/ (anomalous images) and DIR/masks/ ' +
-  '(a mask per defect image, same file name; a pixel >= 128 is defective).';
+  '(masks of some or all defect images, same file name; a pixel >= 128 is defective).';
 
 function layoutError(message: string): SsnError {
   return new SsnError('ERR_SSN_INPUT', message, LAYOUT_HINT);
@@ -85,16 +86,8 @@ export async function loadFolderItems(dir: string): Promise<DatasetItem[]> {
   }
   for (const name of defect) {
     const item: DatasetItem = { id: `defect/${name}`, image: path.join(root, 'defect', name), label: 1, type: 'defect' };
-    if (masks) {
-      const mask = masks.includes(name) ? name : maskByStem.get(path.parse(name).name);
-      if (!mask) {
-        throw layoutError(
-          `No mask for ${path.join(dir, 'defect', name)}: expected ${path.join(dir, 'masks', name)} ` +
-            '(or the same name with another image extension).',
-        );
-      }
-      item.mask = path.join(root, 'masks', mask);
-    }
+    const mask = masks?.includes(name) ? name : maskByStem.get(path.parse(name).name);
+    if (mask) item.mask = path.join(root, 'masks', mask);
     items.push(item);
   }
   return items;

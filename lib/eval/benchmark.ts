@@ -272,12 +272,12 @@ async function runUnit(unit: Unit, options: BenchmarkOptions, log: (line: string
     const t0 = Date.now();
     let lastLog = 0;
     const trained = await model.train(split.train, {
-      setting: recipe.setting,
+      ...(recipe.setting !== undefined ? { setting: recipe.setting } : {}),
+      ...(recipe.perlinThreshold !== undefined ? { perlinThreshold: recipe.perlinThreshold } : {}),
       ...(options.maxMinutes !== undefined ? { maxMinutes: options.maxMinutes } : { epochs: options.epochs ?? recipe.epochs }),
       ...(options.precision !== undefined ? { precision: options.precision } : {}),
       ...(options.noiseStd !== undefined ? { noiseStd: options.noiseStd } : {}),
       batchSize: options.batchSize ?? recipe.batchSize,
-      perlinThreshold: recipe.perlinThreshold,
       overlap: recipe.overlap,
       stopGrad: recipe.stopGrad,
       clipGradNorm: recipe.clipGradNorm,

@@ -161,11 +161,11 @@ SSN_TEST(train_supervised_sampler_epoch_composition) {
 }
 
 SSN_TEST(train_config_defaults_and_json) {
-  const ssn::TrainConfig u = ssn::TrainConfig::defaults("unsupervised");
+  const ssn::TrainConfig u = ssn::TrainConfig::defaults(ssn::Supervision::Unsupervised);
   SSN_CHECK(u.epochs == 300 && u.batch_size == 32 && u.generator.perlin_thr == 0.2 && u.generator.overlap &&
             u.stop_grad && u.clip_grad_norm == 0 && !u.flips && u.seed == 42);
   SSN_CHECK(u.optimizer.adapt_lr == 1e-4 && u.optimizer.adapt_wd == 0.01 && u.optimizer.seg_wd == 1e-5);
-  const ssn::TrainConfig s = ssn::TrainConfig::defaults("supervised");
+  const ssn::TrainConfig s = ssn::TrainConfig::defaults(ssn::Supervision::Supervised);
   SSN_CHECK(s.generator.perlin_thr == 0.6 && !s.generator.overlap && !s.stop_grad && s.clip_grad_norm == 1.0 &&
             s.flips && s.seed == 456654);
   ssn::TrainConfig c = s;
@@ -182,7 +182,8 @@ SSN_TEST(train_config_defaults_and_json) {
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"epoch":5})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"epochs":0})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"batch_size":"8"})")), ssn::ErrorCode::Config);
-  SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"setting":"weak"})")), ssn::ErrorCode::Config);
+  SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"setting":"semi"})")), ssn::ErrorCode::Config);
+  SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"dt_power":0})")), ssn::ErrorCode::Config);
   SSN_CHECK_THROWS_CODE(ssn::TrainConfig::from_json(ssn::Json::parse(R"({"no_anomaly":"half"})")),
                         ssn::ErrorCode::Config);
 }
@@ -210,7 +211,7 @@ ssn::TensorDataSource tiny_data(bool defect) {
 }
 
 ssn::TrainConfig tiny_config(const std::string& setting, int64_t epochs, int64_t batch) {
-  ssn::TrainConfig c = ssn::TrainConfig::defaults(setting);
+  ssn::TrainConfig c = ssn::TrainConfig::defaults(ssn::parse_supervision(setting));
   c.epochs = epochs;
   c.batch_size = batch;
   c.seed = 11;

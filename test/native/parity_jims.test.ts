@@ -98,7 +98,7 @@ if (GOLDEN === undefined) {
       }
     });
 
-    it('is built by ssn import --variant jims, and refuses training with a clear error', async () => {
+    it('is built by ssn import --variant jims', async () => {
       const out = path.join(dir, 'imported.safetensors');
       const args = ['import', '--arch', 'resnet18', '--backbone', path.join(golden, 'backbone.pth')];
       const run = await runSsn([
@@ -124,11 +124,6 @@ if (GOLDEN === undefined) {
       const model = await SuperSimpleNet.load(out, { device: 'cpu', logger: () => {} });
       try {
         expect(await compare(model)).toBeLessThanOrEqual(TOLERANCE);
-        const normal = { id: 'n0', image: rawImage(expected.samples[0].image), label: 0 as const };
-        await expect(model.train([normal], { epochs: 1, batchSize: 1 })).rejects.toMatchObject({
-          code: 'ERR_SSN_CONFIG',
-          message: expect.stringContaining('icpr variant'),
-        });
       } finally {
         model.dispose();
       }

@@ -80,6 +80,7 @@ test('ssn train: progress, Ctrl-C with the last checkpoint, --resume, summary', 
     const resumed = await ssn([...args, '--resume', ckpt]);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/trained 3 epochs \(\d steps, \d+ images, resumed\)/);
+    expect(resumed.stdout).toContain("setting unsupervised (the interrupted run's)");
     expect(resumed.stdout).toContain(`model written to ${out}`);
     expect(existsSync(out)).toBe(true);
   } finally {

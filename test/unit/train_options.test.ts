@@ -19,7 +19,7 @@ function codeOf(call: () => unknown): string {
   throw new Error('expected a throw');
 }
 
-test('options map onto the TrainConfig keys; the setting follows the labels unless given', () => {
+test('options map onto the TrainConfig keys; the setting is passed on only when given (the core reads the data)', () => {
   const r = resolveTraining([normal], {
     epochs: 5,
     batchSize: 8,
@@ -37,6 +37,10 @@ test('options map onto the TrainConfig keys; the setting follows the labels unle
     clipGradNorm: 2,
     flips: true,
     seed: 0,
+    dilate: 0,
+    dtWeight: 3,
+    dtPower: 2,
+    maskAlignCorners: true,
     checkpoint: { path: 'c.safetensors' },
     resume: 'r.safetensors',
     cacheFeatures: false,
@@ -44,7 +48,6 @@ test('options map onto the TrainConfig keys; the setting follows the labels unle
   });
   expect(r.native).toEqual({
     config: {
-      setting: 'unsupervised',
       epochs: 5,
       batch_size: 8,
       adapt_lr: 1e-3,
@@ -61,6 +64,10 @@ test('options map onto the TrainConfig keys; the setting follows the labels unle
       clip_grad_norm: 2,
       flips: true,
       seed: 0,
+      dilate: 0,
+      dt_weight: 3,
+      dt_power: 2,
+      mask_align_corners: true,
     },
     checkpointPath: 'c.safetensors',
     checkpointEvery: 1,
@@ -68,10 +75,10 @@ test('options map onto the TrainConfig keys; the setting follows the labels unle
     cacheFeatures: 'off',
     cacheBudgetBytes: 1 << 20,
   });
-  expect(resolveTraining([normal, defect], {}).native.config).toEqual({ setting: 'supervised' });
-  expect(resolveTraining({ name: 's', train: [normal, defect], test: [] }, { setting: 'unsupervised' }).native.config).toEqual({
-    setting: 'unsupervised',
-  });
+  expect(resolveTraining([normal, defect], {}).native.config).toEqual({});
+  for (const setting of ['unsupervised', 'weak', 'mixed', 'supervised'] as const) {
+    expect(resolveTraining({ name: 's', train: [normal, defect], test: [] }, { setting }).native.config).toEqual({ setting });
+  }
 });
 
 test('bad datasets and options are refused with ERR_SSN_INPUT', () => {
@@ -81,7 +88,8 @@ test('bad datasets and options are refused with ERR_SSN_INPUT', () => {
   expect(codeOf(() => resolveTraining([{ id: 'x', image, label: 2 }], {}))).toMatch(/dataset\[0\]\.label/);
   expect(codeOf(() => resolveTraining([normal], { batchSize: 0 }))).toMatch(/options\.batchSize/);
   expect(codeOf(() => resolveTraining([normal], { segLr: -1 }))).toMatch(/options\.segLr/);
-  expect(codeOf(() => resolveTraining([normal], { setting: 'weak' } as unknown as TrainOptions))).toMatch(/options\.setting/);
+  expect(codeOf(() => resolveTraining([normal], { setting: 'semi' } as unknown as TrainOptions))).toMatch(/options\.setting/);
+  expect(codeOf(() => resolveTraining([normal], { dilate: -1 }))).toMatch(/options\.dilate/);
   expect(codeOf(() => resolveTraining([normal], { lr: 1 } as unknown as TrainOptions))).toMatch(/Unknown training option 'lr'/);
   expect(codeOf(() => resolveTraining([normal], { signal: {} as AbortSignal }))).toMatch(/options\.signal/);
   expect(codeOf(() => resolveTraining([normal], { checkpoint: { path: '' } }))).toMatch(/options\.checkpoint\.path/);
@@ -89,10 +97,10 @@ test('bad datasets and options are refused with ERR_SSN_INPUT', () => {
 
 test('precision and the time budget: passed on, checked, exclusive with epochs', () => {
   expect(resolveTraining([normal], { precision: 'bf16', maxMinutes: 1.5 }).native).toEqual({
-    config: { setting: 'unsupervised', precision: 'bf16' },
+    config: { precision: 'bf16' },
     maxSeconds: 90,
   });
-  expect(resolveTraining([normal], {}).native.config).toEqual({ setting: 'unsupervised' }); // 'auto' in the core
+  expect(resolveTraining([normal], {}).native.config).toEqual({}); // precision 'auto' in the core
   expect(codeOf(() => resolveTraining([normal], { precision: 'fp64' } as unknown as TrainOptions))).toMatch(/options\.precision/);
   expect(codeOf(() => resolveTraining([normal], { maxMinutes: 0 }))).toMatch(/options\.maxMinutes/);
   expect(resolveTraining([normal], { epochs: 10, milestones: [8, 9] }).native.config).toMatchObject({ milestones: [8, 9] });
@@ -110,7 +118,7 @@ test('validation: calibrate on it after training, at the default or given quanti
   expect(resolveTraining([normal], { validation: [normal, defect] }).calibration).toEqual({ items: [normal, defect], quantile: 0.995 });
   expect(resolveTraining([normal], { validation: [normal], calibrationQuantile: 0.9 }).calibration?.quantile).toBe(0.9);
   // validation is not a TrainConfig key: the addon never sees it.
-  expect(resolveTraining([normal], { validation: [normal] }).native).toEqual({ config: { setting: 'unsupervised' } });
+  expect(resolveTraining([normal], { validation: [normal] }).native).toEqual({ config: {} });
   expect(codeOf(() => resolveTraining([normal], { calibrationQuantile: 0.9 }))).toMatch(/^ERR_SSN_INPUT: .*without options\.validation/);
   expect(codeOf(() => resolveTraining([normal], { validation: [defect] }))).toMatch(
     /^ERR_SSN_INPUT: No normal images among the 1 calibration/,
@@ -136,6 +144,8 @@ test('the schedule line says what ran and why', () => {
     focalScore: 0.4,
     precision: 'bf16' as const,
     precisionReason: 'bf16 (auto): this CPU (AVX512-BF16 (no AMX)) computes bf16 natively',
+    setting: 'unsupervised' as const,
+    settingReason: 'chosen from the data: normal images only',
   };
   expect(
     scheduleLine({

@@ -3,11 +3,12 @@
  * the default Keras ResNet50 backbone, the paper's recipe and the given overrides. Progress goes to stderr,
  * Ctrl-C stops cleanly after the current step (the last checkpoint stays), the summary ends on stdout.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 
+import { MODEL_VARIANTS, TRAIN_SETTINGS } from '../../constants';
 import { loadFolderItems } from '../../data/folder';
 import { SsnError } from '../../errors';
-import type { Device, Precision, TrainOptions, TrainSummary } from '../../types';
+import type { Device, ModelVariant, Precision, TrainOptions, TrainSetting, TrainSummary } from '../../types';
 import { fixed, parsePositiveInt, parsePositiveNumber, parseSize, UsageError } from '../format';
 import { deviceOption, trainPrecisionOption } from '../options';
 import { log, printResult } from '../output';
@@ -17,7 +18,8 @@ import { type CliModel, modelClass } from '../runtime';
 interface TrainCliOptions {
   data: string;
   out: string;
-  supervised?: boolean;
+  setting?: TrainSetting;
+  variant: ModelVariant;
   epochs?: string;
   maxMinutes?: string;
   precision: 'auto' | Precision;
@@ -33,10 +35,23 @@ interface TrainCliOptions {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train a model on a folder of images (good/, and for --supervised defect/ and masks/)')
+    .description('train a model on a folder of images (good/, optionally defect/ and masks/)')
     .requiredOption('--data <dir>', 'dataset folder: good/ (normal images), defect/ and masks/ (optional)')
     .requiredOption('-o, --out <model>', 'where to write the trained model (.safetensors)')
-    .option('--supervised', "use defect/ (and masks/) with the paper's supervised recipe")
+    .addOption(
+      new Option(
+        '--setting <setting>',
+        'supervision regime (default: from the data: no defect/ -> unsupervised; every defect masked -> supervised; some -> mixed; none -> weak)',
+      ).choices([...TRAIN_SETTINGS]),
+    )
+    .addOption(
+      new Option(
+        '--variant <variant>',
+        'the model: icpr (2024) or jims (2025 extension, with its mask recipe); a resumed run keeps its own',
+      )
+        .choices([...MODEL_VARIANTS])
+        .default('icpr'),
+    )
     .option('--epochs <n>', 'training epochs (paper: 300)')
     .option('--max-minutes <n>', 'size the schedule (epochs, LR milestones) to this wall-clock budget from a measured warm-up')
     .addOption(trainPrecisionOption())
@@ -76,15 +91,18 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   const [height, width] = parseSize(opts.size);
   const options = trainOptions(opts);
   const all = await loadFolderItems(opts.data);
-  const items = opts.supervised ? all : all.filter((item) => item.label === 0);
+  // Unsupervised training learns from normal images only: defect/ is left out then.
+  const items = opts.setting === 'unsupervised' ? all.filter((item) => item.label === 0) : all;
   const normal = items.filter((item) => item.label === 0).length;
+  const defects = items.filter((item) => item.label === 1);
+  const masked = defects.filter((item) => item.mask !== undefined).length;
   log(
-    `${opts.data}: ${normal} normal${opts.supervised ? `, ${items.length - normal} defective` : ''} training images` +
-      (!opts.supervised && all.length > items.length
-        ? ` (${all.length - items.length} in defect/ left out: add --supervised to use them)`
-        : ''),
+    `${opts.data}: ${normal} normal` +
+      (defects.length > 0 ? ` and ${defects.length} defect (${masked} with masks)` : '') +
+      ' training images' +
+      (all.length > items.length ? ` (${all.length - items.length} in defect/ left out by --setting unsupervised)` : ''),
   );
-  options.setting = opts.supervised ? 'supervised' : 'unsupervised';
+  if (opts.setting !== undefined) options.setting = opts.setting;
 
   const started = Date.now();
   const Model = modelClass();
@@ -102,7 +120,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
       }
     }
   } else {
-    model = await Model.create({ imageSize: [height, width], device: opts.device, logger: log });
+    model = await Model.create({ imageSize: [height, width], variant: opts.variant, device: opts.device, logger: log });
   }
 
   const controller = new AbortController();
@@ -142,6 +160,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
       `trained ${summary.epochs} epochs (${summary.steps} steps, ${summary.images} images${summary.resumed ? ', resumed' : ''}) ` +
         `in ${formatDuration(summary.seconds)}: ${rate.toFixed(1)} images/s` +
         (summary.cachedFeatures ? `, backbone features cached in ${formatDuration(summary.cacheSeconds)}` : ''),
+      `setting ${summary.setting} (${summary.settingReason})`,
       scheduleLine(summary),
       `final loss ${fixed(summary.loss)} (l1 ${fixed(summary.truncatedL1)}, map ${fixed(summary.focalMap)}, score ${fixed(summary.focalScore)})`,
       `model written to ${opts.out}${options.checkpoint ? `, checkpoints to ${options.checkpoint.path}` : ''}; total ${formatDuration(wall)}`,
