@@ -2,11 +2,13 @@
 'use strict';
 /**
  * The Magnetic Tile quality table: our package (fp32 and bf16 training, fp32 and bf16 inference) against the
- * official code, both regimes, several seeds, the same wall-clock budget; and the feature-noise sweep.
+ * official code, both regimes, several seeds, the same wall-clock budget; the feature-noise sweep; and the 2025
+ * extension's four supervision regimes (our jims model).
  *
  *   node bench/quality/mt.js size  --work DIR [--minutes 30] [--size 128]   # quiet machine: epochs per configuration
  *   node bench/quality/mt.js train --work DIR [--seeds 0,1,2] [--only NAME,...]  # runs at those epochs; resumable
  *   node bench/quality/mt.js sweep --work DIR [--sigmas 0.015,0.03,0.06,0.12] [--seeds 0] [--minutes 10]
+ *   node bench/quality/mt.js regimes --work DIR [--seeds 0] [--only weak,mixed,...]  # the four supervision regimes
  *   node bench/quality/mt.js table --work DIR                                # markdown tables of what finished
  *
  * `size` runs every configuration's own warm-up (ours: train()'s maxMinutes warm-up, stopped at its first step;
@@ -81,12 +83,12 @@ function prepare(work, size) {
 }
 
 /** Trains (or, with `measure`, sizes) one configuration on one regime into `out`. */
-function trainOne(work, size, config, regime, out, { epochs, minutes, seed, noiseStd, measure }) {
+function trainOne(work, size, config, regime, out, { epochs, minutes, seed, noiseStd, measure, extraArgs = [] }) {
   const data = splitDir(work, regime, size);
   const budget = measure ? ['--max-minutes', String(minutes), '--measure-only'] : ['--epochs', String(epochs)];
   const log = path.join(out, 'log.txt');
   if (config.impl === 'ours') {
-    const extra = noiseStd === undefined ? [] : ['--noise-std', String(noiseStd)];
+    const extra = [...(noiseStd === undefined ? [] : ['--noise-std', String(noiseStd)]), ...extraArgs];
     const seedArgs = seed === undefined ? [] : ['--seed', String(seed)];
     run(
       'node',
@@ -268,6 +270,39 @@ function sweep(work, args) {
   }
 }
 
+/**
+ * The 2025 extension's four supervision regimes, our jims model in bf16 at the bf16 budget's epochs: unsupervised
+ * on the unsupervised split; weak, mixed (masks on 25 % of the defect images) and supervised on the supervised split.
+ */
+const SUPERVISION = [
+  { setting: 'unsupervised', regime: 'unsup', fraction: undefined },
+  { setting: 'weak', regime: 'sup', fraction: 0 },
+  { setting: 'mixed', regime: 'sup', fraction: 0.25 },
+  { setting: 'supervised', regime: 'sup', fraction: undefined },
+];
+
+function regimes(work, args) {
+  const sizes = readJson(path.join(work, 'sizes.json'));
+  const seeds = String(args.seeds ?? '0')
+    .split(',')
+    .map(Number);
+  const only = args.only ? String(args.only).split(',') : undefined;
+  for (const seed of seeds) {
+    for (const r of SUPERVISION) {
+      if (only && !only.includes(r.setting)) continue;
+      const out = path.join(work, 'regimes', r.setting, `seed${seed}`);
+      if (fs.existsSync(path.join(out, 'scores.json'))) continue;
+      fs.rmSync(out, { recursive: true, force: true });
+      const epochs = sizes.configs[`${CONFIGS[1].name}/${r.regime}`].epochs;
+      const extraArgs = ['--variant', 'jims', '--setting', r.setting];
+      if (r.fraction !== undefined) extraArgs.push('--mask-fraction', String(r.fraction));
+      const t0 = Date.now();
+      trainOne(work, sizes.size, CONFIGS[1], r.regime, out, { epochs, seed, extraArgs });
+      console.log(`${r.setting} seed ${seed}: ${epochs} epochs, ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+    }
+  }
+}
+
 function sweepEpochs(sizes, minutes) {
   return Math.max(1, Math.floor((sizes.configs[`${CONFIGS[1].name}/unsup`].epochs * minutes) / sizes.minutes));
 }
@@ -363,6 +398,26 @@ function table(work) {
     }
     lines.push('');
   }
+  const regimesDir = path.join(work, 'regimes');
+  if (fs.existsSync(regimesDir)) {
+    lines.push(
+      "**Supervision regimes (the 2025 extension), ours, jims variant, bf16, the bf16 budget's epochs**",
+      '',
+      `| setting | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
+      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
+    );
+    for (const { setting } of SUPERVISION) {
+      const dir = path.join(regimesDir, setting);
+      if (!fs.existsSync(dir)) continue;
+      const runs = fs.readdirSync(dir).map((s) => path.join(dir, s));
+      const done = runs.find((d) => scoresOf(d));
+      if (!done) continue;
+      const result = readJson(path.join(done, 'result.json'));
+      const label = `${setting} (${result.masked} of ${result.defects} defect images with masks)`;
+      lines.push(row(label, runs, result.epochs));
+    }
+    lines.push('');
+  }
   const text = lines.join('\n');
   fs.writeFileSync(path.join(work, 'table.md'), `${text}\n`);
   console.log(text);
@@ -376,8 +431,9 @@ function main() {
   if (command === 'size') size(work, args);
   else if (command === 'train') train(work, args);
   else if (command === 'sweep') sweep(work, args);
+  else if (command === 'regimes') regimes(work, args);
   else if (command === 'table') table(work);
-  else throw new Error('usage: mt.js size|train|sweep|table --work DIR (see the header of this file)');
+  else throw new Error('usage: mt.js size|train|sweep|regimes|table --work DIR (see the header of this file)');
 }
 
 main();

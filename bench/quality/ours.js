@@ -7,6 +7,11 @@
  *
  *   node bench/quality/ours.js --data DIR --out DIR (--epochs E | --max-minutes M) [--precision fp32|bf16|auto]
  *        [--seed S] [--noise-std SIGMA] [--threads 2] [--measure-only]
+ *        [--variant icpr|jims] [--setting unsupervised|weak|mixed|supervised] [--mask-fraction F]
+ *
+ * --mask-fraction F keeps the masks of round(F * D) of the D defect training images (a fixed choice: the first
+ * of a seeded shuffle, seed 42) and drops the others' (image labels only): 0 gives the weak regime, 0.25 mixed.
+ * Without --setting the split's recipe is used (supervised or unsupervised).
  *
  * --epochs E uses the milestones a budget would choose, [round(0.8E), round(0.9E)], as official_driver.py does;
  * --max-minutes M lets train() size the schedule from its warm-up; with --measure-only the run stops at the
@@ -31,13 +36,15 @@ async function main() {
   const t0 = Date.now();
   const model = await SuperSimpleNet.create({
     imageSize: [height, width],
+    variant: args.variant ?? 'icpr',
     seed: Number(args.seed ?? 0),
     device: 'cpu',
     threads: Number(args.threads ?? 2),
     logger: () => undefined,
   });
   const items = await splitItems(data, split, 'train');
-  const options = { setting: split.supervised ? 'supervised' : 'unsupervised', precision: args.precision ?? 'auto' };
+  if (args['mask-fraction'] !== undefined) keepMasks(items, Number(args['mask-fraction']));
+  const options = { setting: args.setting ?? (split.supervised ? 'supervised' : 'unsupervised'), precision: args.precision ?? 'auto' };
   if (args.seed !== undefined) options.seed = Number(args.seed);
   if (args['noise-std'] !== undefined) options.noiseStd = Number(args['noise-std']);
   if (args.epochs !== undefined) {
@@ -92,11 +99,34 @@ async function main() {
     precision: summary.precision,
     precisionReason: summary.precisionReason,
     budget: summary.budget ?? null,
+    variant: args.variant ?? 'icpr',
+    setting: summary.setting,
+    settingReason: summary.settingReason,
+    masked: items.filter((i) => i.label === 1 && i.mask).length,
+    defects: items.filter((i) => i.label === 1).length,
     config: summary.config,
     seconds: { total: trainSeconds, train: summary.seconds, cache: summary.cacheSeconds, test: predicted.seconds },
   });
   fs.writeFileSync(path.join(out, 'result.json'), JSON.stringify(record, null, 1));
   console.log(`trained ${summary.epochs} epochs (${summary.precision}) in ${summary.seconds.toFixed(0)} s; wrote ${out}`);
+}
+
+/** Keeps the masks of round(fraction * D) defect images, the first of a seeded shuffle; the rest lose theirs. */
+function keepMasks(items, fraction) {
+  if (!(fraction >= 0 && fraction <= 1)) throw new Error(`--mask-fraction must lie in [0, 1], got ${fraction}`);
+  const defects = items.filter((i) => i.label === 1);
+  let state = 42;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0; // mulberry32
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = defects.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [defects[i], defects[j]] = [defects[j], defects[i]];
+  }
+  for (const item of defects.slice(Math.round(fraction * defects.length))) delete item.mask;
 }
 
 main().catch((e) => {
