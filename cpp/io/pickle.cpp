@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -362,6 +363,19 @@ class Machine {
  public:
   Machine(const uint8_t* data, size_t size, const LoadOptions& options) : d_(data), n_(size), options_(options) {}
 
+  // A pickle can make cycles (a list appended to itself through the memo), which shared pointers never free:
+  // whatever the outcome, the edges of every value not in the result are cut, and a cyclic result is refused.
+  ~Machine() {
+    std::vector<ValuePtr> edges;
+    for (const auto& weak : pushed_) {
+      ValuePtr v = weak.lock();
+      if (v && !kept_.count(v.get())) v->move_children_to_for_release(edges);
+    }
+    stack_.clear();
+    memo_.clear();
+    metastack_.clear();
+  }
+
   LoadResult run() {
     if (n_ == 0) fail_at(0, "empty input, expected a pickle");
     for (;;) {
@@ -370,6 +384,7 @@ class Machine {
       op_ = d_[pos_++];
       if (op_ == '.') {
         ValuePtr result = pop();
+        keep_acyclic(result);
         return {result, pos_};
       }
       step();
@@ -426,6 +441,7 @@ class Machine {
   void push(ValuePtr v) {
     if (++pushes_ > kMaxPushes)
       fail("more than " + std::to_string(kMaxPushes) + " values pushed: not a checkpoint (a flood of opcodes?)");
+    if (v) pushed_.push_back(v);
     stack_.push_back(std::move(v));
   }
   ValuePtr pop() {
@@ -971,6 +987,48 @@ class Machine {
   std::unordered_map<uint64_t, ValuePtr> memo_;
   uint64_t pushes_ = 0;
   std::unordered_map<const Value*, DictIndex> index_;
+  std::vector<std::weak_ptr<Value>> pushed_;  // every value that was on the stack, for the destructor
+  std::unordered_set<const Value*> kept_;     // the result's values, left whole
+
+  // Marks every value reachable from `root` as kept; throws if the graph has a cycle (an iterative DFS:
+  // shared references are fine, a value reaching itself is not).
+  void keep_acyclic(const ValuePtr& root) {
+    if (!root) return;
+    enum class Mark { Open, Done };
+    struct Frame {
+      const Value* value;
+      std::vector<const Value*> children;
+      size_t next = 0;
+    };
+    auto frame_of = [](const Value* v) {
+      Frame f{v, {}};
+      for (const auto& c : v->items) f.children.push_back(c.get());
+      for (const auto& kv : v->entries) f.children.push_back(kv.first.get()), f.children.push_back(kv.second.get());
+      for (const ValuePtr* p : {&v->callable, &v->args, &v->kwargs, &v->state}) f.children.push_back(p->get());
+      return f;
+    };
+    std::unordered_map<const Value*, Mark> mark{{root.get(), Mark::Open}};
+    std::vector<Frame> path{frame_of(root.get())};
+    while (!path.empty()) {
+      Frame& f = path.back();
+      if (f.next >= f.children.size()) {
+        mark[f.value] = Mark::Done;
+        kept_.insert(f.value);
+        path.pop_back();
+        continue;
+      }
+      const Value* c = f.children[f.next++];
+      if (!c) continue;
+      const auto it = mark.find(c);
+      if (it == mark.end()) {
+        mark.emplace(c, Mark::Open);
+        path.push_back(frame_of(c));
+      } else if (it->second == Mark::Open) {
+        kept_.clear();
+        fail("the pickled object refers to itself (a cycle): not a checkpoint");
+      }
+    }
+  }
 };
 
 }  // namespace

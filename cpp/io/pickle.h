@@ -72,6 +72,9 @@ struct Value {
   // Short description for error messages: "tuple of 3", "global torch.FloatStorage", "int 5", ...
   std::string describe() const;
 
+  // Moves every child reference into `out` (the pickle VM cuts cycles this way before it lets go).
+  void move_children_to_for_release(std::vector<ValuePtr>& out) { move_children_to(out); }
+
  private:
   void move_children_to(std::vector<ValuePtr>& out);
 };

@@ -217,7 +217,8 @@ void write_safetensors_atomic(const std::string& path, const NamedTensors& tenso
       throw Error(ErrorCode::Input, "A tensor cannot be named '__metadata__' in a safetensors file");
     if (!tensor.defined()) throw Error(ErrorCode::Input, "Tensor '" + name + "' is undefined; cannot write it");
     const auto& table = dtype_table();
-    auto it = std::find_if(table.begin(), table.end(), [&](const auto& e) { return e.second == tensor.scalar_type(); });
+    const auto type = tensor.scalar_type();  // a lambda may not capture a structured binding (C++17)
+    auto it = std::find_if(table.begin(), table.end(), [type](const auto& e) { return e.second == type; });
     if (it == table.end())
       throw Error(ErrorCode::Input,
                   "Tensor '" + name + "' has dtype " + c10::toString(tensor.scalar_type()) +

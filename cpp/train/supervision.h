@@ -12,7 +12,7 @@ namespace ssn {
 
 enum class Supervision { Unsupervised, Weak, Mixed, Supervised };
 
-const char* supervision_name(Supervision s);         // "unsupervised" | "weak" | "mixed" | "supervised"
+const char* supervision_name(Supervision s);          // "unsupervised" | "weak" | "mixed" | "supervised"
 Supervision parse_supervision(const std::string& s);  // throws ssn::Error(Config) naming the valid ones
 
 // Whether the segmentation loss reads a sample of this label, with or without a mask, under `s`.

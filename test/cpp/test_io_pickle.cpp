@@ -280,3 +280,23 @@ SSN_TEST(io_pickle_object_construction_opcodes) {
   SSN_CHECK(t->items[0]->is_call_of("__main__", "Foo") && t->items[0]->args->items.empty());
   SSN_CHECK(t->items[1]->is_call_of("__main__", "Bar") && t->items[1]->args->items[0]->integer == 1);
 }
+
+// A list appended to itself through the memo is a cycle that shared pointers would never free (found by
+// test/fuzz/fuzz_pickle as a leak): a cyclic result is refused, and a cycle popped off the stack is cut, leaving
+// the real result whole.
+SSN_TEST(io_pickle_cycles_are_refused_or_cut) {
+  // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, STOP: [l] where l is the list itself.
+  SSN_CHECK_THROWS_CODE(ssn::pickle::load(PICKLE("\x80\x02]q\x00h\x00"
+                                                 "a.")),
+                        ssn::ErrorCode::Checkpoint);
+  // The same cycle built and popped, then a dict {'k': [1, [1]]} sharing one list twice: fine.
+  const auto r =
+      ssn::pickle::load(PICKLE("\x80\x02]q\x00h\x00"
+                               "a0}X\x01\x00\x00\x00k]q\x01K\x01"
+                               "ah\x01\x86s."));
+  SSN_CHECK(r.value->is(ssn::pickle::Value::Kind::Dict));
+  const auto* k = r.value->find("k");
+  SSN_CHECK(k != nullptr && (*k)->is(ssn::pickle::Value::Kind::Tuple) && (*k)->items.size() == 2);
+  SSN_CHECK((*k)->items[0].get() == (*k)->items[1].get());  // the shared list survived the cut
+  SSN_CHECK((*k)->items[0]->items.size() == 1 && (*k)->items[0]->items[0]->integer == 1);
+}

@@ -141,8 +141,8 @@ void check_regime(const std::string& regime) {
       continue;
     }
     SSN_CHECK_MSG(want_norm > 0, regime << " " << name << " did not change in the official run");
-    SSN_CHECK_MSG(std::fabs(norm - want_norm) <= 1e-2 * want_norm, regime << " " << name << " norm " << norm
-                                                                           << " vs " << want_norm);
+    SSN_CHECK_MSG(std::fabs(norm - want_norm) <= 1e-2 * want_norm,
+                  regime << " " << name << " norm " << norm << " vs " << want_norm);
     for (const auto& [key, seq] : {std::pair<const char*, torch::Tensor>{"dot1", r1}, {"dot2", r2}}) {
       const double got = (delta * seq).sum().item<double>(), expect = want.at(key).as_number();
       // Relative to the largest value the product can take for an update of this norm.
@@ -174,6 +174,7 @@ SSN_TEST(mask_prep_matches_the_official_dilation_and_distance_transform) {
   const std::vector<float> weights = ssn::distance_weights(dilated, h, w, 3.0, 2.0);
   const torch::Tensor want = npz.at("loss_mask").contiguous();
   double worst = 0;
-  for (int64_t i = 0; i < h * w; ++i) worst = std::max(worst, double(std::fabs(weights[i] - want.data_ptr<float>()[i])));
+  for (int64_t i = 0; i < h * w; ++i)
+    worst = std::max(worst, double(std::fabs(weights[i] - want.data_ptr<float>()[i])));
   SSN_CHECK_MSG(worst <= 1e-5, "largest difference from the official distance transform " << worst);
 }
