@@ -21,6 +21,8 @@ export interface LayoutOptions {
   fold?: number;
   /** KSDD2: N of split_weakly_<N>.pyb. */
   split?: number;
+  /** Sensum: percent of training positives with masks, naming pos_<ratio>.pckl (default 100). */
+  ratio?: number;
   /** Magnetic Tile: supervised split (half of each defect class in train). */
   supervised?: boolean;
   /** Magnetic Tile: seed of the split. */
@@ -71,7 +73,7 @@ export async function loadLayout(kind: DatasetKind, root: string, options: Layou
     case 'visa':
       return loadVisa(root, needCategory());
     case 'sensum':
-      return loadSensum(root, needCategory(), { fold: options.fold });
+      return loadSensum(root, needCategory(), { fold: options.fold, ratio: options.ratio });
     case 'ksdd2':
       return loadKsdd2(root, { split: options.split });
     case 'mt':

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { main } from '../../lib/cli/ssn';
 import { loadKsdd2 } from '../../lib/data/ksdd2';
 import { readPickle } from '../../lib/data/pickle';
+import { loadLayout } from '../../lib/data/layouts';
 import { loadSensum } from '../../lib/data/sensum';
 import { entry, square, writePickle, writePng } from '../helpers/datasetTree';
 import { tinyModel } from '../helpers/tinyModel';
@@ -97,6 +98,10 @@ describe('pickled split files', () => {
       ['capsule/negative/003.png', 0, false],
       ['capsule/positive/005.png', 1, true],
     ]);
+    // A mixed ratio names its own positives file, through the layout options as `--ratio` passes it.
+    writePickle(path.join(fold, 'train', 'pos_50.pckl'), [entry(4, true)]);
+    const mixed = await loadLayout('sensum', root, { category: 'capsule', fold: 1, ratio: 50 });
+    expect(mixed.train.filter((i) => i.label === 1).map((i) => i.mask !== undefined)).toEqual([true]);
     await expect(loadSensum(root, 'capsule', { fold: 2 })).rejects.toMatchObject({
       message: expect.stringContaining(path.join('sensum_splits', 'capsule', '2', 'train', 'neg.pckl')),
     });

@@ -4,13 +4,13 @@
  */
 import * as path from 'node:path';
 
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { categoriesOf, checkDatasetKind } from '../../data/layouts';
 import { runBenchmark, summaryTable, type BenchModel } from '../../eval/benchmark';
 import { headlineMetrics, type Recipe } from '../../eval/paper';
-import { BACKBONE_ARCHS } from '../../constants';
-import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device, type Precision } from '../../types';
+import { BACKBONE_ARCHS, MODEL_VARIANTS } from '../../constants';
+import { DEFAULT_BACKBONE, type BackboneArch, type CreateOptions, type Device, type ModelVariant, type Precision } from '../../types';
 import { formatTable, parsePositiveInt, parsePositiveNumber, parseSize, UsageError } from '../format';
 import { deviceOption, trainPrecisionOption } from '../options';
 import { log, printResult } from '../output';
@@ -30,6 +30,7 @@ interface BenchmarkCliOptions extends DatasetCliOptions {
   backbone?: string;
   backboneWeights?: string;
   randomBackbone?: boolean;
+  variant: ModelVariant;
   out?: string;
   saveModels?: boolean;
   reports: boolean;
@@ -53,6 +54,11 @@ export function register(program: Command): void {
     .option('--backbone <arch>', `backbone architecture (${BACKBONE_ARCHS.join(', ')}); default ${DEFAULT_BACKBONE}`)
     .option('--backbone-weights <file>', 'backbone weights for --backbone')
     .option('--random-backbone', 'randomly initialised backbone (smoke runs and timing only)')
+    .addOption(
+      new Option('--variant <variant>', 'icpr (2024) or jims (2025 extension, with its mask recipe on defect data)')
+        .choices([...MODEL_VARIANTS])
+        .default('icpr'),
+    )
     .option('--out <dir>', 'output folder; rerun with the same folder to resume (default: ssn-benchmark/<dataset>)')
     .option('--save-models', 'keep every trained model under <out>/models')
     .option('--no-reports', 'skip the per-run HTML and markdown reports')
@@ -113,9 +119,16 @@ async function runBenchmarkCommand(opts: BenchmarkCliOptions): Promise<void> {
     saveModels: opts.saveModels ?? false,
     reports: opts.reports,
     log,
-    describe: { backbone },
+    describe: { backbone, variant: opts.variant },
     createModel: async (recipe: Recipe, seed: number) =>
-      (await Model.create({ backbone, imageSize: recipe.imageSize, device: opts.device, seed, logger: log })) as unknown as BenchModel,
+      (await Model.create({
+        backbone,
+        variant: opts.variant,
+        imageSize: recipe.imageSize,
+        device: opts.device,
+        seed,
+        logger: log,
+      })) as unknown as BenchModel,
     loadModel: async (file: string) => (await Model.load(file, { device: opts.device, logger: log })) as unknown as BenchModel,
   });
   const { header, rows } = summaryTable(summary, headlineMetrics(kind));

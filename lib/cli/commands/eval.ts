@@ -22,6 +22,7 @@ export interface DatasetCliOptions {
   category?: string;
   fold?: string;
   split?: string;
+  ratio?: string;
   supervised?: boolean;
   splitSeed?: string;
 }
@@ -39,6 +40,7 @@ export function addDatasetOptions(command: Command, withCategory = true): Comman
     .addOption(new Option('--dataset <kind>', 'the dataset layout').choices(DATASET_KINDS).makeOptionMandatory())
     .requiredOption('--root <dir>', 'the dataset root folder')
     .option('--split <n>', 'ksdd2: use split_weakly_<n>.pyb / split_<n>.pyb (the official split is 246)')
+    .option('--ratio <percent>', 'sensum: training positives with masks, pos_<percent>.pckl (default 100)')
     .option('--supervised', 'mt: supervised split (half of each defect class in train)')
     .option('--split-seed <n>', 'mt: seed of the split', '42');
   if (withCategory)
@@ -57,6 +59,7 @@ export function layoutOptions(opts: DatasetCliOptions): LayoutOptions {
     category: opts.category,
     fold: parseNonNegativeInt(opts.fold, '--fold'),
     split: parseNonNegativeInt(opts.split, '--split'),
+    ratio: parseNonNegativeInt(opts.ratio, '--ratio'),
     supervised: opts.supervised ?? false,
     seed: parseNonNegativeInt(opts.splitSeed, '--split-seed'),
   };
