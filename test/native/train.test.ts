@@ -3,6 +3,7 @@
  * Progress, abort + resume (the same weights as a straight run), checkpoints, save with and without the
  * training state, the serial queue, and input errors.
  */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -130,6 +131,36 @@ test('checkpoints are written atomically, resume on a fresh model, and the final
   expect(await outputs(reloaded)).toEqual(straight);
   for (const m of [model, fresh, loaded, reloaded]) await m.dispose();
   for (const f of [ckpt, state, final]) await fs.rm(f);
+});
+
+test('a process killed mid-training resumes from its last checkpoint to the weights of a straight run', async () => {
+  const ckpt = path.join(dir, 'killed.ckpt.safetensors');
+  // The child trains the same model on the same images (testImage of test/helpers/images.ts, inlined) and is
+  // SIGKILLed in epoch 2, after the epoch-1 checkpoint was written.
+  const script = `
+    const { SuperSimpleNet } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'dist'))});
+    const image = (seed) => {
+      const data = new Uint8Array(80 * 72 * 3);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + seed * 97 + ((i / 80) | 0) * 7) % 256;
+      return { data, width: 80, height: 72, channels: 3 };
+    };
+    (async () => {
+      const m = await SuperSimpleNet.create({ backbone: { arch: 'resnet18', random: true }, imageSize: ${SIZE}, device: 'cpu', seed: 5, logger: () => {} });
+      const items = Array.from({ length: 6 }, (_, i) => ({ id: 'n' + i, image: image(i), label: 0 }));
+      await m.train(items, { ...${JSON.stringify(BASE)}, checkpoint: { path: ${JSON.stringify(ckpt)}, everyEpochs: 1 },
+        onProgress: (p) => { if (p.epoch >= 1) { process.stdout.write('kill me\\n'); for (;;) {} } } });
+    })();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  const fresh = await tinyModel();
+  const resumed = await fresh.train(NORMAL, { ...BASE, resume: ckpt });
+  expect(resumed.resumed).toBe(true);
+  expect(await outputs(fresh)).toEqual(straight);
+  await fresh.dispose();
+  await fs.rm(ckpt);
 });
 
 test('predict waits for a running train() on the same model', async () => {
