@@ -106,6 +106,42 @@ class SaveWorker : public PromiseWorker {
   bool with_training_state_;
 };
 
+// The fp32 inference plan as a graph description and its tensors, for the exporters of lib/export.
+class DescribePlanWorker : public PromiseWorker {
+ public:
+  DescribePlanWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot)
+      : PromiseWorker(env, "supersimplenet:describePlan"), slot_(std::move(slot)) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(slot_->run_mutex);
+    spec_ = slot_->engine->describe_plan(tensors_).dump();
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("spec", Napi::String::New(env, spec_));
+    Napi::Object tensors = Napi::Object::New(env);
+    for (const auto& [name, t] : tensors_) {
+      Napi::Object entry = Napi::Object::New(env);
+      Napi::Array shape = Napi::Array::New(env);
+      for (const int64_t d : t.sizes()) shape.Set(shape.Length(), Napi::Number::New(env, static_cast<double>(d)));
+      Napi::Float32Array data = Napi::Float32Array::New(env, static_cast<size_t>(t.numel()));
+      std::memcpy(data.Data(), t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float));
+      entry.Set("shape", shape);
+      entry.Set("data", data);
+      tensors.Set(name, entry);
+    }
+    out.Set("tensors", tensors);
+    return out;
+  }
+
+ private:
+  std::shared_ptr<EngineSlot> slot_;
+  std::string spec_;
+  ssn::NamedTensors tensors_;
+};
+
 }  // namespace
 
 Napi::Function ModelHandle::DefineClass(Napi::Env env) {
@@ -115,6 +151,7 @@ Napi::Function ModelHandle::DefineClass(Napi::Env env) {
                                                         InstanceMethod<&ModelHandle::PredictTensor>("predictTensor"),
                                                         InstanceMethod<&ModelHandle::Benchmark>("benchmark"),
                                                         InstanceMethod<&ModelHandle::Save>("save"),
+                                                        InstanceMethod<&ModelHandle::DescribePlan>("describePlan"),
                                                         InstanceMethod<&ModelHandle::Train>("train"),
                                                         InstanceMethod<&ModelHandle::SetCalibration>("setCalibration"),
                                                         InstanceMethod<&ModelHandle::Info>("info"),
@@ -200,6 +237,14 @@ Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
     }
     const bool with_training_state = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
     return (new SaveWorker(info.Env(), std::move(slot), std::move(path), with_training_state))->Start();
+  } catch (...) {
+    return rejected_promise(info.Env());
+  }
+}
+
+Napi::Value ModelHandle::DescribePlan(const Napi::CallbackInfo& info) {
+  try {
+    return (new DescribePlanWorker(info.Env(), Slot()))->Start();
   } catch (...) {
     return rejected_promise(info.Env());
   }

@@ -25,6 +25,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value PredictTensor(const Napi::CallbackInfo& info);  // (Float32Array [B,3,H,W], B)
   Napi::Value Benchmark(const Napi::CallbackInfo& info);      // ({batch?, warmup?, reps?, memoryReps?, reference?})
   Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value DescribePlan(const Napi::CallbackInfo& info);
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value SetCalibration(const Napi::CallbackInfo& info);  // (JSON of the stored form | null), synchronous
   Napi::Value Info(const Napi::CallbackInfo& info);

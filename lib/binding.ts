@@ -118,6 +118,15 @@ export interface NativeTrainOptions {
   maxSeconds?: number;
 }
 
+/**
+ * The folded inference plan as data (cpp/model/plan_description.cpp): `spec` is JSON of its geometry and layers,
+ * naming tensors of `tensors` (float32, row-major).
+ */
+export interface NativePlanDescription {
+  spec: string;
+  tensors: Record<string, { shape: number[]; data: Float32Array }>;
+}
+
 /** One native model. All Promise-returning calls run on the libuv pool (AsyncWorker). */
 export interface NativeModel {
   predict(images: NativeImage[]): Promise<NativePrediction>;
@@ -134,6 +143,8 @@ export interface NativeModel {
   predictTensor(data: Float32Array, batch: number): Promise<NativePrediction>;
   /** The native timed inference loop (spec section 11). */
   benchmark(options?: NativeBenchmarkOptions): Promise<NativeBenchmarkResult>;
+  /** The fp32 CPU inference plan of the current weights, described for exporters (lib/export). */
+  describePlan(): Promise<NativePlanDescription>;
   /**
    * Stores a calibration, as the JSON of its stored form (lib/calibration.ts), or clears it with null.
    * Synchronous: it only swaps the config's entry.

@@ -15,6 +15,8 @@ import {
   type StoredCalibration,
 } from './calibration';
 import { expectBoolean, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
+import { writeAtomic } from './eval/report';
+import { type OnnxExportOptions, planToOnnx } from './export/onnx';
 import { decodeImage } from './image';
 import { loadNative } from './native';
 import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
@@ -119,6 +121,26 @@ export class SuperSimpleNet {
     expectObject(options, 'options');
     const withState = options.trainingState === undefined ? false : expectBoolean(options.trainingState, 'options.trainingState');
     return this.#accept((native) => this.#queue.run(() => callNative(() => native.save(file, withState))));
+  }
+
+  /**
+   * Writes the model's inference as an ONNX graph (opset 17, fp32, the folded plan: see lib/export/onnx.ts) for
+   * onnxruntime, TensorRT or OpenVINO, atomically. `preprocess`: uint8 NHWC RGB pixels in, normalised in the graph.
+   */
+  async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
+    expectString(file, 'file');
+    expectObject(options, 'options');
+    for (const key of Object.keys(options)) {
+      if (key !== 'preprocess') throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, 'Known options: preprocess.');
+    }
+    const preprocess = options.preprocess === undefined ? false : expectBoolean(options.preprocess, 'options.preprocess');
+    return this.#accept((native) =>
+      this.#queue.run(async () => {
+        const description = await callNative(() => native.describePlan());
+        const bytes = planToOnnx(description, { preprocess });
+        await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }),
+    );
   }
 
   /**

@@ -1,4 +1,6 @@
 #include "api/engine.h"
+
+#include <cmath>
 #include "api/process_settings.h"
 
 #include <chrono>
@@ -312,6 +314,28 @@ std::optional<Calibration> Engine::calibration() const {
 void Engine::set_calibration(std::optional<Calibration> calibration) {
   std::lock_guard<std::mutex> lock(config_mutex_);
   config_.calibration = std::move(calibration);
+}
+
+Json Engine::describe_plan(NamedTensors& tensors) {
+  torch::NoGradGuard no_grad;
+  PlanOptions options;  // fp32 on the CPU, NCHW: what an exported graph starts from
+  const InferencePlan plan(*net_, options);
+  Json j = plan.describe(tensors);
+  j["variant"] = Json(model_variant_name(config_.variant));
+  j["arch"] = Json(backbone_arch_name(config_.arch));
+  // What preprocess() does, for an exporter that puts it in the graph: float32 throughout,
+  // (x - mean * max_pixel) * (1 / (std * max_pixel)) with max_pixel = round(1 / scale), RGB reversed when bgr.
+  const Preprocessing& p = config_.preprocessing;
+  Json prep = Json::object();
+  prep["bgr"] = Json(p.bgr);
+  prep["max_pixel"] = Json(std::round(1.0 / static_cast<double>(p.scale)));
+  Json mean = Json::array(), stdev = Json::array();
+  for (int c = 0; c < 3; ++c)
+    mean.push_back(Json(static_cast<double>(p.mean[c]))), stdev.push_back(Json(static_cast<double>(p.std[c])));
+  prep["mean"] = mean;
+  prep["std"] = stdev;
+  j["preprocessing"] = prep;
+  return j;
 }
 
 }  // namespace ssn

@@ -10,7 +10,6 @@ namespace {
 
 constexpr int64_t kSegHidden = 1024;
 constexpr int64_t kClsChannels = 128;
-constexpr double kSegSlope = 0.2;  // LeakyReLU of the segmentation head
 
 // Pooling order fixes the fc_score weight columns: [max(dec), mean(dec), max(map), mean(map)]. Training pools
 // as the official code does (adaptive max pooling sends the gradient to one maximum, amax would share it among
@@ -44,7 +43,7 @@ DiscriminatorImpl::DiscriminatorImpl(int64_t c, bool cls_on_adapted)
     : nn::Module("Discriminator"), cls_on_adapted_(cls_on_adapted) {
   seg_ = register_module("seg", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, kSegHidden, 1).bias(true)),
                                                nn::BatchNorm2d(nn::BatchNorm2dOptions(kSegHidden)),
-                                               nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kSegSlope)),
+                                               nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kSegLeakySlope)),
                                                nn::Conv2d(nn::Conv2dOptions(kSegHidden, 1, 1).bias(false))));
   dec_head_ = register_module(
       "dec_head", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c + 1, kClsChannels, 5).padding(2).bias(true)),
@@ -113,7 +112,7 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
 
 HeadOutput FoldedHeads::forward(const torch::Tensor& features) const {
   torch::Tensor hidden = seg_hidden.forward(features);
-  torch::Tensor seg = seg_out.forward(torch::leaky_relu_(hidden, kSegSlope));
+  torch::Tensor seg = seg_out.forward(torch::leaky_relu_(hidden, kSegLeakySlope));
   torch::Tensor d = dec.forward(torch::cat({features, seg}, 1));
   if (dec_bias_map.defined()) d.add_(dec_bias_map);
   d.relu_();

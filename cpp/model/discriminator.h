@@ -20,6 +20,8 @@ struct HeadOutput {
 };
 
 // The heads in eval mode with the adaptor and both BatchNorms folded in (see DiscriminatorImpl::fold).
+constexpr double kSegLeakySlope = 0.2;  // LeakyReLU of the segmentation head
+
 struct FoldedHeads {
   FoldedConv seg_hidden, seg_out, dec;  // the adaptor is folded into seg_hidden and dec
   torch::Tensor dec_bias_map;           // the adaptor bias through dec's zero padding, [1,128,fh,fw]; undefined

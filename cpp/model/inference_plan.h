@@ -11,6 +11,8 @@
 
 #include <torch/torch.h>
 
+#include "io/json.h"
+#include "io/named_tensors.h"
 #include "model/discriminator.h"
 #include "model/folding.h"
 #include "model/supersimplenet.h"
@@ -39,6 +41,10 @@ class InferencePlan {
     double profiler_equivalent = 0;
   };
   Flops gflops(int64_t batch = 1) const;
+
+  // The plan as a graph description for exporters (lib/export/onnx.ts): its geometry and layers as JSON,
+  // naming tensors that it adds to `tensors` (float32, CPU, contiguous). See plan_description.cpp.
+  Json describe(NamedTensors& tensors) const;
 
   const PlanOptions& options() const { return options_; }
   int64_t image_h() const { return image_h_; }

@@ -24,6 +24,7 @@ export interface CliModel {
   train(dataset: DatasetItem[], opts?: TrainOptions): Promise<TrainSummary>;
   calibrate(dataset: DatasetItem[], opts?: CalibrateOptions): Promise<Calibration>;
   save(file: string, opts?: SaveOptions): Promise<void>;
+  exportOnnx(file: string, opts?: { preprocess?: boolean }): Promise<void>;
   info(): Promise<ModelInfo>;
   dispose(): void;
 }

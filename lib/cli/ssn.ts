@@ -11,6 +11,7 @@ import * as buildCommand from './commands/build';
 import * as calibrateCommand from './commands/calibrate';
 import * as demoCommand from './commands/demo';
 import * as evalCommand from './commands/eval';
+import * as exportCommand from './commands/export';
 import * as importCommand from './commands/import';
 import * as infoCommand from './commands/info';
 import * as predictCommand from './commands/predict';
@@ -23,6 +24,7 @@ import { packageInfo } from './version';
 const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   demoCommand,
   importCommand,
+  exportCommand,
   predictCommand,
   trainCommand,
   calibrateCommand,

@@ -7,6 +7,7 @@ import type {
   NativeImage,
   NativeModel,
   NativeModule,
+  NativePlanDescription,
   NativePrediction,
   NativeTrainSummary,
 } from '../../lib/binding';
@@ -76,6 +77,10 @@ export class FakeModel implements NativeModel {
 
   benchmark(): Promise<NativeBenchmarkResult> {
     return Promise.reject(new Error('FakeModel.benchmark: not in the fake'));
+  }
+
+  describePlan(): Promise<NativePlanDescription> {
+    return Promise.reject(new Error('FakeModel.describePlan: not in the fake'));
   }
 
   setCalibration(json: string | null): void {

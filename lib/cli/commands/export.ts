@@ -1,0 +1,37 @@
+/**
+ * `ssn export`: a model file as an ONNX graph of its whole inference (lib/export/onnx.ts), for onnxruntime
+ * (Node, web), TensorRT and OpenVINO.
+ */
+import type { Command } from 'commander';
+
+import { log, printResult } from '../output';
+import { modelClass } from '../runtime';
+
+interface ExportCliOptions {
+  out: string;
+  preprocess?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('export <model>')
+    .description('write the model as an ONNX graph (opset 17, fp32, BatchNorm folded): map, score logit and score')
+    .requiredOption('-o, --out <file>', 'the .onnx file to write')
+    .option('--preprocess', 'take uint8 NHWC RGB pixels at the model size and normalise them inside the graph')
+    .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
+}
+
+async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
+  const model = await modelClass().load(file, { device: 'cpu', logger: log });
+  try {
+    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false });
+    const info = await model.info();
+    const [h, w] = info.imageSize;
+    printResult(
+      `wrote ${opts.out}: input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
+        `outputs map [N,1,${h},${w}], score_logit [N], score [N]`,
+    );
+  } finally {
+    model.dispose();
+  }
+}
