@@ -53,6 +53,19 @@ std::vector<double> squared_edt(const std::vector<bool>& inside, int64_t h, int6
   return f;
 }
 
+// One 1-D pass of a square dilation along `lines` lines of `length` pixels (`step` apart, lines `stride`
+// apart): a pixel becomes the maximum of its neighbours from -before to +after, those outside ignored.
+void max_pass(const std::vector<uint8_t>& in, std::vector<uint8_t>& out, int64_t lines, int64_t length, int64_t stride,
+              int64_t step, int64_t before, int64_t after) {
+  for (int64_t l = 0; l < lines; ++l)
+    for (int64_t x = 0; x < length; ++x) {
+      uint8_t m = 0;
+      for (int64_t i = std::max<int64_t>(0, x - after); i <= std::min(length - 1, x + before) && !m; ++i)
+        m = in[l * stride + i * step];
+      out[l * stride + x * step] = m;
+    }
+}
+
 }  // namespace
 
 std::vector<uint8_t> dilate_square(const std::vector<uint8_t>& mask, int64_t height, int64_t width, int64_t side) {
@@ -60,20 +73,8 @@ std::vector<uint8_t> dilate_square(const std::vector<uint8_t>& mask, int64_t hei
   // OpenCV's default anchor is the kernel centre, side / 2: offsets -a .. side - 1 - a. A square is separable.
   const int64_t before = side / 2, after = side - 1 - before;
   std::vector<uint8_t> rows(mask.size()), out(mask.size());
-  for (int64_t y = 0; y < height; ++y)
-    for (int64_t x = 0; x < width; ++x) {
-      uint8_t m = 0;
-      for (int64_t i = std::max<int64_t>(0, x - after); i <= std::min(width - 1, x + before) && !m; ++i)
-        m = mask[y * width + i];
-      rows[y * width + x] = m;
-    }
-  for (int64_t y = 0; y < height; ++y)
-    for (int64_t x = 0; x < width; ++x) {
-      uint8_t m = 0;
-      for (int64_t j = std::max<int64_t>(0, y - after); j <= std::min(height - 1, y + before) && !m; ++j)
-        m = rows[j * width + x];
-      out[y * width + x] = m;
-    }
+  max_pass(mask, rows, height, width, width, 1, before, after);
+  max_pass(rows, out, width, height, 1, width, before, after);
   return out;
 }
 

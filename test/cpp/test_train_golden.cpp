@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iomanip>
 
+#include "golden_steps.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "test_framework.h"
@@ -14,8 +15,6 @@
 #include "train/train_step.h"
 
 namespace {
-
-bool close_rel(double got, double want, double rel) { return std::fabs(got - want) <= rel * std::fabs(want) + 1e-9; }
 
 void check_golden_setting(const std::string& setting) {
   const std::string dir = ssn_test::golden_dir() + "/train/" + setting;
@@ -50,28 +49,11 @@ void check_golden_setting(const std::string& setting) {
   SSN_CHECK(steps.size() == 3);
   for (int k = 0; k < 3; ++k) {
     auto npz = ssn_test::read_npz(dir + "/step" + std::to_string(k) + ".npz");
-    const torch::Tensor perlin = npz.at("perlin").to(torch::kFloat32);
-    const int64_t b2 = perlin.size(0), fh = perlin.size(2), fw = perlin.size(3), c = net->feature_channels();
-    const torch::Tensor index = torch::arange(b2 * c * fh * fw, torch::kFloat64);
-    const torch::Tensor noise = (0.015 * torch::sin(0.1 * index + 1.7 * k)).to(torch::kFloat32).view({b2, c, fh, fw});
-    const ssn::AnomalyInjection inject{perlin, noise};
+    const ssn::AnomalyInjection inject = ssn_test::golden_injection(npz.at("perlin"), net->feature_channels(), k);
     const ssn::TrainBatch batch{npz.at("images"), npz.at("gt_mask"), npz.at("label")};
     const ssn::TrainStepResult r = ssn::train_step(net, optimizer, batch, step_cfg, random, nullptr, &inject);
 
-    const ssn::Json& want = steps[k];
-    const std::string where = setting + " step " + std::to_string(k);
-    SSN_CHECK_MSG(close_rel(r.loss, want.at("loss").as_number(), 1e-5), where << " loss " << r.loss);
-    SSN_CHECK_MSG(close_rel(r.truncated_l1, want.at("trunc_l1").as_number(), 1e-5),
-                  where << " trunc_l1 " << r.truncated_l1);
-    SSN_CHECK_MSG(close_rel(r.focal_map, want.at("focal_map").as_number(), 1e-5),
-                  where << " focal_map " << r.focal_map);
-    // The score focal loss is (1 - p_t)^4-amplified: once the weights carry the float differences of earlier
-    // updates, its last digits move most (unsupervised step 2: 1.6e-5 relative). Step 0 is held to 1e-5.
-    const double focal_score_tol = k == 0 ? 1e-5 : 5e-5;
-    SSN_CHECK_MSG(close_rel(r.focal_score, want.at("focal_score").as_number(), focal_score_tol),
-                  where << " focal_score " << std::setprecision(10) << r.focal_score);
-    SSN_CHECK_MSG(close_rel(r.grad_norm, want.at("grad_norm_before_clip").as_number(), 1e-5),
-                  where << " grad norm " << r.grad_norm);
+    ssn_test::check_golden_step(r, steps[k], setting + " step " + std::to_string(k), k);
   }
 
   // Weight updates (BN running statistics included) against the official ones.
