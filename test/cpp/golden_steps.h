@@ -7,12 +7,33 @@
 
 #include "io/json.h"
 #include "test_framework.h"
+#include "train/optimizer.h"
 #include "train/train_step.h"
 
 namespace ssn_test {
 
 inline bool close_rel(double got, double want, double rel) {
   return std::fabs(got - want) <= rel * std::fabs(want) + 1e-9;
+}
+
+// The fixture config's learning rates (the other AdamW settings are the official defaults).
+inline ssn::OptimizerConfig golden_optimizer(const ssn::Json& cfg) {
+  ssn::OptimizerConfig o;
+  o.adapt_lr = cfg.at("adapt_lr").as_number();
+  o.seg_lr = cfg.at("seg_lr").as_number();
+  o.dec_lr = cfg.at("dec_lr").as_number();
+  return o;
+}
+
+// The fixture config's generator flags, noise and stop-grad; clipping and mask handling are the caller's.
+inline ssn::TrainStepConfig golden_step_config(const ssn::Json& cfg) {
+  ssn::TrainStepConfig c;
+  c.generator.perlin_thr = cfg.at("perlin_thr").as_number();
+  c.generator.overlap = cfg.at("overlap").as_bool();
+  c.generator.bad = cfg.at("bad").as_bool();
+  c.generator.noise_std = cfg.at("noise_std").as_number();
+  c.stop_grad = cfg.at("stop_grad").as_bool();
+  return c;
 }
 
 // The recorded Perlin masks of step k and the fixtures' noise: over the flattened [2B,C,fh,fw] tensor,

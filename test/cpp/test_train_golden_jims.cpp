@@ -68,18 +68,9 @@ void check_regime(const std::string& regime) {
   const ssn::NamedTensors init = formula_heads(expected.at("init").at("keys"));
   net->load_head_state(init);
 
-  ssn::OptimizerConfig opt_cfg;
-  opt_cfg.adapt_lr = cfg.at("adapt_lr").as_number();
-  opt_cfg.seg_lr = cfg.at("seg_lr").as_number();
-  opt_cfg.dec_lr = cfg.at("dec_lr").as_number();
+  const ssn::OptimizerConfig opt_cfg = ssn_test::golden_optimizer(cfg);
   ssn::AdamW optimizer = ssn::make_supersimplenet_optimizer(net, opt_cfg);
-
-  ssn::TrainStepConfig step_cfg;
-  step_cfg.generator.perlin_thr = cfg.at("perlin_thr").as_number();
-  step_cfg.generator.overlap = cfg.at("overlap").as_bool();
-  step_cfg.generator.bad = cfg.at("bad").as_bool();
-  step_cfg.generator.noise_std = cfg.at("noise_std").as_number();
-  step_cfg.stop_grad = cfg.at("stop_grad").as_bool();
+  ssn::TrainStepConfig step_cfg = ssn_test::golden_step_config(cfg);
   step_cfg.clip_grad_norm = cfg.at("clip_grad").as_bool() ? 1.0 : 0.0;
   step_cfg.mask_align_corners = true;  // JIMS train.py
 
