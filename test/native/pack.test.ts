@@ -97,10 +97,12 @@ describe('the packed tarball in an empty project without a compiler', () => {
     await npm(['run', 'prebuilds'], repo);
     [pack] = JSON.parse(await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], repo)) as PackResult[];
 
-    // A PATH with node alone: no cc, c++, g++, cmake or make.
+    // A PATH with node and a shell alone: no cc, c++, g++, cmake or make. (npm runs dependencies' install
+    // scripts through sh, e.g. protobufjs's postinstall, which only checks versions; every user has a shell.)
     bin = path.join(tmp, 'bin');
     mkdirSync(bin);
     symlinkSync(process.execPath, path.join(bin, 'node'));
+    symlinkSync('/bin/sh', path.join(bin, 'sh'));
     env = { ...process.env, PATH: bin };
     for (const key of ['SSN_NATIVE_BINDING', 'LD_LIBRARY_PATH', 'CXX', 'CC', 'LIBTORCH', 'Torch_DIR']) delete env[key];
 
