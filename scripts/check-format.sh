@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The C++ format check of `npm run lint`: every tracked C++/CUDA file as clang-format (.clang-format) writes it.
+# The C++ format check of `npm run lint`: every C++/CUDA file of the repository (tracked, or new and not ignored,
+# so that a file is checked before its first commit) as clang-format (.clang-format) writes it.
 # `bash scripts/check-format.sh --fix` rewrites them instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "check-format: clang-format not found (apt-get install clang-format)"; exit 1; }
-mapfile -t files < <(git ls-files '*.h' '*.cpp' '*.cu' '*.cuh' | grep -E '^(cpp|binding|test)/')
+mapfile -t listed < <(git ls-files --cached --others --exclude-standard '*.h' '*.cpp' '*.cu' '*.cuh' | grep -E '^(cpp|binding|test)/' | sort -u)
+files=()
+for f in "${listed[@]}"; do [[ -f "$f" ]] && files+=("$f"); done  # not a file deleted but still in the index
 if [[ "${1:-}" == "--fix" ]]; then
   clang-format -i "${files[@]}"
   exit 0
