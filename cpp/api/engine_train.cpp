@@ -74,39 +74,43 @@ class TrainSetSource : public TrainDataSource {
   std::vector<std::pair<torch::Tensor, torch::Tensor>> prepared_;  // per item: mask and loss weights, or empty
 };
 
-// The regime the data allows when none is asked for, and why (JIMS Supervision): no defect images:
-// unsupervised; every defect image with a mask: supervised; some: mixed; none: weak.
-std::pair<Supervision, std::string> setting_from_data(const TrainSet& data) {
+// Defect images of a training set, and how many of them carry a mask.
+struct DefectCounts {
   int64_t defects = 0, masked = 0;
+};
+
+DefectCounts count_defects(const TrainSet& data) {
+  DefectCounts c;
   for (int64_t i = 0; i < data.size(); ++i) {
     if (data.label(i) != 1) continue;
-    ++defects;
-    masked += data.has_mask(i) ? 1 : 0;
+    ++c.defects;
+    c.masked += data.has_mask(i) ? 1 : 0;
   }
-  const std::string counts = std::to_string(masked) + " of " + std::to_string(defects) + " defect images have masks";
-  if (defects == 0) return {Supervision::Unsupervised, "chosen from the data: normal images only"};
-  if (masked == defects) return {Supervision::Supervised, "chosen from the data: " + counts};
-  if (masked == 0) return {Supervision::Weak, "chosen from the data: " + counts + " (image labels only)"};
+  return c;
+}
+
+// The regime the data allows when none is asked for, and why (JIMS Supervision): no defect images:
+// unsupervised; every defect image with a mask: supervised; some: mixed; none: weak.
+std::pair<Supervision, std::string> setting_from_data(const DefectCounts& c) {
+  const std::string counts =
+      std::to_string(c.masked) + " of " + std::to_string(c.defects) + " defect images have masks";
+  if (c.defects == 0) return {Supervision::Unsupervised, "chosen from the data: normal images only"};
+  if (c.masked == c.defects) return {Supervision::Supervised, "chosen from the data: " + counts};
+  if (c.masked == 0) return {Supervision::Weak, "chosen from the data: " + counts + " (image labels only)"};
   return {Supervision::Mixed, "chosen from the data: " + counts};
 }
 
 // A setting the data cannot serve is refused before anything is trained.
-void check_setting_against_data(Supervision setting, const TrainSet& data) {
-  int64_t defects = 0, unmasked = 0;
-  for (int64_t i = 0; i < data.size(); ++i) {
-    if (data.label(i) != 1) continue;
-    ++defects;
-    unmasked += data.has_mask(i) ? 0 : 1;
-  }
+void check_setting_against_data(Supervision setting, const DefectCounts& c) {
   const std::string name = supervision_name(setting);
-  if (setting != Supervision::Unsupervised && defects == 0) {
+  if (setting != Supervision::Unsupervised && c.defects == 0) {
     throw Error(ErrorCode::Input, "setting '" + name + "' trains on defect images, but the data has none",
                 "add defect images (label 1), or use setting 'unsupervised'");
   }
-  if (setting == Supervision::Supervised && unmasked > 0) {
+  if (setting == Supervision::Supervised && c.masked < c.defects) {
     throw Error(ErrorCode::Input,
-                "setting 'supervised' needs a mask for every defect image; " + std::to_string(unmasked) + " of " +
-                    std::to_string(defects) + " have none",
+                "setting 'supervised' needs a mask for every defect image; " + std::to_string(c.defects - c.masked) +
+                    " of " + std::to_string(c.defects) + " have none",
                 "use setting 'mixed' (some masks) or 'weak' (image labels only), or add the masks");
   }
 }
@@ -227,19 +231,20 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
                             std::string(precision_name(trainer_->config().precision)) + " (the interrupted run's)"}
           : choose_training_precision(asked, device_);
   requested_json["precision"] = Json(precision_name(precision.precision));
+  const DefectCounts defects = count_defects(data);
   std::string setting_reason = "asked for";
   if (!requested_json.contains("setting")) {
     if (resumed) {
       requested_json["setting"] = Json(supervision_name(trainer_->config().setting));
       setting_reason = "the interrupted run's";
     } else {
-      const auto [setting, reason] = setting_from_data(data);
+      const auto [setting, reason] = setting_from_data(defects);
       requested_json["setting"] = Json(supervision_name(setting));
       setting_reason = reason;
     }
   }
   TrainConfig requested = TrainConfig::from_json(requested_json, config_.variant);
-  check_setting_against_data(requested.setting, data);
+  check_setting_against_data(requested.setting, defects);
   if (resumed) {
     if (options.max_seconds > 0) {  // the budget sized the interrupted run's schedule when it started
       requested.epochs = trainer_->config().epochs;
