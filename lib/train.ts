@@ -23,7 +23,8 @@ import type {
 export const DECODE_CHUNK = 16;
 
 /** TrainOptions keys that map onto TrainConfig keys (spec section 8). */
-const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boolean' }> = {
+/** `min`: the smallest integer allowed (default 1). */
+const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boolean'; min?: number }> = {
   epochs: { key: 'epochs', kind: 'int' },
   batchSize: { key: 'batch_size', kind: 'int' },
   adaptLr: { key: 'adapt_lr', kind: 'number' },
@@ -39,8 +40,8 @@ const CONFIG_KEYS: Record<string, { key: string; kind: 'int' | 'number' | 'boole
   stopGrad: { key: 'stop_grad', kind: 'boolean' },
   clipGradNorm: { key: 'clip_grad_norm', kind: 'number' },
   flips: { key: 'flips', kind: 'boolean' },
-  seed: { key: 'seed', kind: 'int' },
-  dilate: { key: 'dilate', kind: 'int' },
+  seed: { key: 'seed', kind: 'int', min: 0 },
+  dilate: { key: 'dilate', kind: 'int', min: 0 },
   dtWeight: { key: 'dt_weight', kind: 'number' },
   dtPower: { key: 'dt_power', kind: 'number' },
   maskAlignCorners: { key: 'mask_align_corners', kind: 'boolean' },
@@ -119,12 +120,12 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
     }
     config.setting = options.setting;
   }
-  for (const [name, { key, kind }] of Object.entries(CONFIG_KEYS)) {
+  for (const [name, { key, kind, min }] of Object.entries(CONFIG_KEYS)) {
     const value = (options as Record<string, unknown>)[name];
     if (value === undefined) continue;
     const option = `options.${name}`;
     if (kind === 'boolean') config[key] = expectBoolean(value, option);
-    else if (kind === 'int') config[key] = expectInteger(value, option, name === 'seed' || name === 'dilate' ? 0 : 1);
+    else if (kind === 'int') config[key] = expectInteger(value, option, min ?? 1);
     else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalidOption('a finite number >= 0', option, value);
     else config[key] = value;
   }
