@@ -15,8 +15,8 @@ import {
   type StoredCalibration,
 } from './calibration';
 import { expectBoolean, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
-import { writeAtomic } from './eval/report';
-import { type OnnxExportOptions, planToOnnx } from './export/onnx';
+import { writeAtomic } from './atomic_write';
+import type { OnnxExportOptions } from './export/onnx';
 import { decodeImage } from './image';
 import { loadNative } from './native';
 import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
@@ -137,6 +137,8 @@ export class SuperSimpleNet {
     return this.#accept((native) =>
       this.#queue.run(async () => {
         const description = await callNative(() => native.describePlan());
+        // Loaded here, not with the package: the ONNX schema (protobufjs) is only needed to export.
+        const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
         const bytes = planToOnnx(description, { preprocess });
         await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }),

@@ -14,7 +14,8 @@ import { SENSUM_FOLDS } from '../data/sensum';
 import { SsnError } from '../errors';
 import { evaluateSplit, type EvalMetrics, type EvalModel } from './evaluate';
 import { headlineMetrics, paperRow, recipeFor, type PaperRow, type Recipe } from './paper';
-import { pct, writeAtomic, writeReports } from './report';
+import { writeAtomic } from '../atomic_write';
+import { pct, writeReports } from './report';
 import type { Precision, TrainSummary } from '../types';
 
 /** What the benchmark needs of a model: SuperSimpleNet with train(). */

@@ -3,12 +3,11 @@
  * report.md (tables) and report.html, a self-contained page (no external resource: overlays are inline
  * base64 PNGs, curves inline SVG) with the worst false positives and false negatives first.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import sharp from 'sharp';
 
-import { SsnError } from '../errors';
+import { writeAtomic } from '../atomic_write';
 import { overlayPng } from '../overlay';
 import type { Curve, EvalResult, EvalRun, StoredThresholdMetrics } from './evaluate';
 
@@ -215,19 +214,6 @@ ${r.calibrated ? `<p>${esc(storedThresholdText(r.calibrated))}.</p>` : ''}
 ${r.notes.map((x) => `<p>Note: ${esc(x)}</p>`).join('')}
 </body></html>
 `;
-}
-
-/** Writes `file` through a temporary name and a rename, so a reader never sees half a file. */
-export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new SsnError('ERR_SSN_IO', `Cannot write ${file}: ${(e as Error).message}`, 'Choose a writable output folder.', { cause: e });
-  }
 }
 
 /** result.json, report.md and report.html in `dir`; returns their paths. */

@@ -64,11 +64,11 @@ class Graph {
 
   constructor(private readonly tensors: NativePlanDescription['tensors']) {}
 
-  /** An initializer from the plan's tensors, once. */
-  weight(name: string, dims?: number[]): string {
+  /** An initializer from the plan's tensor `source`, once per name (default: the source's), shaped `dims`. */
+  weight(source: string, dims?: number[], name = source): string {
     if (!this.initializers.some((t) => t.name === name)) {
-      const t = this.tensors[name];
-      if (!t) throw new Error(`plan description: no tensor '${name}'`);
+      const t = this.tensors[source];
+      if (!t) throw new Error(`plan description: no tensor '${source}'`);
       this.initializers.push({ name, dims: dims ?? t.shape, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes(t.data) });
     }
     return name;
@@ -216,10 +216,8 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxExpo
   const pad = (k - 1) / 2;
   const up = g.resize(seg, H, W, 'half_pixel');
   const padded = g.node('Pad', [up, g.ints([0, 0, pad, pad, 0, 0, pad, pad])], { mode: 'reflect' });
-  const vertical = g.node('Conv', [padded, g.weight(spec.blur_kernel, [1, 1, k, 1])]);
-  const kernelRow = `${spec.blur_kernel}.row`;
-  description.tensors[kernelRow] = description.tensors[spec.blur_kernel];
-  g.node('Conv', [vertical, g.weight(kernelRow, [1, 1, 1, k])], {}, 'map');
+  const vertical = g.node('Conv', [padded, g.weight(spec.blur_kernel, [1, 1, k, 1], `${spec.blur_kernel}.column`)]);
+  g.node('Conv', [vertical, g.weight(spec.blur_kernel, [1, 1, 1, k], `${spec.blur_kernel}.row`)], {}, 'map');
 
   const graph: onnx.IGraphProto = {
     name: `supersimplenet-${spec.variant}-${spec.arch}`,
