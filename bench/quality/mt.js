@@ -331,6 +331,16 @@ function meanStd(values) {
   return `${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)}`;
 }
 
+/** A table's title and its markdown header: `first` names the first column, then epochs, seeds and the metrics. */
+function tableHead(title, first) {
+  return [
+    title,
+    '',
+    `| ${first} | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
+    `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
+  ];
+}
+
 /** A row of the finished runs among dirs (seed folders, or a folder below each); the seeds are named. */
 function row(label, dirs, epochs) {
   const done = dirs.filter((d) => scoresOf(d));
@@ -354,12 +364,7 @@ function table(work) {
     '',
   ];
   for (const regime of REGIMES) {
-    lines.push(
-      `**${regime === 'sup' ? 'Supervised' : 'Unsupervised'}**`,
-      '',
-      `| run | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
-      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
-    );
+    lines.push(...tableHead(`**${regime === 'sup' ? 'Supervised' : 'Unsupervised'}**`, 'run'));
     const ep = (name) => sizes.configs[`${name}/${regime}`]?.epochs ?? '?';
     const rows = [
       row('official code, fp32', seedsOf('official', regime), ep('official')),
@@ -380,12 +385,7 @@ function table(work) {
   }
   const sweepDir = path.join(work, 'sweep');
   if (fs.existsSync(sweepDir)) {
-    lines.push(
-      '**Feature-noise σ, unsupervised, ours bf16, a fixed number of epochs**',
-      '',
-      `| σ | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
-      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
-    );
+    lines.push(...tableHead('**Feature-noise σ, unsupervised, ours bf16, a fixed number of epochs**', 'σ'));
     const sigmas = fs
       .readdirSync(sweepDir)
       .map((d) => Number(d.slice(5)))
@@ -400,12 +400,7 @@ function table(work) {
   }
   const regimesDir = path.join(work, 'regimes');
   if (fs.existsSync(regimesDir)) {
-    lines.push(
-      "**Supervision regimes (the 2025 extension), ours, jims variant, bf16, the bf16 budget's epochs**",
-      '',
-      `| setting | epochs | seeds | ${METRICS.map(([, l]) => l).join(' | ')} |`,
-      `|---|---|---|${METRICS.map(() => '---').join('|')}|`,
-    );
+    lines.push(...tableHead("**Supervision regimes (the 2025 extension), ours, jims variant, bf16, the bf16 budget's epochs**", 'setting'));
     for (const { setting } of SUPERVISION) {
       const dir = path.join(regimesDir, setting);
       if (!fs.existsSync(dir)) continue;
