@@ -42,31 +42,37 @@ void require_cuda_build(const torch::Device& device, const char* op) {
 
 // The raw kernel call over a contiguous [n, c, hw] float tensor and its [n, 1, hw] mask.
 torch::Tensor run_kernel(const torch::Tensor& features, const torch::Tensor& mask, int64_t n, int64_t c, int64_t hw,
-                         float std_dev, uint64_t seed, uint64_t offset) {
+                         float std_dev, uint64_t seed, uint64_t offset, uint64_t first = 0) {
 #ifdef SSN_WITH_CUDA
-  if (features.is_cuda()) return detail::noise_inject_cuda(features, mask, n, c, hw, std_dev, seed, offset);
+  if (features.is_cuda()) return detail::noise_inject_cuda(features, mask, n, c, hw, std_dev, seed, offset, first);
 #endif
-  return detail::noise_inject_cpu(features, mask, n, c, hw, std_dev, seed, offset);
+  return detail::noise_inject_cpu(features, mask, n, c, hw, std_dev, seed, offset, first);
 }
 
 // Gradient: identity for the features, nothing for the mask (a 0/1 selection, not a learned input).
 struct NoiseInjectFunction : public torch::autograd::Function<NoiseInjectFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* /*ctx*/, const torch::Tensor& features,
-                               const torch::Tensor& mask, double std_dev, uint64_t seed, uint64_t offset) {
+                               const torch::Tensor& mask, double std_dev, uint64_t seed, uint64_t offset,
+                               int64_t first_row) {
     const int64_t n = features.size(0), c = features.size(1), hw = features.size(2) * features.size(3);
-    return run_kernel(features, mask, n, c, hw, static_cast<float>(std_dev), seed, offset);
+    return run_kernel(features, mask, n, c, hw, static_cast<float>(std_dev), seed, offset,
+                      static_cast<uint64_t>(first_row) * static_cast<uint64_t>(c * hw));
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* /*ctx*/,
                                                  torch::autograd::variable_list grad_out) {
-    return {grad_out[0], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad_out[0], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
 torch::Tensor noise_inject(const torch::Tensor& features, const torch::Tensor& noise_mask, double std_dev,
-                           uint64_t seed, uint64_t offset) {
+                           uint64_t seed, uint64_t offset, int64_t first_row) {
   const float std_f = checked_std(std_dev, "noise_inject");
+  if (first_row < 0) {
+    throw Error(ErrorCode::Input, "noise_inject: first_row must be >= 0, got " + std::to_string(first_row),
+                "pass the index of the first sample within the batch the stream was drawn for");
+  }
   if (!features.defined() || !noise_mask.defined()) {
     throw Error(ErrorCode::Input, "noise_inject: features and noise_mask must be defined tensors",
                 "pass the adapted features [N,C,H,W] and the noise mask [N,1,H,W]");
@@ -101,7 +107,7 @@ torch::Tensor noise_inject(const torch::Tensor& features, const torch::Tensor& n
   }
   require_cuda_build(features.device(), "noise_inject");
   return NoiseInjectFunction::apply(features.contiguous(), noise_mask.contiguous(), static_cast<double>(std_f), seed,
-                                    offset);
+                                    offset, first_row);
 }
 
 torch::Tensor philox_normal(at::IntArrayRef shape, double std_dev, uint64_t seed, uint64_t offset,

@@ -134,6 +134,34 @@ SSN_TEST(trainops_generator_random_draws) {
   SSN_CHECK(torch::equal(a.grad(), torch::full_like(c.a, 2.0f)));
 }
 
+// Micro-batches and distributed ranks: the parts of a step's batch, each drawn from the step's draws, give
+// the rows of the whole batch's call (copy 0 and copy 1 of their samples), whatever the split.
+SSN_TEST(trainops_generator_parts_of_a_step) {
+  const Case c = hand_case();
+  for (const bool jims : {false, true}) {
+    ssn::AnomalyGeneratorConfig cfg;
+    ssn::AnomalyRandom whole_random = make_random(9), part_random = make_random(9);
+    const torch::Tensor f = jims ? c.a * 2 : torch::Tensor();
+    const ssn::AnomalyBatch whole = ssn::generate_anomalies(c.a, c.m_gt, c.y_gt, cfg, whole_random, nullptr, f);
+    const ssn::StepDraws draws = ssn::draw_step(cfg, part_random, kB, kH, kW);
+    SSN_CHECK(part_random.noise_offset == whole_random.noise_offset);
+    for (int64_t first = 0; first < kB; ++first) {
+      const ssn::AnomalyBatch part =
+          ssn::generate_anomalies(c.a.narrow(0, first, 1), c.m_gt.narrow(0, first, 1), c.y_gt.narrow(0, first, 1), cfg,
+                                  draws, first, nullptr, jims ? f.narrow(0, first, 1) : torch::Tensor());
+      for (int64_t copy = 0; copy < 2; ++copy) {
+        const int64_t row = copy * kB + first;
+        SSN_CHECK(torch::equal(part.perturbed[copy], whole.perturbed[row]));
+        SSN_CHECK(torch::equal(part.target_mask[copy], whole.target_mask[row]));
+        SSN_CHECK(torch::equal(part.target_label[copy], whole.target_label[row]));
+        if (jims) SSN_CHECK(torch::equal(part.perturbed_features[copy], whole.perturbed_features[row]));
+      }
+    }
+    // A part outside the step's batch is refused.
+    SSN_CHECK_THROWS_CODE(ssn::generate_anomalies(c.a, c.m_gt, c.y_gt, cfg, draws, 1), ssn::ErrorCode::Shape);
+  }
+}
+
 SSN_TEST(trainops_generator_without_noise_passes_through) {
   const Case c = hand_case();
   ssn::AnomalyGeneratorConfig cfg;

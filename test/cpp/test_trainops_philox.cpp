@@ -131,6 +131,23 @@ SSN_TEST(trainops_noise_inject_matches_formula) {
   SSN_CHECK(bitwise_equal(ssn::noise_inject(strided, mask, 0.015, 99, 4), out));
 }
 
+// Rows first_row.. of a batch get the bits the whole batch's call gives them, also where a row does not start
+// on a Philox block (3 x 3 x 3 = 27 elements per row).
+SSN_TEST(trainops_noise_inject_rows_of_a_larger_batch) {
+  const torch::Tensor features = random_features({6, 3, 3, 3}, 5);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(6);
+  const torch::Tensor mask = (torch::rand({6, 1, 3, 3}, gen) > 0.3).to(torch::kFloat32);
+  const torch::Tensor whole = ssn::noise_inject(features, mask, 0.1, 17, 3);
+  for (const int64_t first : {0, 1, 2, 5}) {
+    for (const int64_t rows : {int64_t{1}, 6 - first}) {
+      const torch::Tensor part =
+          ssn::noise_inject(features.narrow(0, first, rows), mask.narrow(0, first, rows), 0.1, 17, 3, first);
+      SSN_CHECK_MSG(bitwise_equal(part, whole.narrow(0, first, rows)), "first " << first << " rows " << rows);
+    }
+  }
+  SSN_CHECK_THROWS_CODE(ssn::noise_inject(features, mask, 0.1, 17, 3, -1), ssn::ErrorCode::Input);
+}
+
 SSN_TEST(trainops_noise_inject_backward_is_identity) {
   const torch::Tensor features = random_features({2, 4, 3, 3}, 3).requires_grad_(true);
   const torch::Tensor mask = torch::ones({2, 1, 3, 3});

@@ -11,11 +11,12 @@ namespace ssn {
 namespace detail {
 
 torch::Tensor noise_inject_cuda(const torch::Tensor& features, const torch::Tensor& noise_mask, int64_t n, int64_t c,
-                                int64_t hw, float std, uint64_t seed, uint64_t offset) {
+                                int64_t hw, float std, uint64_t seed, uint64_t offset, uint64_t first) {
   const c10::cuda::CUDAGuard guard(features.device());
   torch::Tensor out = torch::empty_like(features);
   launch_noise_inject_f32(features.data_ptr<float>(), noise_mask.data_ptr<float>(), out.data_ptr<float>(), n, c, hw,
-                          std, seed, offset, c10::cuda::getCurrentCUDAStream(features.device().index()).stream());
+                          std, seed, offset, first,
+                          c10::cuda::getCurrentCUDAStream(features.device().index()).stream());
   return out;
 }
 
