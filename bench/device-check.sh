@@ -162,7 +162,7 @@ if [[ $DRY == 0 ]]; then
   run_step train_step_cuda 180 node bench/train-step.js --device cuda --size 256 --rounds 1 --steps 5 \
     --precisions fp32,bf16,fp16 --json --out "$PARTS/train_step_cuda.json"
 else
-  for s in cuda_checks ssn_bench_cuda_fp16 official_perf_main_cuda ssn_bench_cuda_fp32 train_step_cuda ssn_bench_cuda_fp16_no_graphs noise_kernel_cu; do
+  for s in cuda_checks ssn_bench_cuda_fp16 official_perf_main_cuda ssn_bench_cuda_fp32 train_step_cuda ssn_bench_cuda_fp16_no_graphs noise_kernel_cu distributed_cuda; do
     skip_step "$s" "dry run: no GPU"
   done
   run_step parity 300 node bench/device-parity.js --backbone resnet18 --size 64 --images 2 --out "$PARTS/parity.json"
@@ -191,6 +191,16 @@ if [[ $DRY == 0 ]]; then
   run_step ssn_bench_cuda_fp16_no_graphs 120 node bench/ssn-bench.js --device cuda --precision fp16 --no-cuda-graphs \
     --warmup "$WARMUP" --reps "$REPS" --cycles 2 --batch 0 --memory-reps 0 --no-js --json --out "$PARTS/ssn_bench_cuda_fp16_no_graphs.json"
   run_step noise_kernel_cu 120 scripts/check-cuda-compile.sh --run
+  # Data-parallel training over NCCL (bench/distributed.js): 1 process, then 2, 4, 8 where the machine has the GPUs.
+  NGPU="$(nvidia-smi -L 2>/dev/null | wc -l)"
+  PROCS=1
+  for n in 2 4 8; do [[ $n -le $NGPU ]] && PROCS="$PROCS,$n"; done
+  if [[ -f dist/cli/ssn.js ]]; then
+    run_step distributed_cuda 240 node bench/distributed.js --device cuda --procs "$PROCS" --size 256 --images 256 \
+      --batch-size 32 --epochs 3 --precision bf16 --json --out "$PARTS/distributed_cuda.json"
+  else
+    skip_step distributed_cuda "no dist/cli/ssn.js in the checkout"
+  fi
   run_step build_tests 240 bash -c "cmake --build '$BUILD' --target ssn_core_tests >> '$OUT/build.log' 2>&1; rc=\$?; tail -5 '$OUT/build.log'; exit \$rc"
 fi
 # The golden fixtures do not travel: tests that need them fail there for that reason alone (see tests.log).

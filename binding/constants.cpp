@@ -4,6 +4,7 @@
 #include "common/precision.h"
 #include "model/backbone.h"
 #include "model/variant.h"
+#include "train/distributed_group.h"
 #include "train/supervision.h"
 
 namespace ssn_binding {
@@ -27,6 +28,9 @@ Napi::Object make_constants(Napi::Env env) {
        {ssn::Supervision::Unsupervised, ssn::Supervision::Weak, ssn::Supervision::Mixed, ssn::Supervision::Supervised})
     settings.Set(settings.Length(), Napi::String::New(env, ssn::supervision_name(s)));
   out.Set("settings", settings);
+  Napi::Array backends = Napi::Array::New(env);
+  for (const std::string& b : ssn::distributed_backends()) backends.Set(backends.Length(), Napi::String::New(env, b));
+  out.Set("distributedBackends", backends);
   out.Set("minModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMinModelSide)));
   out.Set("maxModelSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxModelSide)));
   out.Set("maxInputSide", Napi::Number::New(env, static_cast<double>(ssn::kMaxInputSide)));

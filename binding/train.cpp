@@ -100,7 +100,31 @@ class ProgressChannel : public std::enable_shared_from_this<ProgressChannel> {
 // ---- options ---------------------------------------------------------------------------------------
 
 // NativeTrainOptions of lib/types.ts: {config?: {...TrainConfig keys}, resumePath?, checkpointPath?,
-// checkpointEvery?, cacheFeatures?, cacheBudgetBytes?, maxSeconds?}; any other key is refused.
+// checkpointEvery?, cacheFeatures?, cacheBudgetBytes?, maxSeconds?, gradAccumulation?, distributed?: {rank,
+// worldSize, masterAddr, masterPort, backend, timeoutSeconds}}; any other key is refused.
+ssn::DistributedOptions parse_distributed(const ssn::Json& j) {
+  if (!j.is_object()) throw ArgumentError("optionsJson.distributed: expected an object");
+  ssn::DistributedOptions d;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "rank") {
+      d.rank = v.as_int();
+    } else if (key == "worldSize") {
+      d.world_size = v.as_int();
+    } else if (key == "masterAddr") {
+      d.master_addr = v.as_string();
+    } else if (key == "masterPort") {
+      d.master_port = v.as_int();
+    } else if (key == "backend") {
+      d.backend = v.as_string();
+    } else if (key == "timeoutSeconds") {
+      d.timeout_seconds = v.as_number();
+    } else {
+      throw ArgumentError("optionsJson.distributed: unknown key '" + key + "'");
+    }
+  }
+  return d;
+}
+
 ssn::TrainOptions parse_train_options(const std::string& text) {
   ssn::Json j;
   try {
@@ -126,6 +150,10 @@ ssn::TrainOptions parse_train_options(const std::string& text) {
         o.cache_budget_bytes = v.as_int();
       } else if (key == "maxSeconds") {
         o.max_seconds = v.as_number();
+      } else if (key == "gradAccumulation") {
+        o.grad_accumulation = v.as_int();
+      } else if (key == "distributed") {
+        o.distributed = parse_distributed(v);
       } else {
         throw ArgumentError("optionsJson: unknown key '" + key + "'");
       }
@@ -216,6 +244,9 @@ class TrainWorker : public PromiseWorker {
     o.Set("settingReason", Napi::String::New(env, summary_.setting_reason));
     num("budgetSeconds", summary_.budget_seconds);
     num("secondsPerStep", summary_.seconds_per_step);
+    num("worldSize", static_cast<double>(summary_.world_size));
+    num("rank", static_cast<double>(summary_.rank));
+    o.Set("backend", Napi::String::New(env, summary_.backend));
     return o;
   }
 

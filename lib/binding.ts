@@ -4,6 +4,7 @@
  */
 import type { NativeConstants } from './constants';
 import type { BackboneArch, Device, ModelVariant, Precision, RuntimeOptions, TrainProgress, TrainSummary } from './types';
+import type { NativeDistributedOptions } from './distributed';
 
 export interface NativeCreateOptions {
   arch: BackboneArch;
@@ -89,6 +90,9 @@ export type NativeTrainSummary = Pick<
   config: string;
   budgetSeconds: number;
   secondsPerStep: number;
+  worldSize: number;
+  rank: number;
+  backend: string;
 };
 
 /** 8-bit training samples held natively at the model size (each added image is resized at once). */
@@ -116,6 +120,8 @@ export interface NativeTrainOptions {
   cacheFeatures?: 'auto' | 'on' | 'off';
   cacheBudgetBytes?: number;
   maxSeconds?: number;
+  gradAccumulation?: number;
+  distributed?: NativeDistributedOptions;
 }
 
 /**

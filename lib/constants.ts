@@ -51,6 +51,8 @@ export interface NativeConstants {
   maxModelSide: number;
   maxInputSide: number;
   maxThreads: number;
+  /** c10d backends of this build ('gloo', 'nccl'): depends on the build, so not among the expected values. */
+  distributedBackends?: readonly string[];
 }
 
 export const EXPECTED_NATIVE_CONSTANTS: NativeConstants = {

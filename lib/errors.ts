@@ -12,6 +12,7 @@ export const SSN_ERROR_CODES = [
   'ERR_SSN_IO',
   'ERR_SSN_CONFIG',
   'ERR_SSN_ABORTED',
+  'ERR_SSN_DISTRIBUTED',
   'ERR_SSN_INTERNAL',
   'ERR_SSN_NATIVE_LOAD',
 ] as const;

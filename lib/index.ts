@@ -12,6 +12,7 @@ export { DEFAULT_BACKBONE } from './types';
 export { loadFolderItems } from './data/folder';
 export type { DatasetItem, DatasetSplit } from './data/dataset';
 export { DEFAULT_CALIBRATION_QUANTILE } from './calibration';
+export { distributedFromEnv, type DistributedBackend, type DistributedOptions } from './distributed';
 export type {
   BackboneArch,
   BackboneSpec,

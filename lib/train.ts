@@ -5,6 +5,7 @@
 import { calibrationItems, checkQuantile, DEFAULT_CALIBRATION_QUANTILE } from './calibration';
 import { TRAIN_SETTINGS } from './constants';
 import type { DatasetItem, DatasetSplit } from './data/dataset';
+import { resolveDistributed } from './distributed';
 import { expectBoolean, expectFunction, fromNative, expectInteger, expectObject, expectString, invalidOption, SsnError } from './errors';
 import { decodeImage } from './image';
 import type { Precision, TrainOptions, TrainProgress, TrainSetting, TrainSummary } from './types';
@@ -59,6 +60,8 @@ const OTHER_KEYS = [
   'milestones',
   'validation',
   'calibrationQuantile',
+  'gradAccumulation',
+  'distributed',
 ];
 const TRAIN_PRECISIONS = ['auto', 'fp32', 'bf16', 'fp16'];
 
@@ -170,6 +173,10 @@ export function resolveTraining(dataset: unknown, options: TrainOptions): Resolv
   if (options.cacheBudgetMB !== undefined) {
     native.cacheBudgetBytes = expectInteger(options.cacheBudgetMB, 'options.cacheBudgetMB', 0, 1 << 30) * 1024 * 1024;
   }
+  if (options.gradAccumulation !== undefined) {
+    native.gradAccumulation = expectInteger(options.gradAccumulation, 'options.gradAccumulation', 1);
+  }
+  if (options.distributed !== undefined) native.distributed = resolveDistributed(options.distributed);
   const onProgress =
     options.onProgress === undefined ? undefined : expectFunction<(p: TrainProgress) => void>(options.onProgress, 'options.onProgress');
   const signal = options.signal;
@@ -298,6 +305,7 @@ export function toSummary(s: NativeTrainSummary): TrainSummary {
     setting: config.setting as TrainSetting,
     settingReason: s.settingReason,
     ...(s.budgetSeconds > 0 ? { budget: { seconds: s.budgetSeconds, secondsPerStep: s.secondsPerStep } } : {}),
+    ...(s.worldSize > 1 ? { distributed: { rank: s.rank, worldSize: s.worldSize, backend: s.backend } } : {}),
   };
 }
 

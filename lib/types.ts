@@ -3,6 +3,7 @@
  */
 import type { BACKBONE_ARCHS, DEVICES, MODEL_VARIANTS, PRECISIONS, TRAIN_SETTINGS } from './constants';
 import type { DatasetItem } from './data/dataset';
+import type { DistributedOptions } from './distributed';
 
 /** Where inference and training run. 'auto' takes CUDA when libtorch has it and a device is present. */
 export type Device = (typeof DEVICES)[number];
@@ -288,6 +289,18 @@ export interface TrainOptions {
   validation?: DatasetItem[];
   /** The quantile of that calibration (see CalibrateOptions.quantile). Needs `validation`. */
   calibrationQuantile?: number;
+  /**
+   * Split each step's batch into this many micro-batches per process, accumulating their gradients before the
+   * optimizer step (a large batch on a small device). Each micro-batch normalises with its own BatchNorm
+   * statistics, as a rank of a distributed run does. Default 1; a resumed run keeps its split.
+   */
+  gradAccumulation?: number;
+  /**
+   * Data-parallel training: this process is one rank; every rank calls train() with the same data and options,
+   * and `batchSize` stays the global batch. `true` reads the environment torchrun, SLURM and Kubernetes set
+   * (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). Save the model on rank 0 (`summary.distributed.rank`).
+   */
+  distributed?: true | DistributedOptions;
 }
 
 export interface TrainSummary {
@@ -319,4 +332,6 @@ export interface TrainSummary {
   budget?: { seconds: number; secondsPerStep: number };
   /** With `validation`: the calibration computed on it and stored in the model. */
   calibration?: Calibration;
+  /** A distributed run: this process's rank, the world size and the c10d backend. */
+  distributed?: { rank: number; worldSize: number; backend: string };
 }

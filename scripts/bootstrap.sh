@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian/Ubuntu machine: system packages (libtorch-dev, nlohmann-json3-dev, cmake, g++) when
+# Prepares a fresh Debian/Ubuntu machine: system packages (libtorch-dev, nlohmann-json3-dev, libgloo-dev, cmake, g++) when
 # missing, the npm dependencies, and the build (native addon + TypeScript). Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,8 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v clang-format >/dev/null 2>&1 || need+=(clang-format)  # npm test checks the C++ format
 [ -f /usr/include/nlohmann/json.hpp ] || need+=(nlohmann-json3-dev)  # the JSON parser of the core
+# gloo's headers, for distributed training on the CPU (Debian's libtorch links gloo but ships no headers for it)
+if [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then need+=(libgloo-dev); fi
 if [ -z "${LIBTORCH:-}" ] && [ -z "${Torch_DIR:-}" ] && ! dpkg -s libtorch-dev >/dev/null 2>&1 \
    && ! python3 -c "import torch" >/dev/null 2>&1; then
   need+=(libtorch-dev)

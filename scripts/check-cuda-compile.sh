@@ -61,8 +61,12 @@ CUDA_INC="$("$NVCC" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#
 [[ -f "$CUDA_INC/cuda_runtime_api.h" ]] || CUDA_INC="${CUDA_HOME:-/usr/local/cuda}/include"
 if [[ -n "$TORCH_INC" && -f "$CUDA_INC/cuda_runtime_api.h" ]]; then
   mapfile -t cuda_cpp < <(grep -rlE 'SSN_WITH_CUDA|SSN_CUDA_GRAPHS' cpp test/cuda --include='*.cpp' | sort)
+  # Distributed training's NCCL path too (test/cuda/include stands in for nccl.h), and its gloo path where
+  # gloo's headers are installed.
+  extra=(-DUSE_C10D_NCCL=1)
+  [[ -f /usr/include/gloo/algorithm.h ]] && extra+=(-DSSN_WITH_GLOO=1)
   for src in "${cuda_cpp[@]}"; do
-    if "${CXX:-g++}" -std=c++17 -fsyntax-only -DSSN_WITH_CUDA=1 -DSSN_CUDA_GRAPHS=1 -I cpp -I test/cpp -I test/cuda/include \
+    if "${CXX:-g++}" -std=c++17 -fsyntax-only -DSSN_WITH_CUDA=1 -DSSN_CUDA_GRAPHS=1 "${extra[@]}" -I cpp -I test/cpp -I test/cuda/include \
         -I "$TORCH_INC" -I "$TORCH_INC/torch/csrc/api/include" -I "$CUDA_INC" "$src"; then
       echo "ok   syntax (CUDA build) $src"
     else

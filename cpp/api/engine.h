@@ -72,6 +72,12 @@ struct TrainOptions {
   // the steps of a measured warm-up give the epochs, and the LR milestones become round(0.8E), round(0.9E).
   // The warm-up's updates are undone, so the run equals a plain run of that many epochs.
   double max_seconds = 0;
+  // Data-parallel training (train/distributed_group.h): this process is one rank; every rank calls train()
+  // with the same data and options; rank 0 writes the checkpoints. world_size 1: one process.
+  DistributedOptions distributed;
+  // Micro-batches per rank and step (gradients accumulated before the optimizer step); each has its own
+  // BatchNorm statistics. 0: 1 for a new run, the interrupted run's split for a resumed one.
+  int64_t grad_accumulation = 0;
 };
 
 struct TrainSummary {
@@ -88,6 +94,9 @@ struct TrainSummary {
   std::string setting_reason;    // why the supervision setting (train/supervision.h) is the one in config_json
   double budget_seconds = 0;     // max_seconds when the schedule was sized to it
   double seconds_per_step = 0;   // the warm-up's measurement that sized it
+  int64_t world_size = 1;        // processes that trained together (distributed), and this one's rank
+  int64_t rank = 0;
+  std::string backend;  // their c10d backend ("gloo", "nccl"); empty for one process
 };
 
 class Engine {

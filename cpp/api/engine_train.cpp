@@ -245,6 +245,33 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
   }
   TrainConfig requested = TrainConfig::from_json(requested_json, config_.variant);
   check_setting_against_data(requested.setting, defects);
+  options.distributed.validate();
+  const int64_t world = options.distributed.world_size;
+  if (options.grad_accumulation < 0) {
+    throw Error(ErrorCode::Config, "gradAccumulation must be >= 1, got " + std::to_string(options.grad_accumulation),
+                "give the micro-batches per step, or leave it out");
+  }
+  if (resumed) {
+    // The interrupted run's split of each step stays, whatever the world size now.
+    const int64_t parts = trainer_->config().micro_batches;
+    if (options.grad_accumulation > 0 && options.grad_accumulation * world != parts) {
+      throw Error(ErrorCode::Config,
+                  "the interrupted run split each step into " + std::to_string(parts) + " micro-batches; " +
+                      std::to_string(options.grad_accumulation) + " x " + std::to_string(world) + " rank(s) would not",
+                  "leave gradAccumulation out: a resumed run keeps its split (world size x accumulation)");
+    }
+    requested.micro_batches = parts;
+  } else {
+    requested.micro_batches = std::max<int64_t>(1, options.grad_accumulation) * world;
+    if (requested.micro_batches > requested.batch_size) {
+      throw Error(ErrorCode::Config,
+                  "the batch of " + std::to_string(requested.batch_size) + " cannot be split into " +
+                      std::to_string(requested.micro_batches) + " micro-batches (" +
+                      std::to_string(std::max<int64_t>(1, options.grad_accumulation)) + " per rank x " +
+                      std::to_string(world) + " rank(s))",
+                  "batchSize is the global batch: make it at least gradAccumulation x world size");
+    }
+  }
   if (resumed) {
     if (options.max_seconds > 0) {  // the budget sized the interrupted run's schedule when it started
       requested.epochs = trainer_->config().epochs;
@@ -257,8 +284,16 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     }
   }
 
+  // The rendezvous, before anything slow: a rank that cannot join fails the job early.
+  std::unique_ptr<DistributedGroup> group;
+  if (options.distributed.enabled()) group = std::make_unique<DistributedGroup>(options.distributed, device_);
+  const bool writer = options.distributed.rank == 0;  // rank 0 alone writes checkpoints
+
   TrainSummary summary;
   summary.resumed = resumed;
+  summary.world_size = world;
+  summary.rank = options.distributed.rank;
+  if (group) summary.backend = group->backend();
   summary.precision_reason = precision.reason;
   summary.setting_reason = setting_reason;
   TrainSetSource source(data, config_.preprocessing, requested.mask_prep);
@@ -286,6 +321,7 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     int64_t steps = 0;
     try {
       Trainer probe(net_, requested);
+      probe.use_group(group.get());
       summary.seconds_per_step = probe.seconds_per_step(source, kBudgetTimedSteps, cancel);
       steps = probe.steps_per_epoch(source);
     } catch (...) {
@@ -295,11 +331,20 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     net_->load_head_state(snapshot);
     const double left =
         options.max_seconds - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    requested.epochs = std::max<int64_t>(1, static_cast<int64_t>(left / (summary.seconds_per_step * steps)));
+    torch::Tensor epochs =
+        torch::tensor({std::max<int64_t>(1, static_cast<int64_t>(left / (summary.seconds_per_step * steps)))});
+    // The ranks started at slightly different times: all take the smallest schedule.
+    if (group) group->all_reduce_min(epochs, "the budget's schedule");
+    requested.epochs = epochs.item<int64_t>();
     requested.milestones = {std::round(0.8 * requested.epochs), std::round(0.9 * requested.epochs)};
     summary.budget_seconds = options.max_seconds;
   }
   if (!resumed) trainer_ = std::make_unique<Trainer>(net_, requested);
+  trainer_->use_group(group.get());
+  struct ForgetGroup {  // the group dies with this call; the trainer stays with the engine
+    Trainer& trainer;
+    ~ForgetGroup() { trainer.use_group(nullptr); }
+  } forget_group{*trainer_};
   const TrainConfig& config = trainer_->config();
   summary.config_json = config.to_json().dump();
 
@@ -312,7 +357,7 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
   auto on_epoch_end = [&](int64_t finished_epochs) {
     update_training_json();
     mark_trained();
-    if (options.checkpoint_every > 0 && finished_epochs % options.checkpoint_every == 0) {
+    if (writer && options.checkpoint_every > 0 && finished_epochs % options.checkpoint_every == 0) {
       save(options.checkpoint_path, true);
     }
   };

@@ -20,6 +20,8 @@ const char* error_code_name(ErrorCode code) {
       return "ERR_SSN_CONFIG";
     case ErrorCode::Aborted:
       return "ERR_SSN_ABORTED";
+    case ErrorCode::Distributed:
+      return "ERR_SSN_DISTRIBUTED";
     case ErrorCode::Internal:
       return "ERR_SSN_INTERNAL";
   }

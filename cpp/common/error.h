@@ -14,6 +14,7 @@ enum class ErrorCode {
   Io,               // file system errors (read, write, rename)
   Config,           // invalid model or training configuration
   Aborted,          // cancelled by the caller
+  Distributed,      // a distributed run failed: rendezvous, or a rank died or stopped answering
   Internal,         // a bug: libtorch or the core failed where it should not
 };
 

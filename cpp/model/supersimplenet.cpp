@@ -72,6 +72,16 @@ torch::Tensor SuperSimpleNetImpl::extract_features(const torch::Tensor& x) {
   return aggregate_features(f.layer2, f.layer3);
 }
 
+std::pair<int64_t, int64_t> SuperSimpleNetImpl::feature_size() {
+  if (feature_h_ == 0) {
+    const auto& w = adaptor_->projection().weight;
+    const torch::Tensor f = extract_features(torch::zeros({1, 3, image_h_, image_w_}, w.options()));
+    feature_h_ = f.size(2);
+    feature_w_ = f.size(3);
+  }
+  return {feature_h_, feature_w_};
+}
+
 torch::Tensor SuperSimpleNetImpl::adapt(const torch::Tensor& features) { return adaptor_->forward(features); }
 
 HeadOutput SuperSimpleNetImpl::heads(const torch::Tensor& seg_features, const torch::Tensor& cls_features,

@@ -34,6 +34,8 @@ class SuperSimpleNetImpl : public torch::nn::Module {
   // Backbone (always eval mode, no grad) + upscale to 2x layer2 size (bilinear, align_corners true),
   // concat [layer2, layer3], 3x3 avg-pool counting the padding. x: preprocessed [B,3,H,W].
   torch::Tensor extract_features(const torch::Tensor& x);
+  // (fh, fw) of extract_features' output, found once by running the backbone on a blank image.
+  std::pair<int64_t, int64_t> feature_size();
   torch::Tensor adapt(const torch::Tensor& features);  // 1x1 conv with bias
   // Segmentation head on seg_features, then classification head on [cls_features, M_o]: the adapted
   // features for both in the ICPR variant, the non-adapted ones for the classification head in JIMS (see
@@ -77,6 +79,7 @@ class SuperSimpleNetImpl : public torch::nn::Module {
   Discriminator discriminator_{nullptr};
   torch::Tensor blur_kernel_;  // [1,1,25,25] non-persistent
   int64_t image_h_, image_w_;
+  int64_t feature_h_ = 0, feature_w_ = 0;  // 0 until feature_size() ran
   ModelVariant variant_;
 };
 TORCH_MODULE(SuperSimpleNet);

@@ -49,6 +49,7 @@ Json TrainConfig::to_json() const {
   j["setting"] = Json(supervision_name(setting));
   j["epochs"] = Json(epochs);
   j["batch_size"] = Json(batch_size);
+  j["micro_batches"] = Json(micro_batches);
   j["adapt_lr"] = Json(optimizer.adapt_lr);
   j["adapt_wd"] = Json(optimizer.adapt_wd);
   j["seg_lr"] = Json(optimizer.seg_lr);
@@ -100,6 +101,7 @@ TrainConfig TrainConfig::from_json(const Json& j, ModelVariant variant) {
       {"setting", [](const Json& v) { v.as_string(); }},
       {"epochs", integer(c.epochs)},
       {"batch_size", integer(c.batch_size)},
+      {"micro_batches", integer(c.micro_batches)},
       {"adapt_lr", number(c.optimizer.adapt_lr)},
       {"adapt_wd", number(c.optimizer.adapt_wd)},
       {"seg_lr", number(c.optimizer.seg_lr)},
@@ -155,6 +157,8 @@ TrainConfig TrainConfig::from_json(const Json& j, ModelVariant variant) {
 void TrainConfig::validate() const {
   if (epochs < 1) config_error("epochs", "must be >= 1");
   if (batch_size < 1) config_error("batch_size", "must be >= 1");
+  if (micro_batches < 1 || micro_batches > batch_size)
+    config_error("micro_batches", "must be in 1..batch_size (each part of a step needs a sample)");
   const std::pair<const char*, double> rates[] = {
       {"adapt_lr", optimizer.adapt_lr}, {"seg_lr", optimizer.seg_lr},       {"dec_lr", optimizer.dec_lr},
       {"adapt_wd", optimizer.adapt_wd}, {"seg_wd", optimizer.seg_wd},       {"dec_wd", optimizer.dec_wd},

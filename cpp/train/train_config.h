@@ -19,6 +19,10 @@ struct TrainConfig {
   Supervision setting = Supervision::Unsupervised;  // picks the defaults below (train/supervision.h)
   int64_t epochs = 300;
   int64_t batch_size = 32;
+  // Parts every step's batch is split into, each its own forward and backward with its own BatchNorm
+  // statistics (as under PyTorch DDP): gradient accumulation times the distributed world size. A resumed run
+  // keeps it, whatever its world size (each rank then takes micro_batches / world_size parts).
+  int64_t micro_batches = 1;
   OptimizerConfig optimizer;
   double gamma = 0.4;                        // MultiStepLR at 0.8E and 0.9E (float milestones, see optimizer.h)
   AnomalyGeneratorConfig generator;          // perlin_thr 0.2 / 0.6, overlap true / false

@@ -24,9 +24,9 @@ bool train_channels_last(bool mixed, const torch::Device& device) {
 
 }  // namespace
 
-TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch,
-                           const TrainStepConfig& config, AnomalyRandom& random, GradScaler* scaler,
-                           const AnomalyInjection* injection) {
+TrainStepResult accumulate_gradients(SuperSimpleNet& net, const TrainBatch& batch, const TrainStepConfig& config,
+                                     const StepDraws& draws, int64_t first, double weight, GradScaler* scaler,
+                                     const AnomalyInjection* injection) {
   if (!batch.labels.defined() || batch.labels.dim() != 1 || !batch.images.defined() ||
       batch.images.size(0) != batch.labels.size(0)) {
     std::ostringstream os;
@@ -55,7 +55,6 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   }
   const bool jims = net->variant() == ModelVariant::Jims;
   net->train(true);
-  optimizer.zero_grad();
   const torch::Device device = net->adaptor_parameters()[0].device();
   // The backbone is frozen and in eval mode: precomputed features are the same tensor.
   const bool mixed = config.precision != Precision::Float32;
@@ -72,8 +71,8 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
   adapted = adapted.to(torch::kFloat32);
   const int64_t fh = adapted.size(2), fw = adapted.size(3);
   const torch::Tensor gt = downsample_gt_mask(batch.masks, fh, fw, config.mask_align_corners);
-  const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, random, injection,
-                                                    jims ? features : torch::Tensor());
+  const AnomalyBatch anomalies = generate_anomalies(adapted, gt, batch.labels, config.generator, draws, first,
+                                                    injection, jims ? features : torch::Tensor());
   HeadOutput out;
   {
     AutocastScope autocast(device, config.precision);
@@ -111,30 +110,50 @@ TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBat
     loss = regime_loss(seg_logits, anomalies.target_mask, score, anomalies.target_label,
                        torch::cat({segmented, segmented}), weights);
   }
+  // The whole batch's part keeps the bits of an unweighted step.
+  const torch::Tensor weighted = weight == 1.0 ? loss.total : loss.total * weight;
   const bool scaled = scaler != nullptr && scaler->enabled();
-  (scaled ? scaler->scale_loss(loss.total) : loss.total).backward();
+  (scaled ? scaler->scale_loss(weighted) : weighted).backward();
+  TrainStepResult r;
+  r.loss = weight * loss.total.item<double>();
+  r.truncated_l1 = weight * loss.truncated_l1.item<double>();
+  r.focal_map = weight * loss.focal_map.item<double>();
+  r.focal_score = weight * loss.focal_score.item<double>();
+  return r;
+}
 
+TrainStepResult finish_step(AdamW& optimizer, const TrainStepConfig& config, GradScaler* scaler,
+                            TrainStepResult losses) {
+  const bool scaled = scaler != nullptr && scaler->enabled();
   std::vector<torch::Tensor> params;
   for (const auto& g : optimizer.groups())
     for (const auto& p : g.params) params.push_back(p.second);
   const bool finite_grads = !scaled || scaler->unscale(params);
   const torch::Tensor norm =
       config.clip_grad_norm > 0 ? clip_grad_norm(params, config.clip_grad_norm) : global_grad_norm(params);
-
-  TrainStepResult r;
-  r.loss = loss.total.item<double>();
-  if (!std::isfinite(r.loss)) {
-    throw Error(ErrorCode::Config, "training diverged: the loss is not finite (" + std::to_string(r.loss) + ")",
+  if (!std::isfinite(losses.loss)) {
+    throw Error(ErrorCode::Config, "training diverged: the loss is not finite (" + std::to_string(losses.loss) + ")",
                 "lower the learning rates (adaptLr, segLr, decLr) or clip the gradients (clipGradNorm)");
   }
   if (finite_grads) optimizer.step();
   if (scaled) scaler->update(!finite_grads);
-  r.skipped = !finite_grads;
-  r.truncated_l1 = loss.truncated_l1.item<double>();
-  r.focal_map = loss.focal_map.item<double>();
-  r.focal_score = loss.focal_score.item<double>();
-  r.grad_norm = norm.item<double>();
-  return r;
+  losses.skipped = !finite_grads;
+  losses.grad_norm = norm.item<double>();
+  return losses;
+}
+
+TrainStepResult train_step(SuperSimpleNet& net, AdamW& optimizer, const TrainBatch& batch,
+                           const TrainStepConfig& config, AnomalyRandom& random, GradScaler* scaler,
+                           const AnomalyInjection* injection) {
+  optimizer.zero_grad();
+  StepDraws draws;  // bad batches are reported by accumulate_gradients
+  if (batch.images.defined() && batch.images.dim() == 4 && batch.images.size(0) > 0) {
+    const int64_t b = batch.images.size(0);
+    const auto [fh, fw] = net->feature_size();
+    draws = draw_step(config.generator, random, b, fh, fw);
+  }
+  const TrainStepResult losses = accumulate_gradients(net, batch, config, draws, 0, 1.0, scaler, injection);
+  return finish_step(optimizer, config, scaler, losses);
 }
 
 }  // namespace ssn

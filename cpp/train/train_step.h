@@ -39,6 +39,20 @@ struct TrainStepResult {
   bool skipped = false;  // fp16: inf/NaN gradients, the optimizer step was skipped and the scale backed off
 };
 
+// A step in parts: micro-batches (gradient accumulation) and distributed ranks each run accumulate_gradients
+// on samples first.. of the step's batch, which adds the gradient of weight * (the part's loss) to the
+// parameters (weight: the part's share of the batch; zero the gradients before the step's first part).
+// The heads' BatchNorm layers see the part alone, as under PyTorch DDP. The returned losses are weighted
+// too, so the parts' results add up to the step's. Once the gradients are complete (every part, every
+// rank), finish_step unscales (fp16), clips and steps the optimizer.
+TrainStepResult accumulate_gradients(SuperSimpleNet& net, const TrainBatch& part, const TrainStepConfig& config,
+                                     const StepDraws& draws, int64_t first, double weight, GradScaler* scaler,
+                                     const AnomalyInjection* injection = nullptr);
+// `losses`: the step's summed losses (grad_norm and skipped are filled in here).
+TrainStepResult finish_step(AdamW& optimizer, const TrainStepConfig& config, GradScaler* scaler,
+                            TrainStepResult losses);
+
+// A whole step on one batch: zero_grad, draw_step, one part of weight 1, finish_step.
 // Puts the heads in train mode (the backbone stays in eval mode). `injection` replaces the random draws
 // (tests only). `scaler` is required for fp16 (a disabled one otherwise). Throws ssn::Error(Shape/Input) on
 // bad batches, ssn::Error(Config) when the run diverged (non-finite outputs or loss).

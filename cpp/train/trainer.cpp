@@ -97,16 +97,12 @@ void Trainer::check_sample(const TrainSample& s, int64_t index) const {
   }
 }
 
-TrainBatch Trainer::load_batch(TrainDataSource& data, const torch::Tensor& indices) {
-  const int64_t n = indices.numel();
+TrainBatch Trainer::load_batch(TrainDataSource& data, const std::vector<SampledItem>& items) {
   std::vector<torch::Tensor> images, masks, features, weights;
   std::vector<float> labels;
   std::vector<uint8_t> segmented;
   bool all_features = true, any_weights = false;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t index = indices[i].item<int64_t>();
-    SampledItem item{index, Flip::None};
-    if (sampler_) item = sampler_->retrieve(index, data_generator_);
+  for (const SampledItem& item : items) {
     TrainSample s = data.get(item.source_index);
     check_sample(s, item.source_index);
     // An unsegmented sample's mask is all zero, whatever file it came with (the JIMS dataset), so weak training
@@ -163,8 +159,110 @@ int64_t Trainer::prepare_epochs(TrainDataSource& data) {
   return length;
 }
 
+void Trainer::use_group(DistributedGroup* group) {
+  group_ = group != nullptr && group->world_size() > 1 ? group : nullptr;
+  batchnorm_sequence_ = group_ != nullptr ? std::make_unique<BatchNormSequence>(net_) : nullptr;
+  if (group_ != nullptr && config_.micro_batches % group_->world_size() != 0) {
+    throw Error(ErrorCode::Config,
+                "this run splits each step into " + std::to_string(config_.micro_batches) + " micro-batches, which " +
+                    std::to_string(group_->world_size()) + " ranks cannot share evenly",
+                "use a world size that divides " + std::to_string(config_.micro_batches) +
+                    " (a resumed run keeps its micro-batches: world size x gradient accumulation)");
+  }
+}
+
+void Trainer::check_ranks_agree(TrainDataSource& data) {
+  if (group_ == nullptr) return;
+  uint64_t labels = 0;  // a hash of the label sequence
+  for (int64_t i = 0; i < data.size(); ++i) labels = labels * 31 + static_cast<uint64_t>(data.label(i) + 1);
+  const auto config_hash = static_cast<int64_t>(std::hash<std::string>{}(config_.to_json().dump()));
+  const torch::Tensor mine = torch::tensor({data.size(), as_int64(labels), config_hash, epoch_, step_}, torch::kInt64);
+  group_->mark("the start");
+  const torch::Tensor all = group_->all_gather(mine, "the start");
+  const char* what[] = {"training images", "labels", "training configuration", "epoch", "step"};
+  for (int64_t r = 0; r < all.size(0); ++r) {
+    for (int64_t k = 0; k < mine.numel(); ++k) {
+      if (all[r][k].item<int64_t>() == mine[k].item<int64_t>()) continue;
+      throw Error(ErrorCode::Distributed,
+                  "rank " + std::to_string(group_->rank()) + ": rank " + std::to_string(r) + " has other " + what[k] +
+                      " than this rank",
+                  "start every rank with the same data, options and checkpoint");
+    }
+  }
+}
+
+TrainStepResult Trainer::run_step(TrainDataSource& data, const torch::Tensor& indices) {
+  const int64_t n = indices.numel();
+  // Every rank samples the whole batch and draws its randomness, in the single-process order, then keeps its
+  // own parts: the draws depend on the seed and the step, not on the world size or the micro-batches.
+  std::vector<SampledItem> items;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t index = indices[i].item<int64_t>();
+    items.push_back(sampler_ ? sampler_->retrieve(index, data_generator_) : SampledItem{index, Flip::None});
+  }
+  const auto [fh, fw] = net_->feature_size();
+  const StepDraws draws = draw_step(step_config_.generator, random_, n, fh, fw);
+  optimizer_.zero_grad();
+  const int64_t world = group_ != nullptr ? group_->world_size() : 1;
+  const int64_t rank = group_ != nullptr ? group_->rank() : 0;
+  const int64_t parts = config_.micro_batches, per_rank = parts / world;
+  const std::string what = "step " + std::to_string(steps_taken_ + 1);
+  if (batchnorm_sequence_) batchnorm_sequence_->begin_step();
+  TrainStepResult sum;
+  for (int64_t k = 0; k < per_rank; ++k) {
+    const int64_t part = rank * per_rank + k;
+    const int64_t first = part * n / parts, end = (part + 1) * n / parts;
+    if (batchnorm_sequence_) batchnorm_sequence_->before_part();
+    if (end > first) {
+      const TrainBatch batch = load_batch(data, {items.begin() + first, items.begin() + end});
+      const double weight = static_cast<double>(end - first) / static_cast<double>(n);
+      const TrainStepResult r = accumulate_gradients(net_, batch, step_config_, draws, first, weight, &scaler_);
+      sum.loss += r.loss;
+      sum.truncated_l1 += r.truncated_l1;
+      sum.focal_map += r.focal_map;
+      sum.focal_score += r.focal_score;
+    }
+    if (batchnorm_sequence_) batchnorm_sequence_->after_part(end > first);
+  }
+  if (group_ != nullptr) {
+    group_->mark(what);
+    sum_across_ranks(sum, what);
+    batchnorm_sequence_->finish_step(*group_, what);
+  }
+  steps_taken_ += 1;
+  return finish_step(optimizer_, step_config_, &scaler_, sum);
+}
+
+void Trainer::sum_across_ranks(TrainStepResult& losses, const std::string& what) {
+  // Every gradient in one buffer: one all-reduce per step. A rank whose parts were all empty adds zeros.
+  std::vector<torch::Tensor> params;
+  for (const auto& g : optimizer_.groups())
+    for (const auto& p : g.params) params.push_back(p.second);
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : params)
+    flat.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros_like(p).reshape(-1));
+  torch::Tensor buffer = torch::cat(flat);
+  group_->all_reduce_sum(buffer, what);
+  int64_t at = 0;
+  for (auto& p : params) {
+    p.mutable_grad() = buffer.narrow(0, at, p.numel()).view_as(p);
+    at += p.numel();
+  }
+  // The losses, and whether any rank was asked to stop (so that all stop after this step).
+  const double stop = cancel_ != nullptr && cancel_->load() ? 1.0 : 0.0;
+  torch::Tensor summed =
+      torch::tensor({losses.loss, losses.truncated_l1, losses.focal_map, losses.focal_score, stop}, torch::kFloat64);
+  group_->all_reduce_sum(summed, what);
+  losses.loss = summed[0].item<double>();
+  losses.truncated_l1 = summed[1].item<double>();
+  losses.focal_map = summed[2].item<double>();
+  losses.focal_score = summed[3].item<double>();
+  stop_agreed_ = summed[4].item<double>() > 0;
+}
+
 double Trainer::seconds_per_step(TrainDataSource& data, int64_t timed_steps, const std::atomic<bool>* cancel) {
   const int64_t length = prepare_epochs(data);
+  check_ranks_agree(data);
   const int64_t batch_size = std::min(config_.batch_size, length);
   const torch::Tensor order = torch::randperm(length, data_generator_, torch::kInt64);
   EvalOnExit eval_on_exit{net_};
@@ -176,12 +274,14 @@ double Trainer::seconds_per_step(TrainDataSource& data, int64_t timed_steps, con
     }
     const auto start = std::chrono::steady_clock::now();
     const int64_t begin = (i * batch_size) % std::max<int64_t>(1, length - batch_size + 1);
-    const TrainBatch batch = load_batch(data, order.slice(0, begin, begin + batch_size));
-    train_step(net_, optimizer_, batch, step_config_, random_, &scaler_);
+    run_step(data, order.slice(0, begin, begin + batch_size));
     // The first step pays for allocations and kernel selection: not timed.
     if (i > 0) timed += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  return timed / static_cast<double>(std::max<int64_t>(1, timed_steps));
+  torch::Tensor seconds = torch::tensor({timed / static_cast<double>(std::max<int64_t>(1, timed_steps))});
+  // The slowest rank sets the pace of every step.
+  if (group_ != nullptr) group_->all_reduce_max(seconds, "the warm-up's timing");
+  return seconds.item<double>();
 }
 
 int64_t Trainer::steps_per_epoch(TrainDataSource& data) {
@@ -192,28 +292,31 @@ int64_t Trainer::steps_per_epoch(TrainDataSource& data) {
 void Trainer::fit(TrainDataSource& data, const TrainProgressCallback& progress, const std::atomic<bool>* cancel,
                   const EpochEndCallback& epoch_end) {
   const int64_t length = prepare_epochs(data);
+  check_ranks_agree(data);
   const int64_t batch_size = config_.batch_size;
   const int64_t steps_per_epoch = (length + batch_size - 1) / batch_size;
 
   EvalOnExit eval_on_exit{net_};
   const auto start = std::chrono::steady_clock::now();
   int64_t images_done = 0, steps_done = 0;
+  cancel_ = cancel;
+  stop_agreed_ = false;
   while (epoch_ < config_.epochs) {
     if (!order_.defined()) order_ = torch::randperm(length, data_generator_, torch::kInt64);
     while (step_ < steps_per_epoch) {
-      if (cancel != nullptr && cancel->load()) {
+      // Distributed ranks stop after the same step: the one where any rank's flag was set.
+      if (group_ != nullptr ? stop_agreed_ : cancel != nullptr && cancel->load()) {
         throw Error(ErrorCode::Aborted,
                     "training cancelled after epoch " + std::to_string(epoch_) + ", step " + std::to_string(step_),
                     "export the training state and call fit() again to resume");
       }
       const int64_t begin = step_ * batch_size;
       const torch::Tensor indices = order_.slice(0, begin, std::min(length, begin + batch_size));
-      const TrainBatch batch = load_batch(data, indices);
       TrainProgress p;
       p.lr_adaptor = optimizer_.groups()[0].lr;
       p.lr_seg = optimizer_.groups()[1].lr;
       p.lr_cls = optimizer_.groups()[2].lr;
-      p.losses = train_step(net_, optimizer_, batch, step_config_, random_, &scaler_);
+      p.losses = run_step(data, indices);
       step_ += 1;
       images_done += indices.numel();
       steps_done += 1;

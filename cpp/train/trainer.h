@@ -12,7 +12,9 @@
 
 #include "io/named_tensors.h"
 #include "model/supersimplenet.h"
+#include "train/batchnorm_sequence.h"
 #include "train/data_source.h"
+#include "train/distributed_group.h"
 #include "train/optimizer.h"
 #include "train/supervised_sampler.h"
 #include "train/train_config.h"
@@ -47,6 +49,12 @@ class Trainer {
   void fit(TrainDataSource& data, const TrainProgressCallback& progress = nullptr,
            const std::atomic<bool>* cancel = nullptr, const EpochEndCallback& epoch_end = nullptr);
 
+  // Data-parallel training: this process is one rank of `group` (kept alive by the caller through fit()).
+  // Every rank runs the same steps over the same shuffled order and takes its parts of each step's batch
+  // (config.micro_batches / world size of them, which must divide); the gradients and losses are summed
+  // across ranks before the optimizer step, so the ranks' models stay identical. nullptr: one process.
+  void use_group(DistributedGroup* group);
+
   // Seconds per training step of a full batch, over `timed_steps` steps after one untimed warm-up step.
   // The steps train: use a throwaway trainer and restore the heads afterwards (Engine::train does).
   double seconds_per_step(TrainDataSource& data, int64_t timed_steps, const std::atomic<bool>* cancel = nullptr);
@@ -68,7 +76,12 @@ class Trainer {
 
  private:
   int64_t prepare_epochs(TrainDataSource& data);  // builds the supervised sampler; returns the epoch length
-  TrainBatch load_batch(TrainDataSource& data, const torch::Tensor& indices);
+  // One optimizer step over the samples of `indices` (the whole step's batch, on every rank).
+  TrainStepResult run_step(TrainDataSource& data, const torch::Tensor& indices);
+  TrainBatch load_batch(TrainDataSource& data, const std::vector<SampledItem>& items);
+  void sum_across_ranks(TrainStepResult& losses, const std::string& what);
+  // Every rank checks that the others train the same run on the same data before the first step.
+  void check_ranks_agree(TrainDataSource& data);
   void check_sample(const TrainSample& s, int64_t index) const;
 
   SuperSimpleNet net_;
@@ -83,6 +96,11 @@ class Trainer {
   NamedTensors pending_sampler_state_;  // imported before fit() built the sampler
   int64_t epoch_ = 0, step_ = 0;
   torch::Tensor order_;  // int64 shuffled epoch indices; undefined between epochs
+  DistributedGroup* group_ = nullptr;
+  std::unique_ptr<BatchNormSequence> batchnorm_sequence_;  // with a group of 2 or more ranks
+  int64_t steps_taken_ = 0;                                // this process's steps: names collectives in errors
+  const std::atomic<bool>* cancel_ = nullptr;              // fit()'s flag, shared with the other ranks each step
+  bool stop_agreed_ = false;                               // a rank's flag was set: all stop after this step
 };
 
 }  // namespace ssn

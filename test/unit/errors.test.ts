@@ -31,7 +31,8 @@ describe('SsnError', () => {
 
   it('knows every code, including the loader one', () => {
     expect(SSN_ERROR_CODES).toContain('ERR_SSN_NATIVE_LOAD');
-    expect(SSN_ERROR_CODES).toHaveLength(10);
+    expect(SSN_ERROR_CODES).toHaveLength(11);
+    expect(isSsnErrorCode('ERR_SSN_DISTRIBUTED')).toBe(true);
     expect(isSsnErrorCode('ERR_SSN_CUDA_UNAVAILABLE')).toBe(true);
     expect(isSsnErrorCode('ERR_OTHER')).toBe(false);
     expect(isSsnErrorCode(3)).toBe(false);

@@ -1,0 +1,4 @@
+// The few cuBLAS / cuSPARSE / cuSOLVER names ATen/cuda/CUDAContext.h declares with: the CUDA 13 toolkit here ships
+// without those libraries. Only for syntax-checking the NCCL path (scripts/check-cuda-compile.sh).
+#pragma once
+typedef enum { CUSOLVER_STATUS_SUCCESS = 0 } cusolverStatus_t;
