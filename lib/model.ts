@@ -14,7 +14,7 @@ import {
   toStoredCalibration,
   type StoredCalibration,
 } from './calibration';
-import { expectBoolean, expectInteger, expectObject, expectString, fromNative, invalidOption, SsnError } from './errors';
+import { expectBoolean, expectInteger, expectObject, expectOneOf, expectString, fromNative, invalidOption, SsnError } from './errors';
 import { writeAtomic } from './atomic_write';
 import type { OnnxExportOptions } from './export/onnx';
 import { decodeImage } from './image';
@@ -124,22 +124,27 @@ export class SuperSimpleNet {
   }
 
   /**
-   * Writes the model's inference as an ONNX graph (opset 17, fp32, the folded plan: see lib/export/onnx.ts) for
+   * Writes the model's inference as an ONNX graph (opset 17, the folded plan: see lib/export/onnx.ts) for
    * onnxruntime, TensorRT or OpenVINO, atomically. `preprocess`: uint8 NHWC RGB pixels in, normalised in the graph.
+   * `precision` 'fp16': float16 weights and compute inside, float32 inputs and outputs.
    */
   async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
     expectString(file, 'file');
     expectObject(options, 'options');
+    const known = ['preprocess', 'precision'];
     for (const key of Object.keys(options)) {
-      if (key !== 'preprocess') throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, 'Known options: preprocess.');
+      if (!known.includes(key))
+        throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, `Known options: ${known.join(', ')}.`);
     }
     const preprocess = options.preprocess === undefined ? false : expectBoolean(options.preprocess, 'options.preprocess');
+    const precision =
+      options.precision === undefined ? 'fp32' : expectOneOf(options.precision, 'options.precision', ['fp32', 'fp16'] as const);
     return this.#accept((native) =>
       this.#queue.run(async () => {
         const description = await callNative(() => native.describePlan());
         // Loaded here, not with the package: the ONNX schema (protobufjs) is only needed to export.
         const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
-        const bytes = planToOnnx(description, { preprocess });
+        const bytes = planToOnnx(description, { preprocess, precision });
         await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }),
     );

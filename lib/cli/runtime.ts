@@ -5,6 +5,7 @@
  */
 
 import type { DatasetItem } from '../data/dataset';
+import type { OnnxExportOptions } from '../export/onnx';
 import type {
   BatchOptions,
   CalibrateOptions,
@@ -24,7 +25,7 @@ export interface CliModel {
   train(dataset: DatasetItem[], opts?: TrainOptions): Promise<TrainSummary>;
   calibrate(dataset: DatasetItem[], opts?: CalibrateOptions): Promise<Calibration>;
   save(file: string, opts?: SaveOptions): Promise<void>;
-  exportOnnx(file: string, opts?: { preprocess?: boolean }): Promise<void>;
+  exportOnnx(file: string, opts?: OnnxExportOptions): Promise<void>;
   info(): Promise<ModelInfo>;
   dispose(): void;
 }

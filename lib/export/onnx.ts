@@ -11,24 +11,23 @@
  * - map: bilinear resize to the image size (half-pixel centres) and the 25-tap Gaussian blur as two 1-D
  *   convolutions over a reflect-padded copy (cpp/model/anomaly_map.cpp).
  * Inputs: `images` float32 [N,3,H,W] preprocessed, or with `preprocess`, `pixels` uint8 [N,H,W,3] RGB at the
- * model size, normalised inside the graph. Outputs: `map` [N,1,H,W], `score_logit` [N], `score` [N] (sigmoid).
+ * model size, normalised inside the graph. Outputs: `map` [N,1,H,W], `score_logit` [N], `score` [N] (sigmoid),
+ * all float32.
  * The batch axis is dynamic.
+ *
+ * fp16: weights and the convolutional body in float16, for GPU runtimes (TensorRT, onnxruntime CUDA/WebGPU).
+ * Inputs and outputs stay float32, with Casts at the edges, so that callers feed and read the same arrays in
+ * both precisions. The preprocessing, the pooling, the linear layer, the sigmoid and the map (resize, blur)
+ * stay float32, as in the addon's fp16 plan: a mean over thousands of positions or a 25-tap blur sum loses
+ * digits in float16, and the score and the map are what thresholds read.
  */
 import { onnx } from 'onnx-proto';
 
 import type { NativePlanDescription } from '../binding';
+import { type ConvSpec, FLOAT, Graph, UINT8, valueInfo } from './onnx_graph';
 
 export const ONNX_OPSET = 17;
 const IR_VERSION = 8; // ONNX 1.12, the release of opset 17
-
-interface ConvSpec {
-  weight: string;
-  bias: string;
-  stride: number[];
-  padding: number[];
-  dilation: number[];
-  groups: number;
-}
 
 interface PlanSpec {
   image_size: [number, number];
@@ -49,113 +48,34 @@ interface PlanSpec {
   preprocessing: { bgr: boolean; max_pixel: number; mean: number[]; std: number[] };
 }
 
+// Option types spelt out here rather than imported from the graph builder: these declarations reach the
+// package's public types, which must not import onnx-proto's (its .d.ts does not compile on its own).
 export interface OnnxExportOptions {
   /** uint8 NHWC RGB pixels in, normalised inside the graph (for browsers and canvases). Default false. */
   preprocess?: boolean;
+  /** Weights and compute of the convolutional body: 'fp32' (default) or 'fp16'; inputs and outputs stay float32. */
+  precision?: 'fp32' | 'fp16';
 }
 
-type Attribute = number | number[] | string;
-
-/** Nodes and initializers, with unique names. */
-class Graph {
-  readonly nodes: onnx.INodeProto[] = [];
-  readonly initializers: onnx.ITensorProto[] = [];
-  private count = 0;
-
-  constructor(private readonly tensors: NativePlanDescription['tensors']) {}
-
-  /** An initializer from the plan's tensor `source`, once per name (default: the source's), shaped `dims`. */
-  weight(source: string, dims?: number[], name = source): string {
-    if (!this.initializers.some((t) => t.name === name)) {
-      const t = this.tensors[source];
-      if (!t) throw new Error(`plan description: no tensor '${source}'`);
-      this.initializers.push({ name, dims: dims ?? t.shape, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes(t.data) });
-    }
-    return name;
-  }
-
-  floats(values: number[], dims: number[]): string {
-    const name = `const_${this.count++}`;
-    this.initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes(Float32Array.from(values)) });
-    return name;
-  }
-
-  ints(values: number[]): string {
-    const name = `const_${this.count++}`;
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: bytes(data) });
-    return name;
-  }
-
-  node(op: string, inputs: string[], attributes: Record<string, Attribute> = {}, output?: string): string {
-    const out = output ?? `${op.toLowerCase()}_${this.count++}`;
-    this.nodes.push({
-      opType: op,
-      name: out,
-      input: inputs,
-      output: [out],
-      attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
-    });
-    return out;
-  }
-
-  conv(x: string, c: ConvSpec, name: string): string {
-    const [ph, pw] = c.padding;
-    return this.node(
-      'Conv',
-      [x, this.weight(c.weight), this.weight(c.bias)],
-      {
-        kernel_shape: this.tensors[c.weight].shape.slice(2),
-        strides: c.stride,
-        pads: [ph, pw, ph, pw],
-        dilations: c.dilation,
-        group: c.groups,
-      },
-      name,
-    );
-  }
-
-  /** Bilinear resize of x [N,C,h,w] to [N,C,height,width], with a dynamic batch. */
-  resize(x: string, height: number, width: number, transform: 'align_corners' | 'half_pixel'): string {
-    const leading = this.node('Slice', [this.node('Shape', [x]), this.ints([0]), this.ints([2])]);
-    const sizes = this.node('Concat', [leading, this.ints([height, width])], { axis: 0 });
-    return this.node('Resize', [x, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: transform });
-  }
-}
-
-function bytes(a: Float32Array | BigInt64Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function attribute(name: string, value: Attribute): onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
-  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
-  return Number.isInteger(value) ? { name, type: T.INT, i: value } : { name, type: T.FLOAT, f: value };
-}
-
-function valueInfo(name: string, elemType: number, dims: Array<number | string>): onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
-  };
+export interface OnnxGraphOptions {
+  preprocess: boolean;
+  precision: 'fp32' | 'fp16';
 }
 
 /** The ONNX model (serialised ModelProto) of a plan description. */
-export function planToOnnx(description: NativePlanDescription, options: OnnxExportOptions = {}): Uint8Array {
+export function planToOnnx(description: NativePlanDescription, options: OnnxGraphOptions): Uint8Array {
   const spec = JSON.parse(description.spec) as PlanSpec;
-  const g = new Graph(description.tensors);
+  const g = new Graph(description.tensors, options.precision);
   const [H, W] = spec.image_size;
   const [fh, fw] = spec.feature_size;
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
-  // Input, and the preprocessing when asked for: (x - mean * max_pixel) * (1 / (std * max_pixel)).
+  // Input, and the preprocessing when asked for (in float32): (x - mean * max_pixel) * (1 / (std * max_pixel)).
   let x = 'images';
   let input = valueInfo('images', FLOAT, ['batch', 3, H, W]);
   if (options.preprocess) {
     const p = spec.preprocessing;
-    input = valueInfo('pixels', onnx.TensorProto.DataType.UINT8, ['batch', H, W, 3]);
-    x = g.node('Transpose', [g.node('Cast', ['pixels'], { to: FLOAT })], { perm: [0, 3, 1, 2] });
+    input = valueInfo('pixels', UINT8, ['batch', H, W, 3]);
+    x = g.node('Transpose', [g.cast('pixels', FLOAT, UINT8)], { perm: [0, 3, 1, 2] });
     if (p.bgr) x = g.node('Gather', [x, g.ints([2, 1, 0])], { axis: 1 });
     const mean = g.floats(
       p.mean.map((m) => Math.fround(m) * p.max_pixel),
@@ -167,6 +87,7 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxExpo
     );
     x = g.node('Mul', [g.node('Sub', [x, mean]), invStd]);
   }
+  x = g.cast(x, g.computeType, FLOAT);
 
   // Backbone.
   const b = spec.backbone;
@@ -196,41 +117,56 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxExpo
   const seg = g.conv(hidden, h.seg_out, 'seg_logits');
   let dec = g.conv(g.node('Concat', [features, seg], { axis: 1 }), h.dec, 'dec');
   if (h.dec_bias_map) dec = g.node('Add', [dec, g.weight(h.dec_bias_map)]);
-  dec = g.node('Relu', [dec]);
+  dec = g.cast(g.node('Relu', [dec]), FLOAT);
+  const seg32 = g.cast(seg, FLOAT);
   const pooled = g.node(
     'Concat',
     [
       g.node('ReduceMax', [dec], { axes: [2, 3], keepdims: 0 }),
       g.node('ReduceMean', [dec], { axes: [2, 3], keepdims: 0 }),
-      g.node('ReduceMax', [seg], { axes: [2, 3], keepdims: 0 }),
-      g.node('ReduceMean', [seg], { axes: [2, 3], keepdims: 0 }),
+      g.node('ReduceMax', [seg32], { axes: [2, 3], keepdims: 0 }),
+      g.node('ReduceMean', [seg32], { axes: [2, 3], keepdims: 0 }),
     ],
     { axis: 1 },
   );
-  const logit = g.node('Gemm', [pooled, g.weight(h.fc_weight), g.weight(h.fc_bias)], { transB: 1 });
+  const logit = g.node('Gemm', [pooled, g.weight(h.fc_weight, { fp32: true }), g.weight(h.fc_bias, { fp32: true })], { transB: 1 });
   g.node('Reshape', [logit, g.ints([-1])], {}, 'score_logit');
   g.node('Sigmoid', ['score_logit'], {}, 'score');
 
-  // Anomaly map.
-  const k = description.tensors[spec.blur_kernel].shape[0];
+  // Anomaly map, in float32.
+  const k = g.shape(spec.blur_kernel)[0];
   const pad = (k - 1) / 2;
-  const up = g.resize(seg, H, W, 'half_pixel');
+  const up = g.resize(seg32, H, W, 'half_pixel');
   const padded = g.node('Pad', [up, g.ints([0, 0, pad, pad, 0, 0, pad, pad])], { mode: 'reflect' });
-  const vertical = g.node('Conv', [padded, g.weight(spec.blur_kernel, [1, 1, k, 1], `${spec.blur_kernel}.column`)]);
-  g.node('Conv', [vertical, g.weight(spec.blur_kernel, [1, 1, 1, k], `${spec.blur_kernel}.row`)], {}, 'map');
+  const column = g.weight(spec.blur_kernel, { dims: [1, 1, k, 1], name: `${spec.blur_kernel}.column`, fp32: true });
+  const row = g.weight(spec.blur_kernel, { dims: [1, 1, 1, k], name: `${spec.blur_kernel}.row`, fp32: true });
+  g.node('Conv', [g.node('Conv', [padded, column]), row], {}, 'map');
 
+  const outputs = [
+    valueInfo('map', FLOAT, ['batch', 1, H, W]),
+    valueInfo('score_logit', FLOAT, ['batch']),
+    valueInfo('score', FLOAT, ['batch']),
+  ];
   const graph: onnx.IGraphProto = {
     name: `supersimplenet-${spec.variant}-${spec.arch}`,
     node: g.nodes,
     initializer: g.initializers,
     input: [input],
-    output: [valueInfo('map', FLOAT, ['batch', 1, H, W]), valueInfo('score_logit', FLOAT, ['batch']), valueInfo('score', FLOAT, ['batch'])],
+    output: outputs,
+  };
+  const metadata: Record<string, string> = {
+    arch: spec.arch,
+    variant: spec.variant,
+    image_size: `${H}x${W}`,
+    precision: options.precision,
+    input: options.preprocess ? 'pixels' : 'images',
   };
   const model: onnx.IModelProto = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'supersimplenet',
     graph,
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key: `supersimplenet.${key}`, value })),
   };
   return onnx.ModelProto.encode(model).finish();
 }

@@ -2,7 +2,8 @@
 /**
  * Runs an ONNX model in onnxruntime-node in a plain Node process: jest's sandbox has its own typed-array
  * constructors, which onnxruntime's output tensors fail to match. Reads {model, name, type, dims, file} as JSON
- * on argv[2]; writes every output as {dims, file} (raw little-endian float32) beside the input, JSON on stdout.
+ * on argv[2]; writes every output as {dims, type, file} (its raw little-endian data) beside the input, JSON on
+ * stdout.
  */
 const fs = require('node:fs');
 const ort = require('onnxruntime-node');
@@ -18,7 +19,7 @@ const ort = require('onnxruntime-node');
     const file = `${job.file}.${name}`;
     const values = tensor.data;
     fs.writeFileSync(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
-    result[name] = { dims: tensor.dims, file };
+    result[name] = { dims: tensor.dims, type: tensor.type, file };
   }
   process.stdout.write(JSON.stringify(result));
 })().catch((e) => {

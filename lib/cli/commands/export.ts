@@ -2,7 +2,7 @@
  * `ssn export`: a model file as an ONNX graph of its whole inference (lib/export/onnx.ts), for onnxruntime
  * (Node, web), TensorRT and OpenVINO.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
@@ -10,25 +10,31 @@ import { modelClass } from '../runtime';
 interface ExportCliOptions {
   out: string;
   preprocess?: boolean;
+  precision: 'fp32' | 'fp16';
 }
 
 export function register(program: Command): void {
   program
     .command('export <model>')
-    .description('write the model as an ONNX graph (opset 17, fp32, BatchNorm folded): map, score logit and score')
+    .description('write the model as an ONNX graph (opset 17, BatchNorm folded): map, score logit and score')
     .requiredOption('-o, --out <file>', 'the .onnx file to write')
     .option('--preprocess', 'take uint8 NHWC RGB pixels at the model size and normalise them inside the graph')
+    .addOption(
+      new Option('--precision <precision>', 'fp16: float16 weights and compute inside (for GPUs), float32 inputs and outputs')
+        .choices(['fp32', 'fp16'])
+        .default('fp32'),
+    )
     .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
 }
 
 async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
   const model = await modelClass().load(file, { device: 'cpu', logger: log });
   try {
-    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false });
+    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false, precision: opts.precision });
     const info = await model.info();
     const [h, w] = info.imageSize;
     printResult(
-      `wrote ${opts.out}: input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
+      `wrote ${opts.out} (${opts.precision}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
         `outputs map [N,1,${h},${w}], score_logit [N], score [N]`,
     );
   } finally {
