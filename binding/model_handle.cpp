@@ -106,16 +106,17 @@ class SaveWorker : public PromiseWorker {
   bool with_training_state_;
 };
 
-// The fp32 inference plan as a graph description and its tensors, for the exporters of lib/export.
+// The fp32 inference plan (folded, or with fold false its BatchNorms and adaptor apart) as a graph description
+// and its tensors, for the exporters of lib/export.
 class DescribePlanWorker : public PromiseWorker {
  public:
-  DescribePlanWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot)
-      : PromiseWorker(env, "supersimplenet:describePlan"), slot_(std::move(slot)) {}
+  DescribePlanWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, bool fold)
+      : PromiseWorker(env, "supersimplenet:describePlan"), slot_(std::move(slot)), fold_(fold) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(slot_->run_mutex);
-    spec_ = slot_->engine->describe_plan(tensors_).dump();
+    spec_ = slot_->engine->describe_plan(tensors_, fold_).dump();
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -138,6 +139,7 @@ class DescribePlanWorker : public PromiseWorker {
 
  private:
   std::shared_ptr<EngineSlot> slot_;
+  bool fold_;
   std::string spec_;
   ssn::NamedTensors tensors_;
 };
@@ -244,7 +246,10 @@ Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelHandle::DescribePlan(const Napi::CallbackInfo& info) {
   try {
-    return (new DescribePlanWorker(info.Env(), Slot()))->Start();
+    if (!info[0].IsUndefined() && !info[0].IsBoolean())
+      throw ArgumentError("Expected a boolean for fold but received " + describe_value(info[0]));
+    const bool fold = !info[0].IsBoolean() || info[0].As<Napi::Boolean>().Value();
+    return (new DescribePlanWorker(info.Env(), Slot(), fold))->Start();
   } catch (...) {
     return rejected_promise(info.Env());
   }

@@ -149,8 +149,11 @@ export interface NativeModel {
   predictTensor(data: Float32Array, batch: number): Promise<NativePrediction>;
   /** The native timed inference loop (spec section 11). */
   benchmark(options?: NativeBenchmarkOptions): Promise<NativeBenchmarkResult>;
-  /** The fp32 CPU inference plan of the current weights, described for exporters (lib/export). */
-  describePlan(): Promise<NativePlanDescription>;
+  /**
+   * The fp32 CPU inference plan of the current weights, described for exporters (lib/export); with fold false,
+   * its BatchNorms and adaptor stay layers of their own (the trainable model's structure). Default true.
+   */
+  describePlan(fold?: boolean): Promise<NativePlanDescription>;
   /**
    * Stores a calibration, as the JSON of its stored form (lib/calibration.ts), or clears it with null.
    * Synchronous: it only swaps the config's entry.

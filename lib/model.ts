@@ -124,14 +124,15 @@ export class SuperSimpleNet {
   }
 
   /**
-   * Writes the model's inference as an ONNX graph (opset 17, the folded plan: see lib/export/onnx.ts) for
+   * Writes the model's inference as an ONNX graph (opset 17, see lib/export/onnx.ts) for
    * onnxruntime, TensorRT or OpenVINO, atomically. `preprocess`: uint8 NHWC RGB pixels in, normalised in the graph.
-   * `precision` 'fp16': float16 weights and compute inside, float32 inputs and outputs.
+   * `precision` 'fp16': float16 weights and compute inside, float32 inputs and outputs. `fold` false: the
+   * trainable model's layers (BatchNormalization nodes, the adaptor's 1x1 conv) instead of the folded plan.
    */
   async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
     expectString(file, 'file');
     expectObject(options, 'options');
-    const known = ['preprocess', 'precision'];
+    const known = ['preprocess', 'precision', 'fold'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key))
         throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, `Known options: ${known.join(', ')}.`);
@@ -139,9 +140,10 @@ export class SuperSimpleNet {
     const preprocess = options.preprocess === undefined ? false : expectBoolean(options.preprocess, 'options.preprocess');
     const precision =
       options.precision === undefined ? 'fp32' : expectOneOf(options.precision, 'options.precision', ['fp32', 'fp16'] as const);
+    const fold = options.fold === undefined ? true : expectBoolean(options.fold, 'options.fold');
     return this.#accept((native) =>
       this.#queue.run(async () => {
-        const description = await callNative(() => native.describePlan());
+        const description = await callNative(() => native.describePlan(fold));
         // Loaded here, not with the package: the ONNX schema (protobufjs) is only needed to export.
         const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
         const bytes = planToOnnx(description, { preprocess, precision });

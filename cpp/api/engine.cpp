@@ -316,9 +316,10 @@ void Engine::set_calibration(std::optional<Calibration> calibration) {
   config_.calibration = std::move(calibration);
 }
 
-Json Engine::describe_plan(NamedTensors& tensors) {
+Json Engine::describe_plan(NamedTensors& tensors, bool fold) {
   torch::NoGradGuard no_grad;
   PlanOptions options;  // fp32 on the CPU, NCHW: what an exported graph starts from
+  options.fold = fold;
   const InferencePlan plan(*net_, options);
   Json j = plan.describe(tensors);
   j["variant"] = Json(model_variant_name(config_.variant));

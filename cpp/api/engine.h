@@ -143,8 +143,9 @@ class Engine {
   // Not while train() runs on another thread (it updates config().training); info_json() is safe then.
   const ModelConfig& config() const { return config_; }
   SuperSimpleNet& network() { return net_; }
-  // The current weights as an fp32 CPU inference plan, described for exporters (InferencePlan::describe).
-  Json describe_plan(NamedTensors& tensors);
+  // The current weights as an fp32 CPU inference plan, described for exporters (InferencePlan::describe); with
+  // fold off, BatchNorms and the adaptor stay layers of their own.
+  Json describe_plan(NamedTensors& tensors, bool fold = true);
   const torch::Device& device() const { return device_; }
   const std::string& device_reason() const { return device_reason_; }  // why 'auto' chose what it did
   Precision precision() const { return precision_; }

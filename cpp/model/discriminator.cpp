@@ -72,6 +72,16 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
   const int64_t channels = adaptor.w.size(0);
   const torch::Tensor a_matrix = adaptor.w.view({channels, adaptor.w.size(1)});
   out.adaptor_macs_per_pixel = adaptor.w.numel();
+  copy_fc(out, options);
+  if (!options.fold) {  // every layer as trained: the adaptor, then the heads with their BatchNorms
+    out.has_adaptor = true;
+    out.adaptor = to_folded(adaptor, options);
+    out.cls_on_adapted = cls_on_adapted_;
+    out.seg_hidden = fold_conv_bn(layer<nn::Conv2d>(seg_, 0), &layer<nn::BatchNorm2d>(seg_, 1), options);
+    out.seg_out = fold_conv_bn(layer<nn::Conv2d>(seg_, 3), nullptr, options);
+    out.dec = fold_conv_bn(layer<nn::Conv2d>(dec_head_, 0), &layer<nn::BatchNorm2d>(dec_head_, 1), options);
+    return out;
+  }
 
   // The adaptor is a 1x1 convolution feeding only the heads: folded into them, it costs nothing.
   // seg: W_s (A f + a) + b_s = (W_s A) f + (W_s a + b_s).
@@ -102,18 +112,21 @@ FoldedHeads DiscriminatorImpl::fold(const FeatureAdaptorImpl& adaptor_module, co
   } else {  // dec on cat(f, map): the features are not adapted, only its BatchNorm folds
     out.dec = fold_conv_bn(layer<nn::Conv2d>(dec_head_, 0), &layer<nn::BatchNorm2d>(dec_head_, 1), options);
   }
+  return out;
+}
 
+void DiscriminatorImpl::copy_fc(FoldedHeads& out, const PlanOptions& options) const {
   // Copies, never views: the plan is a frozen snapshot until the engine rebuilds it.
   const torch::ScalarType dtype = precision_dtype(options.precision);
   out.fc_weight = fc_score_->weight.detach().to(options.device, dtype, /*non_blocking=*/false, /*copy=*/true);
   out.fc_bias = fc_score_->bias.detach().to(options.device, dtype, /*non_blocking=*/false, /*copy=*/true);
-  return out;
 }
 
 HeadOutput FoldedHeads::forward(const torch::Tensor& features) const {
-  torch::Tensor hidden = seg_hidden.forward(features);
+  const torch::Tensor adapted = has_adaptor ? adaptor.forward(features) : features;
+  torch::Tensor hidden = seg_hidden.forward(adapted);
   torch::Tensor seg = seg_out.forward(torch::leaky_relu_(hidden, kSegLeakySlope));
-  torch::Tensor d = dec.forward(torch::cat({features, seg}, 1));
+  torch::Tensor d = dec.forward(torch::cat({has_adaptor && cls_on_adapted ? adapted : features, seg}, 1));
   if (dec_bias_map.defined()) d.add_(dec_bias_map);
   d.relu_();
   return {seg, torch::linear(pool_for_score_eval(d, seg), fc_weight, fc_bias).reshape({-1})};

@@ -19,13 +19,17 @@ struct HeadOutput {
   torch::Tensor score_logit;  // s [B]
 };
 
-// The heads in eval mode with the adaptor and both BatchNorms folded in (see DiscriminatorImpl::fold).
+// The heads in eval mode with the adaptor and both BatchNorms folded in (see DiscriminatorImpl::fold), or with
+// PlanOptions::fold off, kept apart.
 constexpr double kSegLeakySlope = 0.2;  // LeakyReLU of the segmentation head
 
 struct FoldedHeads {
   FoldedConv seg_hidden, seg_out, dec;  // the adaptor is folded into seg_hidden and dec
   torch::Tensor dec_bias_map;           // the adaptor bias through dec's zero padding, [1,128,fh,fw]; undefined
-                                        // when dec reads non-adapted features
+                                        // when dec reads non-adapted features or the adaptor is kept apart
+  bool has_adaptor = false;             // fold off: the adaptor runs first, as its own 1x1 convolution
+  FoldedConv adaptor;
+  bool cls_on_adapted = false;  // with has_adaptor: dec reads the adapted features (icpr), else the raw ones
   torch::Tensor fc_weight, fc_bias;
   int64_t adaptor_macs_per_pixel = 0;  // for the official FLOP count, which counts the adaptor
 
@@ -62,6 +66,8 @@ class DiscriminatorImpl : public torch::nn::Module {
   torch::nn::Sequential dec_head_{nullptr};
   torch::nn::Linear fc_score_{nullptr};
   bool cls_on_adapted_;
+
+  void copy_fc(FoldedHeads& out, const PlanOptions& options) const;
 };
 TORCH_MODULE(Discriminator);
 

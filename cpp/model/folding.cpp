@@ -26,7 +26,10 @@ torch::Tensor cpu_double(const torch::Tensor& t) { return t.detach().to(torch::k
 }  // namespace
 
 torch::Tensor FoldedConv::forward(const torch::Tensor& x) const {
-  return torch::conv2d(x, weight, bias, stride, padding, dilation, groups);
+  torch::Tensor y = torch::conv2d(x, weight, bias, stride, padding, dilation, groups);
+  if (!bn.defined()) return y;
+  return torch::batch_norm(y, bn.weight, bn.bias, bn.mean, bn.var, /*training=*/false, /*momentum=*/0.0, bn.eps,
+                           /*cudnn_enabled=*/true);
 }
 
 int64_t FoldedConv::macs(int64_t in_h, int64_t in_w, int64_t& out_h, int64_t& out_w) const {
@@ -111,8 +114,15 @@ FoldedConv to_folded(const RawConv& c, const PlanOptions& options) {
 
 FoldedConv fold_conv_bn(const nn::Conv2dImpl& conv, const nn::BatchNorm2dImpl* bn, const PlanOptions& options) {
   RawConv c = raw_conv(conv);
-  if (bn) fold_batchnorm(c, *bn);
-  return to_folded(c, options);
+  if (bn && options.fold) fold_batchnorm(c, *bn);
+  FoldedConv out = to_folded(c, options);
+  if (bn && !options.fold) {
+    auto copy = [&](const torch::Tensor& t) {
+      return cpu_double(t).to(options.device, precision_dtype(options.precision));
+    };
+    out.bn = {copy(bn->weight), copy(bn->bias), copy(bn->running_mean), copy(bn->running_var), bn->options.eps()};
+  }
+  return out;
 }
 
 }  // namespace ssn

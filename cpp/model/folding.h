@@ -1,5 +1,7 @@
 // Eval-mode layers with BatchNorm folded into the convolution before it: what an InferencePlan is made of.
-// Each module folds itself (BackboneImpl::fold, DiscriminatorImpl::fold); these are the shared pieces.
+// Each module folds itself (BackboneImpl::fold, DiscriminatorImpl::fold); these are the shared pieces. With
+// PlanOptions::fold off, every BatchNorm and the adaptor stay layers of their own: the trainable model's structure,
+// for the plain ONNX export (lib/export/onnx.ts).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -16,6 +18,14 @@ struct PlanOptions {
   torch::Device device = torch::kCPU;
   Precision precision = Precision::Float32;  // weights and activations; the map post-processing stays fp32
   bool channels_last = false;
+  bool fold = true;  // false: BatchNorms and the adaptor kept apart (same outputs, slower)
+};
+
+// An eval-mode BatchNorm kept apart from its convolution (a plan built with fold off).
+struct PlanBatchNorm {
+  torch::Tensor weight, bias, mean, var;
+  double eps = 0;
+  bool defined() const { return weight.defined(); }
 };
 
 // conv(x) with BatchNorm folded in: W' = W * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta.
@@ -23,6 +33,7 @@ struct FoldedConv {
   torch::Tensor weight, bias;  // bias always defined
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
+  PlanBatchNorm bn;  // defined only with fold off: applied after the convolution
 
   torch::Tensor forward(const torch::Tensor& x) const;
   // Multiply-accumulates for one image of in_h x in_w; sets the output size.
@@ -61,7 +72,7 @@ RawConv raw_conv(const torch::nn::Conv2dImpl& conv);
 torch::Tensor fold_batchnorm(RawConv& c, const torch::nn::BatchNorm2dImpl& bn);
 // The plan's copy of c: its device, dtype and memory format.
 FoldedConv to_folded(const RawConv& c, const PlanOptions& options);
-// conv, then bn when given, as one FoldedConv.
+// conv, then bn when given, as one FoldedConv (bn folded in, or kept as FoldedConv::bn with fold off).
 FoldedConv fold_conv_bn(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl* bn,
                         const PlanOptions& options);
 // A tensor on the plan's device and dtype (channels-last for 4-D tensors when asked).

@@ -1,6 +1,6 @@
-// InferencePlan::describe: the folded plan as data, so that an exporter can rebuild the same computation in
-// another runtime (the ONNX export, lib/export/onnx.ts). Every layer is named by what it does, every tensor
-// by its place in the graph.
+// InferencePlan::describe: the plan as data, so that an exporter can rebuild the same computation in another
+// runtime (the ONNX export, lib/export/onnx.ts). Every layer is named by what it does, every tensor by its place
+// in the graph. A plan built with fold off describes its BatchNorms ("bn" of a conv) and the adaptor too.
 #include "model/anomaly_map.h"
 #include "model/inference_plan.h"
 
@@ -24,6 +24,15 @@ class Describer {
     j["padding"] = ints(c.padding);
     j["dilation"] = ints(c.dilation);
     j["groups"] = Json(c.groups);
+    if (c.bn.defined()) {
+      Json bn = Json::object();
+      bn["weight"] = Json(tensor(name + ".bn.weight", c.bn.weight));
+      bn["bias"] = Json(tensor(name + ".bn.bias", c.bn.bias));
+      bn["mean"] = Json(tensor(name + ".bn.running_mean", c.bn.mean));
+      bn["var"] = Json(tensor(name + ".bn.running_var", c.bn.var));
+      bn["eps"] = Json(c.bn.eps);
+      j["bn"] = bn;
+    }
     return j;
   }
 
@@ -44,6 +53,7 @@ Json InferencePlan::describe(NamedTensors& tensors) const {
   Json j = Json::object();
   j["image_size"] = Describer::ints({image_h_, image_w_});
   j["feature_size"] = Describer::ints({feature_h_, feature_w_});
+  j["folded"] = Json(options_.fold);
   Json backbone = Json::object();
   backbone["stem"] = d.conv("backbone.stem", backbone_.stem);
   Json stages = Json::array();
@@ -65,6 +75,8 @@ Json InferencePlan::describe(NamedTensors& tensors) const {
   backbone["stages"] = stages;
   j["backbone"] = backbone;
   Json heads = Json::object();
+  heads["adaptor"] = heads_.has_adaptor ? d.conv("heads.adaptor", heads_.adaptor) : Json();
+  heads["cls_on_adapted"] = Json(heads_.cls_on_adapted);
   heads["seg_hidden"] = d.conv("heads.seg_hidden", heads_.seg_hidden);
   heads["seg_slope"] = Json(kSegLeakySlope);
   heads["seg_out"] = d.conv("heads.seg_out", heads_.seg_out);

@@ -1,13 +1,14 @@
 /**
- * The ONNX export: the addon's fp32 inference plan (BatchNorm folded, the adaptor folded into the heads; see
- * cpp/model/plan_description.cpp) rebuilt as an ONNX graph, opset 17, written with onnx-proto (protobufjs).
- * The graph computes what predict() computes:
+ * The ONNX export: the addon's fp32 inference plan rebuilt as an ONNX graph, opset 17, written with onnx-proto
+ * (protobufjs). The plan comes folded (BatchNorm folded into the convolutions, the adaptor into the heads) or,
+ * with `fold: false`, as the trainable model's layers (BatchNormalization nodes, the adaptor's own 1x1 conv);
+ * see cpp/model/plan_description.cpp. The graph computes what predict() computes:
  * - backbone: stem conv + ReLU, 3x3/2 max-pool, residual blocks (convs with ReLU between, identity or projected
  *   shortcut, ReLU after the sum);
  * - features: layer2 and layer3 resized to twice layer2's size (bilinear, align_corners), concatenated, 3x3
  *   average pooling counting the zero padding (cpp/model/feature_pipeline.cpp);
  * - heads: segmentation (1x1 conv, LeakyReLU, 1x1 conv), classification (5x5 conv over features and map with
- *   its explicit padding of 2, the adaptor bias map, ReLU, max and mean pooling of it and of the map, linear);
+ *   its explicit padding of 2, the adaptor bias map when folded, ReLU, max and mean pooling of it and of the map, linear);
  * - map: bilinear resize to the image size (half-pixel centres) and the 25-tap Gaussian blur as two 1-D
  *   convolutions over a reflect-padded copy (cpp/model/anomaly_map.cpp).
  * Inputs: `images` float32 [N,3,H,W] preprocessed, or with `preprocess`, `pixels` uint8 [N,H,W,3] RGB at the
@@ -34,8 +35,13 @@ interface PlanSpec {
   feature_size: [number, number];
   variant: string;
   arch: string;
+  folded: boolean;
   backbone: { stem: ConvSpec; stages: Array<Array<{ main: ConvSpec[]; shortcut: ConvSpec | null }>> };
   heads: {
+    /** Present in an unfolded description. */
+    adaptor: ConvSpec | null;
+    /** Whether the classification head reads the adapted features (icpr) or the backbone's (jims). */
+    cls_on_adapted: boolean;
     seg_hidden: ConvSpec;
     seg_slope: number;
     seg_out: ConvSpec;
@@ -55,6 +61,8 @@ export interface OnnxExportOptions {
   preprocess?: boolean;
   /** Weights and compute of the convolutional body: 'fp32' (default) or 'fp16'; inputs and outputs stay float32. */
   precision?: 'fp32' | 'fp16';
+  /** The folded inference plan (default true), or false: the trainable model's layers, BatchNorms and adaptor apart. */
+  fold?: boolean;
 }
 
 export interface OnnxGraphOptions {
@@ -111,11 +119,13 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
   const cat = g.node('Concat', [g.resize(layers[1], fh, fw, 'align_corners'), g.resize(layers[2], fh, fw, 'align_corners')], { axis: 1 });
   const features = g.node('AveragePool', [cat], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], count_include_pad: 1 });
 
-  // Heads.
+  // Heads; folded, the adaptor is inside seg_hidden and dec (and the bias map).
   const h = spec.heads;
-  const hidden = g.node('LeakyRelu', [g.conv(features, h.seg_hidden, 'seg_hidden')], { alpha: h.seg_slope });
+  const adapted = h.adaptor ? g.conv(features, h.adaptor, 'adaptor') : features;
+  const hidden = g.node('LeakyRelu', [g.conv(adapted, h.seg_hidden, 'seg_hidden')], { alpha: h.seg_slope });
   const seg = g.conv(hidden, h.seg_out, 'seg_logits');
-  let dec = g.conv(g.node('Concat', [features, seg], { axis: 1 }), h.dec, 'dec');
+  const clsFeatures = h.adaptor && h.cls_on_adapted ? adapted : features;
+  let dec = g.conv(g.node('Concat', [clsFeatures, seg], { axis: 1 }), h.dec, 'dec');
   if (h.dec_bias_map) dec = g.node('Add', [dec, g.weight(h.dec_bias_map)]);
   dec = g.cast(g.node('Relu', [dec]), FLOAT);
   const seg32 = g.cast(seg, FLOAT);
@@ -159,6 +169,7 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
     variant: spec.variant,
     image_size: `${H}x${W}`,
     precision: options.precision,
+    folded: String(spec.folded),
     input: options.preprocess ? 'pixels' : 'images',
   };
   const model: onnx.IModelProto = {

@@ -23,6 +23,8 @@ export interface ConvSpec {
   padding: number[];
   dilation: number[];
   groups: number;
+  /** Present in an unfolded description: the eval-mode BatchNorm after the convolution. */
+  bn?: { weight: string; bias: string; mean: string; var: string; eps: number };
 }
 
 export class Graph {
@@ -95,7 +97,7 @@ export class Graph {
     return to === from ? x : this.node('Cast', [x], { to });
   }
 
-  /** The convolution, its output named `name`. */
+  /** The convolution, then its BatchNorm when the description keeps it apart; the output is named `name`. */
   conv(x: string, c: ConvSpec, name: string): string {
     const [ph, pw] = c.padding;
     const attributes = {
@@ -105,7 +107,12 @@ export class Graph {
       dilations: c.dilation,
       group: c.groups,
     };
-    return this.node('Conv', [x, this.weight(c.weight), this.weight(c.bias)], attributes, name);
+    const inputs = [x, this.weight(c.weight), this.weight(c.bias)];
+    if (!c.bn) return this.node('Conv', inputs, attributes, name);
+    const bn = c.bn;
+    const y = this.node('Conv', inputs, attributes, `${name}.conv`);
+    const params = [bn.weight, bn.bias, bn.mean, bn.var].map((t) => this.weight(t));
+    return this.node('BatchNormalization', [y, ...params], { epsilon: bn.eps }, name);
   }
 
   /** Bilinear resize of x [N,C,h,w] to [N,C,height,width], with a dynamic batch. */

@@ -24,7 +24,7 @@ double max_abs(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).
 double max_abs_value(const torch::Tensor& a) { return a.abs().max().item<double>(); }
 
 void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool channels_last = false,
-                        ssn::ModelVariant variant = ssn::ModelVariant::Icpr) {
+                        ssn::ModelVariant variant = ssn::ModelVariant::Icpr, bool fold = true) {
   torch::manual_seed(11);
   ssn::SuperSimpleNet net(arch, h, w, variant);
   randomise_batchnorms(*net, 12);
@@ -34,6 +34,7 @@ void check_plan_matches(ssn::BackboneArch arch, int64_t h, int64_t w, bool chann
   const ssn::InferenceOutput ref = net->infer(x);
   ssn::PlanOptions options;
   options.channels_last = channels_last;
+  options.fold = fold;
   const ssn::InferencePlan plan(*net, options);
   const ssn::InferenceOutput fast = plan.run(x);
   SSN_CHECK(fast.map.sizes() == ref.map.sizes());
@@ -83,6 +84,30 @@ SSN_TEST(bench_plan_matches_the_module_in_the_jims_variant) {
 SSN_TEST(bench_plan_matches_the_module_in_channels_last) {
   // The memory format CUDA always uses, checked here on the CPU.
   check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96, /*channels_last=*/true);
+}
+
+// Fold off (the plain ONNX export's plan): BatchNorms and the adaptor as layers of their own, same outputs.
+SSN_TEST(bench_plan_unfolded_matches_the_module) {
+  check_plan_matches(ssn::BackboneArch::ResNet18, 64, 96, false, ssn::ModelVariant::Icpr, /*fold=*/false);
+  check_plan_matches(ssn::BackboneArch::ResNet18, 48, 64, true, ssn::ModelVariant::Jims, /*fold=*/false);
+}
+
+SSN_TEST(bench_plan_describes_its_batchnorms_and_adaptor_only_unfolded) {
+  torch::manual_seed(3);
+  ssn::SuperSimpleNet net(ssn::BackboneArch::ResNet18, 32, 48, ssn::ModelVariant::Icpr);
+  for (const bool fold : {true, false}) {
+    ssn::PlanOptions options;
+    options.fold = fold;
+    ssn::NamedTensors tensors;
+    const ssn::Json j = ssn::InferencePlan(*net, options).describe(tensors);
+    const ssn::Json& heads = j.at("heads");
+    SSN_CHECK(j.at("folded").as_bool() == fold);
+    SSN_CHECK(heads.at("adaptor").is_null() == fold);
+    SSN_CHECK(heads.at("dec_bias_map").is_null() == !fold);
+    SSN_CHECK(j.at("backbone").at("stem").contains("bn") == !fold);
+    SSN_CHECK(heads.at("seg_hidden").contains("bn") == !fold);
+    SSN_CHECK(tensors.count("backbone.stem.bn.running_var") == (fold ? 0u : 1u));
+  }
 }
 
 SSN_TEST(bench_plan_bf16_on_the_cpu_stays_within_bf16_tolerance) {

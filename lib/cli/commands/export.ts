@@ -11,12 +11,13 @@ interface ExportCliOptions {
   out: string;
   preprocess?: boolean;
   precision: 'fp32' | 'fp16';
+  plain?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('export <model>')
-    .description('write the model as an ONNX graph (opset 17, BatchNorm folded): map, score logit and score')
+    .description('write the model as an ONNX graph (opset 17): map, score logit and score')
     .requiredOption('-o, --out <file>', 'the .onnx file to write')
     .option('--preprocess', 'take uint8 NHWC RGB pixels at the model size and normalise them inside the graph')
     .addOption(
@@ -24,17 +25,21 @@ export function register(program: Command): void {
         .choices(['fp32', 'fp16'])
         .default('fp32'),
     )
+    .option('--fold', 'the folded inference plan: BatchNorms and the adaptor folded into the convolutions (default)')
+    .addOption(
+      new Option('--plain', "the trainable model's layers: BatchNormalization nodes, the adaptor as its own 1x1 conv").conflicts('fold'),
+    )
     .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
 }
 
 async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
   const model = await modelClass().load(file, { device: 'cpu', logger: log });
   try {
-    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false, precision: opts.precision });
+    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false, precision: opts.precision, fold: !opts.plain });
     const info = await model.info();
     const [h, w] = info.imageSize;
     printResult(
-      `wrote ${opts.out} (${opts.precision}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
+      `wrote ${opts.out} (${opts.precision}, ${opts.plain ? 'plain' : 'folded'}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
         `outputs map [N,1,${h},${w}], score_logit [N], score [N]`,
     );
   } finally {
