@@ -128,6 +128,7 @@ export class SuperSimpleNet {
    * onnxruntime, TensorRT or OpenVINO, atomically. `preprocess`: uint8 NHWC RGB pixels in, normalised in the graph.
    * `precision` 'fp16': float16 weights and compute inside, float32 inputs and outputs. `fold` false: the
    * trainable model's layers (BatchNormalization nodes, the adaptor's 1x1 conv) instead of the folded plan.
+   * A calibrated model's graph also outputs its verdicts (`anomalous`, `mask`) with predict()'s thresholds.
    */
   async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
     expectString(file, 'file');
@@ -144,9 +145,14 @@ export class SuperSimpleNet {
     return this.#accept((native) =>
       this.#queue.run(async () => {
         const description = await callNative(() => native.describePlan(fold));
+        // Read in the same job: a train() queued before it clears the calibration.
+        const calibration = parseInfo(native).calibration;
+        const verdict = calibration
+          ? { imageThreshold: calibration.imageThreshold, pixelThreshold: calibration.pixelThreshold }
+          : undefined;
         // Loaded here, not with the package: the ONNX schema (protobufjs) is only needed to export.
         const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
-        const bytes = planToOnnx(description, { preprocess, precision });
+        const bytes = planToOnnx(description, { preprocess, precision, verdict });
         await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }),
     );

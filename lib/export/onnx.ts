@@ -13,7 +13,7 @@
  *   convolutions over a reflect-padded copy (cpp/model/anomaly_map.cpp).
  * Inputs: `images` float32 [N,3,H,W] preprocessed, or with `preprocess`, `pixels` uint8 [N,H,W,3] RGB at the
  * model size, normalised inside the graph. Outputs: `map` [N,1,H,W], `score_logit` [N], `score` [N] (sigmoid),
- * all float32.
+ * all float32; for a calibrated model also `anomalous` uint8 [N] and `mask` uint8 [N,1,H,W] (lib/export/verdict.ts).
  * The batch axis is dynamic.
  *
  * fp16: weights and the convolutional body in float16, for GPU runtimes (TensorRT, onnxruntime CUDA/WebGPU).
@@ -26,6 +26,7 @@ import { onnx } from 'onnx-proto';
 
 import type { NativePlanDescription } from '../binding';
 import { type ConvSpec, FLOAT, Graph, UINT8, valueInfo } from './onnx_graph';
+import { addVerdict } from './verdict';
 
 export const ONNX_OPSET = 17;
 const IR_VERSION = 8; // ONNX 1.12, the release of opset 17
@@ -68,6 +69,8 @@ export interface OnnxExportOptions {
 export interface OnnxGraphOptions {
   preprocess: boolean;
   precision: 'fp32' | 'fp16';
+  /** A calibrated model's thresholds: the graph also outputs `anomalous` and `mask`. */
+  verdict?: { imageThreshold: number; pixelThreshold: number };
 }
 
 /** The ONNX model (serialised ModelProto) of a plan description. */
@@ -157,6 +160,10 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
     valueInfo('score_logit', FLOAT, ['batch']),
     valueInfo('score', FLOAT, ['batch']),
   ];
+  if (options.verdict) {
+    addVerdict(g, 'score', 'map', options.verdict);
+    outputs.push(valueInfo('anomalous', UINT8, ['batch']), valueInfo('mask', UINT8, ['batch', 1, H, W]));
+  }
   const graph: onnx.IGraphProto = {
     name: `supersimplenet-${spec.variant}-${spec.arch}`,
     node: g.nodes,
@@ -172,6 +179,10 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
     folded: String(spec.folded),
     input: options.preprocess ? 'pixels' : 'images',
   };
+  if (options.verdict) {
+    metadata.image_threshold = String(options.verdict.imageThreshold);
+    metadata.pixel_threshold = String(options.verdict.pixelThreshold);
+  }
   const model: onnx.IModelProto = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],

@@ -124,6 +124,7 @@ async function checkExport(model: SuperSimpleNet, images: Array<RawImage & { dat
       const out = preprocess
         ? runOnnx(file, 'pixels', 'uint8', [count, h, w, 3], Uint8Array.from(batch.flatMap((i) => Array.from(i.data))))
         : runOnnx(file, 'images', 'float32', [count, 3, h, w], normalised(batch));
+      expect(Object.keys(out).sort()).toEqual(['map', 'score', 'score_logit']); // not calibrated: no verdict
       expect(out.map.dims).toEqual([count, 1, h, w]);
       const maps = out.map.data;
       const logits = out.score_logit.data;
@@ -213,6 +214,55 @@ if (!golden) {
     },
     120_000,
   );
+
+  // Calibrated on the four golden images with q = 0.5: each threshold falls midway between two of their values
+  // (scores, map maxima), so two images are anomalous and two have a defect mask.
+  test('a calibrated model: the graph also outputs predict()’s verdict and defect mask', async () => {
+    const folder = 'resnet18-256x256';
+    const expected = JSON.parse(readFileSync(path.join(golden, folder, 'expected.json'), 'utf8')) as { samples: Array<{ image: string }> };
+    const images = await Promise.all(expected.samples.map((s) => rgb(path.join(golden, folder, s.image))));
+    const model = await create(folder, [256, 256]);
+    try {
+      const calibration = await model.calibrate(
+        images.map((image, i) => ({ id: `golden-${i}`, image, label: 0 as const })),
+        { quantile: 0.5 },
+      );
+      const predicted = await model.predictBatch(images, { mask: true });
+      expect(predicted.filter((p) => p.anomalous).length).toBe(2);
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const tolerance = precision === 'fp16' ? FP16_TOLERANCE : TOLERANCE;
+        const file = path.join(dir, `calibrated-${precision}.onnx`);
+        await model.exportOnnx(file, { preprocess: true, precision });
+        const { width: w, height: h } = images[0];
+        const out = runOnnx(file, 'pixels', 'uint8', [images.length, h, w, 3], Uint8Array.from(images.flatMap((i) => Array.from(i.data))));
+        expect(out.anomalous.dims).toEqual([images.length]);
+        expect(out.mask.dims).toEqual([images.length, 1, h, w]);
+        const anomalous = out.anomalous.data;
+        const mask = out.mask.data;
+        const maps = out.map.data;
+        const scores = out.score.data;
+        let defects = 0;
+        predicted.forEach((p, n) => {
+          // The graph applies predict()'s rule to its own outputs, exactly.
+          expect(anomalous[n]).toBe(scores[n] >= calibration.imageThreshold ? 1 : 0);
+          // And decides as predict() does wherever its outputs are not within the tolerance of the threshold.
+          if (Math.abs(p.score - calibration.imageThreshold) > tolerance) expect(anomalous[n]).toBe(p.anomalous ? 1 : 0);
+          const pMask = p.mask as Uint8Array;
+          let mismatched = 0;
+          for (let i = 0; i < h * w; i++) {
+            const v = maps[n * h * w + i];
+            if (mask[n * h * w + i] !== (v >= calibration.pixelThreshold ? 1 : 0)) mismatched++;
+            if (Math.abs(p.map[i] - calibration.pixelThreshold) > tolerance && mask[n * h * w + i] !== pMask[i]) mismatched++;
+            defects += pMask[i];
+          }
+          expect(mismatched).toBe(0);
+        });
+        expect(defects).toBeGreaterThan(0);
+      }
+    } finally {
+      model.dispose();
+    }
+  }, 180_000);
 
   test('a jims model (its classification head reads the non-adapted features): ONNX equals predict()', async () => {
     const images = await goldenImages('resnet18-192x320');

@@ -40,7 +40,8 @@ async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
     const [h, w] = info.imageSize;
     printResult(
       `wrote ${opts.out} (${opts.precision}, ${opts.plain ? 'plain' : 'folded'}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
-        `outputs map [N,1,${h},${w}], score_logit [N], score [N]`,
+        `outputs map [N,1,${h},${w}], score_logit [N], score [N]` +
+        (info.calibration ? `, anomalous uint8 [N], mask uint8 [N,1,${h},${w}] (calibrated)` : ''),
     );
   } finally {
     model.dispose();
