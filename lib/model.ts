@@ -19,7 +19,7 @@ import { writeAtomic } from './atomic_write';
 import type { OnnxExportOptions } from './export/onnx';
 import { decodeImage } from './image';
 import { loadNative } from './native';
-import { checkDevice, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
+import { checkDevice, checkImageSize, checkLogger, checkRuntimeOptions, resolveCreateOptions } from './options';
 import { toPredictions, type PredictionOptions } from './prediction';
 import { SerialQueue } from './queue';
 import { fillTrainSet, resolveTraining, runTraining, toSummary } from './train';
@@ -129,11 +129,12 @@ export class SuperSimpleNet {
    * `precision` 'fp16': float16 weights and compute inside, float32 inputs and outputs. `fold` false: the
    * trainable model's layers (BatchNormalization nodes, the adaptor's 1x1 conv) instead of the folded plan.
    * A calibrated model's graph also outputs its verdicts (`anomalous`, `mask`) with predict()'s thresholds.
+   * `imageSize` may only confirm the model's size (ERR_SSN_SHAPE otherwise; see checkExportSize).
    */
   async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
     expectString(file, 'file');
     expectObject(options, 'options');
-    const known = ['preprocess', 'precision', 'fold'];
+    const known = ['preprocess', 'precision', 'fold', 'imageSize'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key))
         throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, `Known options: ${known.join(', ')}.`);
@@ -142,8 +143,10 @@ export class SuperSimpleNet {
     const precision =
       options.precision === undefined ? 'fp32' : expectOneOf(options.precision, 'options.precision', ['fp32', 'fp16'] as const);
     const fold = options.fold === undefined ? true : expectBoolean(options.fold, 'options.fold');
-    return this.#accept((native) =>
-      this.#queue.run(async () => {
+    const size = options.imageSize === undefined ? undefined : checkImageSize(options.imageSize, 'options.imageSize');
+    return this.#accept((native) => {
+      if (size) checkExportSize(size, parseInfo(native).imageSize);
+      return this.#queue.run(async () => {
         const description = await callNative(() => native.describePlan(fold));
         // Read in the same job: a train() queued before it clears the calibration.
         const calibration = parseInfo(native).calibration;
@@ -154,8 +157,8 @@ export class SuperSimpleNet {
         const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
         const bytes = planToOnnx(description, { preprocess, precision, verdict });
         await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -287,6 +290,21 @@ function checkPredictOptions(options: PredictOptions): AskedOutputs {
 }
 
 /** The addon's info() with the calibration in the API's form. */
+/**
+ * An exported graph computes at the model's size, fixed when it was created: predict() resizes every image to
+ * it, and the calibration's thresholds were chosen there. A graph at another size would compute what predict
+ * never does, so it is refused rather than re-planned.
+ */
+function checkExportSize([h, w]: [number, number], [modelH, modelW]: [number, number]): void {
+  if (h === modelH && w === modelW) return;
+  throw new SsnError(
+    'ERR_SSN_SHAPE',
+    `An ONNX graph at ${h}x${w} was asked for, but the model computes at ${modelH}x${modelW}: its size is fixed when it is created.`,
+    `Export at ${modelH}x${modelW} (leave the size out) and resize images to it before the graph, as predict() does; ` +
+      `for ${h}x${w} inputs, train a model created at that size.`,
+  );
+}
+
 function parseInfo(native: NativeModel): ModelInfo {
   const info = JSON.parse(native.info()) as Omit<ModelInfo, 'calibration'> & { calibration?: StoredCalibration | null };
   return { ...info, calibration: fromStoredCalibration(info.calibration) };

@@ -64,6 +64,8 @@ export interface OnnxExportOptions {
   precision?: 'fp32' | 'fp16';
   /** The folded inference plan (default true), or false: the trainable model's layers, BatchNorms and adaptor apart. */
   fold?: boolean;
+  /** [height, width] or one side: must be the model's own (its size is fixed at creation); the default. */
+  imageSize?: number | [number, number];
 }
 
 export interface OnnxGraphOptions {

@@ -5,7 +5,7 @@
  * nodes). The fp16 graph gets a looser tolerance, FP16_TOLERANCE.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -161,6 +161,15 @@ test('ssn export writes the graph of a model file, and names what is wrong with 
     const both = await runSsn(['export', file, '-o', out, '--plain', '--fold']);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/--plain.*--fold|--fold.*--plain/);
+    const sized = await runSsn(['export', file, '-o', out, '--size', '32x32']);
+    expect(sized.code).toBe(0);
+    // The model's size is fixed at creation: another is refused, with what to do instead.
+    const resized = await runSsn(['export', file, '-o', path.join(dir, 'resized.onnx'), '--size', '64x48']);
+    expect(resized.code).not.toBe(0);
+    expect(resized.stderr).toContain('ERR_SSN_SHAPE');
+    expect(resized.stderr).toMatch(/64x48 .* 32x32/);
+    expect(resized.stderr).toMatch(/resize images to it/);
+    expect(existsSync(path.join(dir, 'resized.onnx'))).toBe(false);
     const bad = await runSsn(['export', file, '-o', out, '--precision', 'fp64']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/fp64/);

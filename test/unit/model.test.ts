@@ -364,3 +364,23 @@ describe('SuperSimpleNet: save and dispose', () => {
     expect(native.model.disposeCalls).toBe(1);
   });
 });
+
+describe('SuperSimpleNet.exportOnnx', () => {
+  it('checks its options and refuses a size other than the model size before any native work', async () => {
+    const model = await SuperSimpleNet.create(RANDOM18); // the fake's model size is 4x5
+    const e = await rejection(model.exportOnnx('m.onnx', { imageSize: [64, 80] }));
+    expect(e).toMatchObject({
+      code: 'ERR_SSN_SHAPE',
+      message: expect.stringContaining('at 64x80 was asked for, but the model computes at 4x5'),
+    });
+    expect(e.hint).toMatch(/Export at 4x5 .* resize images to it/);
+    expect((await rejection(model.exportOnnx('m.onnx', { imageSize: 5 }))).code).toBe('ERR_SSN_INPUT'); // below 13
+    expect((await rejection(model.exportOnnx('m.onnx', { precision: 'bf16' as never }))).message).toMatch(
+      /'fp32', 'fp16' for options.precision/,
+    );
+    expect((await rejection(model.exportOnnx('m.onnx', { fold: 'no' as never }))).code).toBe('ERR_SSN_INPUT');
+    expect((await rejection(model.exportOnnx('m.onnx', { size: 4 } as never))).hint).toBe(
+      'Known options: preprocess, precision, fold, imageSize.',
+    );
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 
+import { parseSize } from '../format';
 import { log, printResult } from '../output';
 import { modelClass } from '../runtime';
 
@@ -12,6 +13,7 @@ interface ExportCliOptions {
   preprocess?: boolean;
   precision: 'fp32' | 'fp16';
   plain?: boolean;
+  size?: string;
 }
 
 export function register(program: Command): void {
@@ -29,13 +31,20 @@ export function register(program: Command): void {
     .addOption(
       new Option('--plain', "the trainable model's layers: BatchNormalization nodes, the adaptor as its own 1x1 conv").conflicts('fold'),
     )
+    .option('--size <HxW>', "only the model's own size (fixed when it was created; predict resizes images to it): another is refused")
     .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
 }
 
 async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
+  const imageSize = opts.size === undefined ? undefined : parseSize(opts.size);
   const model = await modelClass().load(file, { device: 'cpu', logger: log });
   try {
-    await model.exportOnnx(opts.out, { preprocess: opts.preprocess ?? false, precision: opts.precision, fold: !opts.plain });
+    await model.exportOnnx(opts.out, {
+      preprocess: opts.preprocess ?? false,
+      precision: opts.precision,
+      fold: !opts.plain,
+      imageSize,
+    });
     const info = await model.info();
     const [h, w] = info.imageSize;
     printResult(
