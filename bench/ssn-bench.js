@@ -15,7 +15,8 @@
  *
  * Each figure is taken twice: by the native timed loop (benchmark_inference in cpp/tools/benchmark.cpp, no JavaScript inside) and from
  * JavaScript (predictTensor on a preprocessed Float32Array through the binding), so the binding's overhead shows.
- * Only the native addon is loaded (never sharp), so this runs wherever the addon does.
+ * Only the native addon is loaded (never sharp), so this runs wherever the addon does. With --onnx, an exported
+ * model is timed the same way in onnxruntime-node too (bench/ssn-bench-onnx.js), beside the addon's figures.
  */
 // @ts-check: type-checked by `npm run test:types` (bench/tsconfig.json) against the addon's contract in
 // lib/binding.ts, yet plain JavaScript, so that it runs from a checkout without a TypeScript build (a device machine).
@@ -28,6 +29,8 @@ const path = require('node:path');
 const os = require('node:os');
 const fs = require('node:fs');
 const util = require('node:util');
+
+const onnxBench = require('./ssn-bench-onnx');
 
 const ROOT = path.join(__dirname, '..');
 const USAGE = `Usage: ssn-bench [options]
@@ -43,11 +46,26 @@ const USAGE = `Usage: ssn-bench [options]
   --no-cuda-graphs           CUDA: run the plan eagerly instead of replaying CUDA graphs
   --reference                time the trainable module's eager forward (fp32) instead of the inference plan
   --no-js                    skip the timings seen from JavaScript
+  --onnx FILE                also time FILE (written by ssn export) in onnxruntime-node on the same protocol
+                             and threads; its backbone and size are the defaults of --backbone and --size
   --json                     print JSON instead of the table
   --out FILE                 also write the JSON to FILE
   --help`;
 
-const TEXT_OPTIONS = ['device', 'backbone', 'size', 'precision', 'warmup', 'reps', 'cycles', 'batch', 'memory-reps', 'threads', 'out'];
+const TEXT_OPTIONS = [
+  'device',
+  'backbone',
+  'size',
+  'precision',
+  'warmup',
+  'reps',
+  'cycles',
+  'batch',
+  'memory-reps',
+  'threads',
+  'out',
+  'onnx',
+];
 const FLAGS = ['json', 'no-js', 'no-cuda-graphs', 'reference', 'help'];
 
 /**
@@ -175,8 +193,26 @@ async function jsTimes(model, batch, size, warmup, reps) {
 /**
  * @typedef {{ cycle: number, dropped: boolean, path?: string, gflops?: number, gflopsAnalyticTotal?: number,
  *   latencyMs: number, latencyMsMin?: number, latencyMsMedian?: number, jsLatencyMs?: number, jsLatencyMsMin?: number,
- *   jsLatencyMsMedian?: number, throughput?: number, jsThroughput?: number, peakReservedMB?: number | null }} CycleRow
+ *   jsLatencyMsMedian?: number, throughput?: number, jsThroughput?: number, peakReservedMB?: number | null,
+ *   onnxLatencyMs?: number, onnxLatencyMsMin?: number, onnxLatencyMsMedian?: number, onnxThroughput?: number }} CycleRow
  */
+
+/**
+ * The exported model's backbone or size, unless the option names another: then the two timings would be of
+ * different models.
+ * @param {string | undefined} given
+ * @param {string | undefined} exported
+ * @param {string} option
+ * @param {string} file
+ */
+function agreeWithExport(given, exported, option, file) {
+  if (given !== undefined && exported !== undefined && given !== exported) {
+    throw Object.assign(new Error(`--${option} ${given} differs from ${file}'s ${exported}`), {
+      hint: `leave --${option} out: it defaults to the exported model's`,
+    });
+  }
+  return given ?? exported;
+}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -186,6 +222,13 @@ async function main() {
     console.log(USAGE);
     return;
   }
+  const onnxFile = text('onnx');
+  // Before any timing: a missing runtime or a wrong file fails at once.
+  const ort = onnxFile === undefined ? undefined : onnxBench.loadOnnxRuntime();
+  const exported = onnxFile === undefined ? {} : onnxBench.readExportMetadata(onnxFile);
+  if (onnxFile !== undefined && !exported.arch) {
+    throw Object.assign(new Error(`${onnxFile} has no supersimplenet metadata`), { hint: 'time a model written by ssn export' });
+  }
   const { native, binding } = loadAddon();
   const library = JSON.parse(native.libraryInfo());
   const deviceArg = text('device') ?? 'auto';
@@ -193,8 +236,9 @@ async function main() {
   const cudaAvailable = Boolean(library.cuda && (library.cuda.available ?? library.cuda.deviceCount > 0));
   const onCuda = deviceArg === 'cuda' || (deviceArg === 'auto' && cudaAvailable);
   const device = onCuda ? 'cuda' : 'cpu';
-  const arch = text('backbone') ?? 'wide_resnet50_2';
-  const size = parseSize(text('size') ?? 256);
+  const arch = agreeWithExport(text('backbone'), exported.arch, 'backbone', String(onnxFile)) ?? 'wide_resnet50_2';
+  const sizeText = text('size') === undefined ? undefined : parseSize(text('size')).join('x');
+  const size = parseSize(agreeWithExport(sizeText, exported.image_size, 'size', String(onnxFile)) ?? 256);
   const precision = /** @type {Precision} */ (text('precision') ?? (onCuda ? 'fp16' : 'fp32'));
   if (!native.constants.precisions.includes(precision)) {
     throw new Error(`Expected one of ${native.constants.precisions.join(', ')} for --precision but received '${precision}'`);
@@ -239,8 +283,21 @@ async function main() {
       droppedCycles: cycles > 1 ? 1 : 0,
       memoryReps,
       freshModelPerMeasurement: true,
+      ...(onnxFile === undefined
+        ? {}
+        : {
+            onnx: {
+              file: onnxFile,
+              timing:
+                'session.run awaited from JavaScript (input from and outputs to JavaScript memory), fresh session per measurement, same warm-up, reps and threads',
+              executionProvider: device,
+              precision: exported.precision,
+              folded: exported.folded,
+              input: exported.input,
+            },
+          }),
     },
-    versions: { node: process.version, binding, library },
+    versions: { node: process.version, binding, library, ...(ort ? { onnxruntime: ort.env.versions.common } : {}) },
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), platform: `${process.platform}-${process.arch}` },
     /** @type {number | null} */
     threads: null,
@@ -279,6 +336,21 @@ async function main() {
       }
       model.dispose();
     }
+    if (ort && onnxFile !== undefined) {
+      const sessionOptions = { device: /** @type {'cpu' | 'cuda'} */ (device), threads: threads ?? result.threads ?? undefined };
+      let session = await onnxBench.openSession(ort, onnxFile, sessionOptions);
+      const onnxLat = await onnxBench.onnxTimes(ort, session, 1, warmup, reps);
+      await session.release();
+      row.onnxLatencyMs = mean(onnxLat);
+      row.onnxLatencyMsMin = Math.min(...onnxLat);
+      row.onnxLatencyMsMedian = median(onnxLat);
+      if (batch > 0) {
+        session = await onnxBench.openSession(ort, onnxFile, sessionOptions);
+        const total = (await onnxBench.onnxTimes(ort, session, batch, warmup, reps)).reduce((s, x) => s + x, 0);
+        await session.release();
+        row.onnxThroughput = (batch * reps * 1000) / total;
+      }
+    }
     if (memoryReps > 0) {
       model = await create(c);
       r = await model.benchmark({ batch: 1, warmup: 0, reps: 1, memoryReps, reference });
@@ -299,6 +371,10 @@ async function main() {
     'throughput',
     'jsThroughput',
     'peakReservedMB',
+    'onnxLatencyMs',
+    'onnxLatencyMsMin',
+    'onnxLatencyMsMedian',
+    'onnxThroughput',
     'gflops',
     'gflopsAnalyticTotal',
   ];
@@ -323,20 +399,49 @@ async function main() {
       `${result.protocol.cudaGraphs ? ', CUDA graphs' : ''}), ${result.threads} threads; warm-up ${warmup}, reps ${reps}, ` +
       `${cycles} cycles${cycles > 1 ? ' (first dropped)' : ''}`,
   );
-  console.log(
-    '| cycle | latency ms (native) | latency ms (JS) | throughput img/s (native) | throughput img/s (JS) | peak reserved MB | GFLOPs |',
-  );
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) {
+  if (onnxFile !== undefined) {
     console.log(
-      `| ${r.cycle}${r.dropped ? ' (dropped)' : ''} | ${f(r.latencyMs)} | ${f(r.jsLatencyMs)} | ${f(r.throughput, 2)} | ${f(r.jsThroughput, 2)} | ${f(r.peakReservedMB, 1)} | ${f(r.gflops)} |`,
+      `ONNX: ${onnxFile} (${exported.precision}, ${exported.folded === 'false' ? 'plain' : 'folded'}, ${exported.input} input) ` +
+        `in onnxruntime-node ${result.versions.onnxruntime} on its ${device} provider`,
     );
+  }
+  // The ONNX columns only with --onnx.
+  const onnx = onnxFile !== undefined;
+  const head = ['cycle', 'latency ms (native)', 'latency ms (JS)', ...(onnx ? ['latency ms (ONNX)'] : []), 'throughput img/s (native)'];
+  head.push('throughput img/s (JS)', ...(onnx ? ['throughput img/s (ONNX)'] : []), 'peak reserved MB', 'GFLOPs');
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`|${head.map(() => '---').join('|')}|`);
+  /** @type {(cells: string[]) => void} */
+  const line = ([name, lat, jsLat, onnxLat, tput, jsTput, onnxTput, mem, gflops]) =>
+    console.log(
+      `| ${[name, lat, jsLat, ...(onnx ? [onnxLat] : []), tput, jsTput, ...(onnx ? [onnxTput] : []), mem, gflops].join(' | ')} |`,
+    );
+  for (const r of rows) {
+    line([
+      `${r.cycle}${r.dropped ? ' (dropped)' : ''}`,
+      f(r.latencyMs),
+      f(r.jsLatencyMs),
+      f(r.onnxLatencyMs),
+      f(r.throughput, 2),
+      f(r.jsThroughput, 2),
+      f(r.onnxThroughput, 2),
+      f(r.peakReservedMB, 1),
+      f(r.gflops),
+    ]);
   }
   /** @type {(k: string, d?: number) => string} */
   const ms = (k, d = 3) => (summary[k] ? `${f(summary[k].mean, d)} ± ${f(summary[k].std, d)}` : '-');
-  console.log(
-    `| mean ± std | ${ms('latencyMs')} | ${ms('jsLatencyMs')} | ${ms('throughput', 2)} | ${ms('jsThroughput', 2)} | ${ms('peakReservedMB', 1)} | ${ms('gflops')} |`,
-  );
+  line([
+    'mean ± std',
+    ms('latencyMs'),
+    ms('jsLatencyMs'),
+    ms('onnxLatencyMs'),
+    ms('throughput', 2),
+    ms('jsThroughput', 2),
+    ms('onnxThroughput', 2),
+    ms('peakReservedMB', 1),
+    ms('gflops'),
+  ]);
   if (bindingOverheadMs !== undefined) console.log(`binding overhead (JS - native latency): ${f(bindingOverheadMs)} ms`);
 }
 

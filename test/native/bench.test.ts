@@ -80,6 +80,74 @@ describe('ssn-bench', () => {
     expect(typeof r.summary.bindingOverheadMs).toBe('number');
   });
 
+  it('--onnx times an exported model in onnxruntime-node on the same protocol, and says how to install it when missing', async () => {
+    const model = await SuperSimpleNet.create({
+      backbone: { arch: 'resnet18', random: true },
+      imageSize: [32, 48],
+      device: 'cpu',
+      logger: () => {},
+    });
+    const onnxFile = path.join(dir, 'tiny.onnx');
+    try {
+      await model.exportOnnx(onnxFile, { preprocess: true });
+    } finally {
+      model.dispose();
+    }
+    // --backbone and --size left out: they come from the exported model.
+    const args = [
+      SSN_BENCH,
+      '--device',
+      'cpu',
+      '--onnx',
+      onnxFile,
+      '--warmup',
+      '1',
+      '--reps',
+      '2',
+      '--cycles',
+      '2',
+      '--batch',
+      '2',
+      '--threads',
+      '1',
+    ];
+    const { stdout } = await execFileAsync(process.execPath, [...args, '--json'], { cwd: repo, maxBuffer: 16 << 20 });
+    const r = JSON.parse(stdout);
+    expect(r.protocol.model).toMatch(/^resnet18, random init .*32x48$/);
+    expect(r.protocol.onnx).toMatchObject({ file: onnxFile, executionProvider: 'cpu', precision: 'fp32', folded: 'true', input: 'pixels' });
+    expect(r.versions.onnxruntime).toEqual(expect.any(String));
+    for (const c of r.cycles) {
+      expect(c.onnxLatencyMs).toBeGreaterThan(0);
+      expect(c.onnxLatencyMsMedian).toBeGreaterThan(0);
+      expect(c.onnxThroughput).toBeGreaterThan(0);
+      expect(c.latencyMs).toBeGreaterThan(0);
+    }
+    expect(r.summary.onnxLatencyMs.n).toBe(1);
+    expect(r.summary.onnxThroughput.n).toBe(1);
+
+    const table = await execFileAsync(
+      process.execPath,
+      [SSN_BENCH, '--device', 'cpu', '--onnx', onnxFile, '--warmup', '0', '--reps', '1', '--cycles', '1', '--batch', '0', '--threads', '1'],
+      { cwd: repo },
+    );
+    expect(table.stdout).toMatch(/\| latency ms \(ONNX\) \|/);
+
+    await expect(execFileAsync(process.execPath, [...args, '--size', '64'], { cwd: repo })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--size 64x64 differs from .*32x48/),
+    });
+    // Without onnxruntime-node: the message says how to install it.
+    writeFileSync(
+      path.join(dir, 'no-ort.js'),
+      "const Module = require('module'); const resolve = Module._resolveFilename;\n" +
+        "Module._resolveFilename = function (request, ...rest) { if (request === 'onnxruntime-node') { const e = new Error('not found'); e.code = 'MODULE_NOT_FOUND'; throw e; } return resolve.call(this, request, ...rest); };\n",
+    );
+    await expect(execFileAsync(process.execPath, ['--require', path.join(dir, 'no-ort.js'), ...args], { cwd: repo })).rejects.toMatchObject(
+      {
+        stderr: expect.stringMatching(/onnxruntime-node, which is not installed[\s\S]*npm i onnxruntime-node --ignore-scripts/),
+      },
+    );
+  }, 180_000);
+
   it('prints a table for people and rejects bad arguments', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,

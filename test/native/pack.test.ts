@@ -48,9 +48,9 @@ async function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = process
   }
 }
 
-/** What a tarball may hold: the compiled JS and types, prebuilds, the sources of a source build, README, ssn-bench (with its folder's README). */
+/** What a tarball may hold: the compiled JS and types, prebuilds, the sources of a source build, README, ssn-bench (with its ONNX timing and its folder's README). */
 const ALLOWED =
-  /^(package\.json|README\.md|CMakeLists\.txt|bench\/(ssn-bench\.js|README\.md)|dist\/.+\.(js|d\.ts)|prebuilds\/[\w+-]+\/supersimplenet\.[\w.]+\.node|cpp\/.+\.(h|cpp|cu|cuh)|binding\/.+\.(h|cpp)|cmake\/.+\.cmake)$/;
+  /^(package\.json|README\.md|CMakeLists\.txt|bench\/(ssn-bench\.js|ssn-bench-onnx\.js|README\.md)|dist\/.+\.(js|d\.ts)|prebuilds\/[\w+-]+\/supersimplenet\.[\w.]+\.node|cpp\/.+\.(h|cpp|cu|cuh)|binding\/.+\.(h|cpp)|cmake\/.+\.cmake)$/;
 
 describe('npm pack --dry-run', () => {
   let dry: PackResult;
@@ -63,7 +63,11 @@ describe('npm pack --dry-run', () => {
     expect(files.filter((f) => !ALLOWED.test(f))).toEqual([]);
     expect(files.filter((f) => /^(test|build|scripts|lib|node_modules|\.ci)\//.test(f) || /\.map$/.test(f))).toEqual([]);
     // npm adds the README of a folder it ships a file from.
-    expect(files.filter((f) => f.startsWith('bench/')).sort()).toEqual(['bench/README.md', 'bench/ssn-bench.js']);
+    expect(files.filter((f) => f.startsWith('bench/')).sort()).toEqual([
+      'bench/README.md',
+      'bench/ssn-bench-onnx.js',
+      'bench/ssn-bench.js',
+    ]);
     for (const needed of [
       'package.json',
       'README.md',
