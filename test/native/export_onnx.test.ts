@@ -170,6 +170,8 @@ test('ssn export writes the graph of a model file, and names what is wrong with 
     expect(resized.stderr).toMatch(/64x48 .* 32x32/);
     expect(resized.stderr).toMatch(/resize images to it/);
     expect(existsSync(path.join(dir, 'resized.onnx'))).toBe(false);
+    const help = await runSsn(['export', '--help']);
+    expect(help.stdout).toMatch(/onnxruntime-web[\s\S]*trtexec --onnx=model.onnx --fp16[\s\S]*within 1e-2/);
     const bad = await runSsn(['export', file, '-o', out, '--precision', 'fp64']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/fp64/);

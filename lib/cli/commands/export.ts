@@ -16,6 +16,23 @@ interface ExportCliOptions {
   size?: string;
 }
 
+const HELP = `
+Outputs: map [N,1,H,W], score_logit [N], score [N] (float32); a calibrated model's graph also outputs
+anomalous uint8 [N] (score >= image threshold) and mask uint8 [N,1,H,W] (map >= pixel threshold), as predict.
+
+Running the graph:
+  onnxruntime-node   const s = await ort.InferenceSession.create('model.onnx');
+                     await s.run({ images: new ort.Tensor('float32', preprocessed, [1, 3, H, W]) })
+  onnxruntime-web    export with --preprocess and feed canvas bytes at the model size, alpha dropped:
+                     await s.run({ pixels: new ort.Tensor('uint8', rgb, [1, H, W, 3]) })
+  TensorRT           trtexec --onnx=model.onnx --fp16 --minShapes=images:1x3xHxW --optShapes=images:8x3xHxW \\
+                             --maxShapes=images:16x3xHxW --saveEngine=model.plan
+
+fp16 graphs agree with predict within 1e-2 in onnxruntime-node on the CPU (2e-2 with --plain), which computes
+them in float32 on the float16 weights; a GPU runtime computes in float16 and may differ more.
+Not in the graph: training and calibration, resizing images to the model size, resizeToInput, bf16, and the
+inference plan's CUDA graphs and pinned buffers (the runtime brings its own).`;
+
 export function register(program: Command): void {
   program
     .command('export <model>')
@@ -32,6 +49,7 @@ export function register(program: Command): void {
       new Option('--plain', "the trainable model's layers: BatchNormalization nodes, the adaptor as its own 1x1 conv").conflicts('fold'),
     )
     .option('--size <HxW>', "only the model's own size (fixed when it was created; predict resizes images to it): another is refused")
+    .addHelpText('after', HELP)
     .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
 }
 
