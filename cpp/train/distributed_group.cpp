@@ -76,6 +76,23 @@ struct DistributedGroup::Impl {
   std::function<void(std::vector<std::vector<at::Tensor>>&, std::vector<at::Tensor>&)> all_gather;
 };
 
+namespace {
+
+// The collectives of a process group (gloo's and NCCL's classes share no base across libtorch 1.13 and 2.x).
+template <typename ProcessGroup>
+void bind_collectives(DistributedGroup::Impl& impl, c10::intrusive_ptr<ProcessGroup> pg) {
+  impl.all_reduce = [pg](std::vector<at::Tensor>& t, c10d::ReduceOp op) {
+    c10d::AllreduceOptions o;
+    o.reduceOp = op;
+    pg->allreduce(t, o)->wait();
+  };
+  impl.all_gather = [pg](std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) {
+    pg->allgather(out, in)->wait();
+  };
+}
+
+}  // namespace
+
 DistributedGroup::DistributedGroup(const DistributedOptions& options, const torch::Device& device)
     : options_(options),
       backend_(resolve_backend(options.backend, device)),
@@ -123,31 +140,17 @@ DistributedGroup::DistributedGroup(const DistributedOptions& options, const torc
       } else {
         pg_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       }
-      auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(pg_store, static_cast<int>(options_.rank),
-                                                            static_cast<int>(options_.world_size), pg_options);
-      impl_->all_reduce = [pg](std::vector<at::Tensor>& t, c10d::ReduceOp op) {
-        c10d::AllreduceOptions o;
-        o.reduceOp = op;
-        pg->allreduce(t, o)->wait();
-      };
-      impl_->all_gather = [pg](std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) {
-        pg->allgather(out, in)->wait();
-      };
+      bind_collectives(*impl_,
+                       c10::make_intrusive<c10d::ProcessGroupGloo>(pg_store, static_cast<int>(options_.rank),
+                                                                   static_cast<int>(options_.world_size), pg_options));
 #endif
     } else {
 #if defined(SSN_WITH_CUDA) && defined(USE_C10D_NCCL)
       auto pg_options = c10d::ProcessGroupNCCL::Options::create();
       pg_options->timeout = timeout;
-      auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(pg_store, static_cast<int>(options_.rank),
-                                                            static_cast<int>(options_.world_size), pg_options);
-      impl_->all_reduce = [pg](std::vector<at::Tensor>& t, c10d::ReduceOp op) {
-        c10d::AllreduceOptions o;
-        o.reduceOp = op;
-        pg->allreduce(t, o)->wait();
-      };
-      impl_->all_gather = [pg](std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) {
-        pg->allgather(out, in)->wait();
-      };
+      bind_collectives(*impl_,
+                       c10::make_intrusive<c10d::ProcessGroupNCCL>(pg_store, static_cast<int>(options_.rank),
+                                                                   static_cast<int>(options_.world_size), pg_options));
 #endif
     }
   } catch (const std::exception& e) {

@@ -53,8 +53,9 @@ class DistributedGroup {
   // Records how far this rank got, so that another rank's timeout can say who is behind.
   void mark(const std::string& what);
 
+  struct Impl;  // the store and the process group's collectives (distributed_group.cpp)
+
  private:
-  struct Impl;
   void run(const std::string& what, const std::function<void()>& collective);
   void all_reduce(torch::Tensor& tensor, int op, const std::string& what);  // op: a c10d::ReduceOp::RedOpType
   DistributedOptions options_;

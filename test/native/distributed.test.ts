@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 import sharp from 'sharp';
 
+import type { TrainProgress } from '../../lib/types';
 import { readFloatTensors, relativeDifference } from '../helpers/safetensors';
 
 const cli = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'ssn.js');
@@ -42,16 +43,8 @@ function ssn(args: string[], onStderr?: (text: string) => void): Promise<Run> {
   });
 }
 
-interface StepLog {
-  epoch: number;
-  step: number;
-  batch: number;
-  loss: number;
-  truncatedL1: number;
-  focalMap: number;
-  focalScore: number;
-  gradNorm: number;
-}
+/** A --metrics line: the step's progress and its wall time. */
+type StepLog = TrainProgress & { time: number };
 
 function readMetrics(file: string): StepLog[] {
   return readFileSync(file, 'utf8')
@@ -77,6 +70,24 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Runs a 2-worker job and sends `signal` to rank 1 once rank 0's progress matches `when`; resolves with the run,
+ * the workers' pids (from the launcher's line) and whether the signal went.
+ */
+async function signalRank1(args: string[], when: RegExp, signal: NodeJS.Signals): Promise<Run & { pids: number[]; sent: boolean }> {
+  let pids: number[] = [];
+  let sent = false;
+  const run = await ssn([...args, '--nproc-per-node', '2'], (text) => {
+    const launched = /\(pids (\d+), (\d+)\)/.exec(text);
+    if (launched) pids = [Number(launched[1]), Number(launched[2])];
+    if (!sent && pids.length === 2 && when.test(text)) {
+      sent = true;
+      process.kill(pids[1], signal);
+    }
+  });
+  return { ...run, pids, sent };
 }
 
 let dir: string;
@@ -135,36 +146,17 @@ test('2 gloo processes equal 1 process accumulating 2 micro-batches; a killed ra
 
   // The same job, rank 1 killed once the checkpoint of epoch 2 is written.
   const ckpt = path.join(dir, 'killed.ckpt.safetensors');
-  let pids: number[] = [];
-  let killed = false;
-  const failed = await ssn(
-    [
-      ...common,
-      ...epochs,
-      '--nproc-per-node',
-      '2',
-      '--checkpoint-every',
-      '1',
-      '--checkpoint',
-      ckpt,
-      '-o',
-      path.join(dir, 'killed.safetensors'),
-    ],
-    (text) => {
-      const launched = /\(pids (\d+), (\d+)\)/.exec(text);
-      if (launched) pids = [Number(launched[1]), Number(launched[2])];
-      if (!killed && pids.length === 2 && /epoch 3\/6/.test(text)) {
-        killed = true;
-        process.kill(pids[1], 'SIGKILL');
-      }
-    },
+  const failed = await signalRank1(
+    [...common, ...epochs, '--checkpoint-every', '1', '--checkpoint', ckpt, '-o', path.join(dir, 'killed.safetensors')],
+    /epoch 3\/6/,
+    'SIGKILL',
   );
-  expect(killed).toBe(true);
+  expect(failed.sent).toBe(true);
   expect(failed.code).not.toBe(0);
   expect(failed.stderr).toContain('ERR_SSN_DISTRIBUTED');
   expect(failed.stderr).toContain('Rank 1 was killed by SIGKILL');
   expect(failed.stderr).toContain(`--resume ${ckpt}`);
-  expect(pids.some(alive)).toBe(false);
+  expect(failed.pids.some(alive)).toBe(false);
   expect(existsSync(path.join(dir, 'killed.safetensors'))).toBe(false);
   expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
 
@@ -177,26 +169,18 @@ test('2 gloo processes equal 1 process accumulating 2 micro-batches; a killed ra
 }, 600_000);
 
 test('a rank that stops answering fails the job within the timeout, and no worker is left behind', async () => {
-  let pids: number[] = [];
-  let stopped = false;
   const started = Date.now();
-  const run = await ssn(
-    [...common, '--epochs', '6', '--nproc-per-node', '2', '--dist-timeout', '8', '-o', path.join(dir, 'hung.safetensors')],
-    (text) => {
-      const launched = /\(pids (\d+), (\d+)\)/.exec(text);
-      if (launched) pids = [Number(launched[1]), Number(launched[2])];
-      if (!stopped && pids.length === 2 && /epoch 2\/6/.test(text)) {
-        stopped = true;
-        process.kill(pids[1], 'SIGSTOP');
-      }
-    },
+  const run = await signalRank1(
+    [...common, '--epochs', '6', '--dist-timeout', '8', '-o', path.join(dir, 'hung.safetensors')],
+    /epoch 2\/6/,
+    'SIGSTOP',
   );
-  expect(stopped).toBe(true);
+  expect(run.sent).toBe(true);
   expect(run.code).not.toBe(0);
   expect(run.stderr).toContain('ERR_SSN_DISTRIBUTED');
   expect(run.stderr).toMatch(/rank 0: step \d+ failed/);
   expect(run.stderr).toContain('rank 1');
-  expect(pids.some(alive)).toBe(false);
+  expect(run.pids.some(alive)).toBe(false);
   expect(Date.now() - started).toBeLessThan(120_000);
 }, 180_000);
 
