@@ -3,6 +3,8 @@
  * through a serial queue, so that concurrent callers are safe and each gets its own result. dispose()
  * refuses new calls, waits for the accepted ones to finish, then frees the native model.
  */
+import * as path from 'node:path';
+
 import {
   calibrationItems,
   checkQuantile,
@@ -134,7 +136,7 @@ export class SuperSimpleNet {
   async exportOnnx(file: string, options: OnnxExportOptions = {}): Promise<void> {
     expectString(file, 'file');
     expectObject(options, 'options');
-    const known = ['preprocess', 'precision', 'fold', 'imageSize'];
+    const known = ['preprocess', 'precision', 'fold', 'imageSize', 'externalData'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key))
         throw new SsnError('ERR_SSN_INPUT', `Unknown export option '${key}'.`, `Known options: ${known.join(', ')}.`);
@@ -144,6 +146,7 @@ export class SuperSimpleNet {
       options.precision === undefined ? 'fp32' : expectOneOf(options.precision, 'options.precision', ['fp32', 'fp16'] as const);
     const fold = options.fold === undefined ? true : expectBoolean(options.fold, 'options.fold');
     const size = options.imageSize === undefined ? undefined : checkImageSize(options.imageSize, 'options.imageSize');
+    const external = options.externalData === undefined ? false : expectBoolean(options.externalData, 'options.externalData');
     return this.#accept((native) => {
       if (size) checkExportSize(size, parseInfo(native).imageSize);
       return this.#queue.run(async () => {
@@ -155,8 +158,16 @@ export class SuperSimpleNet {
           : undefined;
         // Loaded here, not with the package: the ONNX schema (protobufjs) is only needed to export.
         const { planToOnnx } = require('./export/onnx') as typeof import('./export/onnx');
-        const bytes = planToOnnx(description, { preprocess, precision, verdict });
-        await writeAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        // External data is named after the graph (runtimes look for it in the graph's folder); written first, so
+        // that a graph on disk always finds its weights.
+        const { graph, data } = planToOnnx(description, {
+          preprocess,
+          precision,
+          verdict,
+          externalData: { location: `${path.basename(file)}.data`, always: external },
+        });
+        if (data) await writeAtomic(path.join(path.dirname(file), data.location), data.bytes);
+        await writeAtomic(file, Buffer.from(graph.buffer, graph.byteOffset, graph.byteLength));
       });
     });
   }

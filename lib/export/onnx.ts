@@ -24,6 +24,9 @@
  */
 import { onnx } from 'onnx-proto';
 
+import { SsnError } from '../errors';
+import { initializerBytes, moveToExternal, PROTOBUF_LIMIT } from './external_data';
+
 import type { NativePlanDescription } from '../binding';
 import { type ConvSpec, FLOAT, Graph, UINT8, valueInfo } from './onnx_graph';
 import { addVerdict } from './verdict';
@@ -66,6 +69,11 @@ export interface OnnxExportOptions {
   fold?: boolean;
   /** [height, width] or one side: must be the model's own (its size is fixed at creation); the default. */
   imageSize?: number | [number, number];
+  /**
+   * Keep the weights in `<file>.data` beside the graph (ONNX external data). Default: only when they would not fit
+   * the 2 GB a single .onnx file can hold.
+   */
+  externalData?: boolean;
 }
 
 export interface OnnxGraphOptions {
@@ -73,10 +81,21 @@ export interface OnnxGraphOptions {
   precision: 'fp32' | 'fp16';
   /** A calibrated model's thresholds: the graph also outputs `anomalous` and `mask`. */
   verdict?: { imageThreshold: number; pixelThreshold: number };
+  /**
+   * Where the weights go as external data (a file name in the graph's folder): always, or only when the graph
+   * would exceed what one .onnx file holds. Without it a graph that large is refused.
+   */
+  externalData?: { location: string; always: boolean };
 }
 
-/** The ONNX model (serialised ModelProto) of a plan description. */
-export function planToOnnx(description: NativePlanDescription, options: OnnxGraphOptions): Uint8Array {
+export interface OnnxFiles {
+  graph: Uint8Array;
+  /** The external data file's name (relative to the graph's folder) and contents. */
+  data?: { location: string; bytes: Buffer };
+}
+
+/** The ONNX model (serialised ModelProto) of a plan description, and its external data when there is any. */
+export function planToOnnx(description: NativePlanDescription, options: OnnxGraphOptions): OnnxFiles {
   const spec = JSON.parse(description.spec) as PlanSpec;
   const g = new Graph(description.tensors, options.precision);
   const [H, W] = spec.image_size;
@@ -185,6 +204,16 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
     metadata.image_threshold = String(options.verdict.imageThreshold);
     metadata.pixel_threshold = String(options.verdict.pixelThreshold);
   }
+  // A file over protobuf's limit could not be written, let alone read: its weights go beside it. (Half the limit:
+  // the rest of the graph and protobuf's own framing need room too.)
+  let data: OnnxFiles['data'];
+  const tooLarge = initializerBytes(g.initializers) > PROTOBUF_LIMIT / 2;
+  const external = options.externalData;
+  if (external && (external.always || tooLarge)) {
+    data = { location: external.location, bytes: moveToExternal(g.initializers, external.location) };
+  } else if (tooLarge) {
+    throw new SsnError('ERR_SSN_INPUT', "The graph's weights exceed what one .onnx file can hold (2 GB).", 'Export with externalData.');
+  }
   const model: onnx.IModelProto = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -192,5 +221,5 @@ export function planToOnnx(description: NativePlanDescription, options: OnnxGrap
     graph,
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key: `supersimplenet.${key}`, value })),
   };
-  return onnx.ModelProto.encode(model).finish();
+  return { graph: onnx.ModelProto.encode(model).finish(), data };
 }

@@ -5,7 +5,7 @@
  * nodes). The fp16 graph gets a looser tolerance, FP16_TOLERANCE.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -152,6 +152,15 @@ test('ssn export writes the graph of a model file, and names what is wrong with 
     const result = runOnnx(out, 'pixels', 'uint8', [2, 32, 32, 3], new Uint8Array(2 * 32 * 32 * 3).fill(128));
     expect(result.map.dims).toEqual([2, 1, 32, 32]);
     expect(Array.from(result.score.data).every((v) => v > 0 && v < 1)).toBe(true);
+    // External data: the weights beside the graph, the same outputs.
+    const external = path.join(dir, 'external.onnx');
+    const ext = await runSsn(['export', file, '-o', external, '--preprocess', '--external-data']);
+    expect(ext.code).toBe(0);
+    expect(ext.stdout).toContain(`its weights ${external}.data`);
+    expect(statSync(external).size).toBeLessThan(statSync(`${external}.data`).size / 10);
+    const fromExternal = runOnnx(external, 'pixels', 'uint8', [2, 32, 32, 3], new Uint8Array(2 * 32 * 32 * 3).fill(128));
+    expect(Array.from(fromExternal.map.data)).toEqual(Array.from(result.map.data));
+    expect(Array.from(fromExternal.score.data)).toEqual(Array.from(result.score.data));
     const half = await runSsn(['export', file, '-o', out, '--precision', 'fp16']);
     expect(half.code).toBe(0);
     expect(half.stdout).toContain('(fp16, folded): input images float32 [N,3,32,32]');

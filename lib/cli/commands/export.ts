@@ -14,6 +14,7 @@ interface ExportCliOptions {
   precision: 'fp32' | 'fp16';
   plain?: boolean;
   size?: string;
+  externalData?: boolean;
 }
 
 const HELP = `
@@ -49,6 +50,7 @@ export function register(program: Command): void {
       new Option('--plain', "the trainable model's layers: BatchNormalization nodes, the adaptor as its own 1x1 conv").conflicts('fold'),
     )
     .option('--size <HxW>', "only the model's own size (fixed when it was created; predict resizes images to it): another is refused")
+    .option('--external-data', 'weights in <out>.data beside the graph (ONNX external data; automatic past the 2 GB one file holds)')
     .addHelpText('after', HELP)
     .action((model: string, opts: ExportCliOptions) => runExport(model, opts));
 }
@@ -62,11 +64,12 @@ async function runExport(file: string, opts: ExportCliOptions): Promise<void> {
       precision: opts.precision,
       fold: !opts.plain,
       imageSize,
+      externalData: opts.externalData ?? false,
     });
     const info = await model.info();
     const [h, w] = info.imageSize;
     printResult(
-      `wrote ${opts.out} (${opts.precision}, ${opts.plain ? 'plain' : 'folded'}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
+      `wrote ${opts.out}${opts.externalData ? ` and its weights ${opts.out}.data` : ''} (${opts.precision}, ${opts.plain ? 'plain' : 'folded'}): input ${opts.preprocess ? `pixels uint8 [N,${h},${w},3]` : `images float32 [N,3,${h},${w}]`}; ` +
         `outputs map [N,1,${h},${w}], score_logit [N], score [N]` +
         (info.calibration ? `, anomalous uint8 [N], mask uint8 [N,1,${h},${w}] (calibrated)` : ''),
     );
