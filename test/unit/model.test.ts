@@ -379,8 +379,9 @@ describe('SuperSimpleNet.exportOnnx', () => {
       /'fp32', 'fp16' for options.precision/,
     );
     expect((await rejection(model.exportOnnx('m.onnx', { fold: 'no' as never }))).code).toBe('ERR_SSN_INPUT');
+    expect((await rejection(model.exportOnnx('m.onnx', { externalData: 'yes' as never }))).code).toBe('ERR_SSN_INPUT');
     expect((await rejection(model.exportOnnx('m.onnx', { size: 4 } as never))).hint).toBe(
-      'Known options: preprocess, precision, fold, imageSize.',
+      'Known options: preprocess, precision, fold, imageSize, externalData.',
     );
   });
 });
