@@ -262,13 +262,13 @@ TrainSummary Engine::train(const TrainSet& data, const TrainOptions& options, co
     }
     requested.micro_batches = parts;
   } else {
-    requested.micro_batches = std::max<int64_t>(1, options.grad_accumulation) * world;
+    const int64_t per_rank = std::max<int64_t>(1, options.grad_accumulation);
+    requested.micro_batches = per_rank * world;
     if (requested.micro_batches > requested.batch_size) {
       throw Error(ErrorCode::Config,
                   "the batch of " + std::to_string(requested.batch_size) + " cannot be split into " +
-                      std::to_string(requested.micro_batches) + " micro-batches (" +
-                      std::to_string(std::max<int64_t>(1, options.grad_accumulation)) + " per rank x " +
-                      std::to_string(world) + " rank(s))",
+                      std::to_string(requested.micro_batches) + " micro-batches (" + std::to_string(per_rank) +
+                      " per rank x " + std::to_string(world) + " rank(s))",
                   "batchSize is the global batch: make it at least gradAccumulation x world size");
     }
   }

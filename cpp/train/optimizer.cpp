@@ -65,6 +65,13 @@ NamedTensors AdamW::export_state(const std::string& prefix) const {
   return out;
 }
 
+std::vector<torch::Tensor> AdamW::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& g : groups_)
+    for (const auto& p : g.params) out.push_back(p.second);
+  return out;
+}
+
 void AdamW::import_state(const NamedTensors& state, const std::string& prefix) {
   std::map<std::string, Moments> restored;
   size_t used = 0;

@@ -43,6 +43,8 @@ class AdamW {
 
   std::vector<ParamGroup>& groups() { return groups_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
+  // Every group's parameters in group order (clipping, gradient all-reduce).
+  std::vector<torch::Tensor> parameters() const;
   const AdamWHyper& hyper() const { return hyper_; }
 
   // Moments and step counts as "<prefix><param name>.exp_avg|exp_avg_sq|step" (CPU copies; step int64).

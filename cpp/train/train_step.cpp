@@ -125,9 +125,7 @@ TrainStepResult accumulate_gradients(SuperSimpleNet& net, const TrainBatch& batc
 TrainStepResult finish_step(AdamW& optimizer, const TrainStepConfig& config, GradScaler* scaler,
                             TrainStepResult losses) {
   const bool scaled = scaler != nullptr && scaler->enabled();
-  std::vector<torch::Tensor> params;
-  for (const auto& g : optimizer.groups())
-    for (const auto& p : g.params) params.push_back(p.second);
+  const std::vector<torch::Tensor> params = optimizer.parameters();
   const bool finite_grads = !scaled || scaler->unscale(params);
   const torch::Tensor norm =
       config.clip_grad_norm > 0 ? clip_grad_norm(params, config.clip_grad_norm) : global_grad_norm(params);

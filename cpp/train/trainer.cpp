@@ -235,9 +235,7 @@ TrainStepResult Trainer::run_step(TrainDataSource& data, const torch::Tensor& in
 
 void Trainer::sum_across_ranks(TrainStepResult& losses, const std::string& what) {
   // Every gradient in one buffer: one all-reduce per step. A rank whose parts were all empty adds zeros.
-  std::vector<torch::Tensor> params;
-  for (const auto& g : optimizer_.groups())
-    for (const auto& p : g.params) params.push_back(p.second);
+  std::vector<torch::Tensor> params = optimizer_.parameters();
   std::vector<torch::Tensor> flat;
   for (const auto& p : params)
     flat.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros_like(p).reshape(-1));
